@@ -1,0 +1,248 @@
+"""The application factory and the API's routes.
+
+Each route reads as a straight line: authenticate, find the resource, load the body with a schema, apply it
+in one transaction, dump the answer with a schema. Errors are raised; ``errors`` answers them.
+"""
+import json
+import logging
+import os
+import sys
+
+from flask import Blueprint, Flask, current_app, request, url_for
+from flask.json.provider import DefaultJSONProvider
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import raiseload
+from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as NoRouteMatch
+
+import auth
+import commands
+import database
+import encryption
+import errors
+from auth import requires
+from catalog import CONNECTORS, check_settings
+from config import Config
+from database import db, write_transaction
+from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
+from models import ConnectedSystem, ConnectorDefinition, Role
+from schemas import (
+    ConnectedSystemCreateSchema,
+    ConnectedSystemSchema,
+    ConnectedSystemSummarySchema,
+    ConnectedSystemUpdateSchema,
+    ConnectorDefinitionSchema,
+    ListQuerySchema,
+    PageSchema,
+    SettingsValidationSchema,
+    page_of,
+)
+
+SERVICE_NAME = "jim-connected-systems"
+SERVICE_VERSION = "1.0.0"
+INT64_MAX = 2**63 - 1
+
+log = logging.getLogger(__name__)
+
+
+class IdConverter(BaseConverter):
+    """A positive 64-bit id. Anything else (abc, -1, 0, 01, a number past 64 bits) matches no route: 404."""
+
+    regex = r"[1-9][0-9]{0,18}"
+
+    def to_python(self, value):
+        if int(value) > INT64_MAX:
+            raise NoRouteMatch()
+        return int(value)
+
+
+def reject_constant(name):
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def reject_duplicate_keys(pairs):
+    keys = [key for key, _ in pairs]
+    if len(keys) != len(set(keys)):
+        raise ValueError("an object names the same key twice")
+    return dict(pairs)
+
+
+class StrictJSONProvider(DefaultJSONProvider):
+    """Standard JSON only (no NaN or Infinity, no key given twice); answers keep their fields' declared order."""
+
+    sort_keys = False
+
+    def loads(self, s, **kwargs):
+        try:
+            return json.loads(s, parse_constant=reject_constant, object_pairs_hook=reject_duplicate_keys, **kwargs)
+        except RecursionError:
+            raise ValueError("it is nested too deeply") from None
+
+
+def json_object() -> dict:
+    """The request's body, which must be a JSON object."""
+    if request.mimetype != "application/json":
+        raise UnsupportedMediaType("The body must be JSON, sent with Content-Type: application/json.")
+    try:
+        body = current_app.json.loads(request.get_data(cache=False))
+    except ValueError as error:  # also invalid UTF-8, and numbers too long to read
+        raise BadRequest(f"The body is not valid JSON: {error}.") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The body must be a JSON object.")
+    return body
+
+
+def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
+    """The system, locked against other writers until the transaction ends when ``for_update``."""
+    statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
+    if for_update:
+        statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
+    system = db.session.scalar(statement)
+    if system is None:
+        raise NotFound(f"Connected system {system_id} does not exist.")
+    return system
+
+
+api = Blueprint("api", __name__, url_prefix="/api/v1")
+SYSTEMS = "/synchronisation/connected-systems"
+DEFINITIONS = "/synchronisation/connector-definitions"
+
+
+@api.get("/health")
+@api.get("/health/live")
+def live():
+    return {"status": "Healthy"}
+
+
+@api.get("/health/ready")
+def ready():
+    try:
+        db.session.execute(text("SELECT 1"))
+    except SQLAlchemyError:
+        raise ServiceUnavailable() from None
+    return {"status": "Ready"}
+
+
+@api.get("/health/version")
+def version():
+    return {"name": SERVICE_NAME, "version": SERVICE_VERSION}
+
+
+@api.get(DEFINITIONS)
+@requires(Role.READER)
+def list_connector_definitions():
+    return ConnectorDefinitionSchema(many=True).dump(sorted(CONNECTORS.values(), key=lambda c: c.id))
+
+
+@api.get(DEFINITIONS + "/<id:definition_id>")
+@requires(Role.READER)
+def get_connector_definition(definition_id):
+    if definition_id not in CONNECTORS:
+        raise NotFound(f"Connector definition {definition_id} does not exist.")
+    return ConnectorDefinitionSchema().dump(CONNECTORS[definition_id])
+
+
+@api.get(SYSTEMS)
+@requires(Role.READER)
+def list_connected_systems():
+    query = ListQuerySchema().load(request.args)
+    statement = select(ConnectedSystem).join(ConnectorDefinition).options(raiseload(ConnectedSystem.setting_values))
+    if query["filter"]:
+        statement = statement.where(ConnectedSystem.name_key.contains(query["filter"].casefold(), autoescape=True))
+    total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
+    column = {
+        "name": ConnectedSystem.name_key,
+        "created": ConnectedSystem.created,
+        "connectorname": ConnectorDefinition.name,
+    }[query["sort_by"]]
+    if query["sort_direction"] == "desc":
+        order = (column.desc(), ConnectedSystem.id.desc())
+    else:
+        order = (column.asc(), ConnectedSystem.id.asc())
+    size = query["page_size"]
+    systems = db.session.scalars(statement.order_by(*order).limit(size).offset((query["page"] - 1) * size)).all()
+    return PageSchema(ConnectedSystemSummarySchema()).dump(page_of(systems, total, query["page"], size))
+
+
+@api.post(SYSTEMS)
+@requires(Role.ADMINISTRATOR)
+def create_connected_system():
+    fields = ConnectedSystemCreateSchema().load(json_object())
+    with write_transaction():
+        system = ConnectedSystem.create(
+            fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
+        )
+    location = url_for(".get_connected_system", system_id=system.id)
+    return ConnectedSystemSchema().dump(system), 201, {"Location": location}
+
+
+@api.get(SYSTEMS + "/<id:system_id>")
+@requires(Role.READER)
+def get_connected_system(system_id):
+    return ConnectedSystemSchema().dump(find_system(system_id))
+
+
+@api.put(SYSTEMS + "/<id:system_id>")
+@requires(Role.ADMINISTRATOR)
+def update_connected_system(system_id):
+    with write_transaction():
+        system = find_system(system_id, for_update=True)
+        update = ConnectedSystemUpdateSchema(system.connector).load(json_object())
+        system.apply_update(update)
+    return ConnectedSystemSchema().dump(system)
+
+
+@api.delete(SYSTEMS + "/<id:system_id>")
+@requires(Role.ADMINISTRATOR)
+def delete_connected_system(system_id):
+    with write_transaction():
+        db.session.delete(find_system(system_id, for_update=True))
+    return "", 204
+
+
+@api.post(SYSTEMS + "/<id:system_id>/validate-settings")
+@requires(Role.ADMINISTRATOR)
+def validate_settings(system_id):
+    with write_transaction():
+        system = find_system(system_id, for_update=True)
+        problems = check_settings(system.connector, system.values_for_checks())
+        system.record_validation(not problems)
+    return SettingsValidationSchema().dump(
+        {
+            "valid": not problems,
+            "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
+            "connected_system": system,
+        }
+    )
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config(os.environ, app.instance_path))
+    if test_config:
+        app.config.from_mapping(test_config)
+    os.makedirs(app.instance_path, exist_ok=True)
+    configure_logging(app.config["JIM_LOG_LEVEL"])
+
+    app.json = StrictJSONProvider(app)
+    app.url_map.converters["id"] = IdConverter
+    database.init_app(app)
+    encryption.init_app(app)
+    errors.init_app(app)
+    commands.init_app(app)
+    app.register_blueprint(api)
+
+    with app.app_context():
+        try:
+            auth.ensure_infrastructure_key(app.config["JIM_INFRASTRUCTURE_API_KEY"])
+        except SQLAlchemyError as error:
+            # The store may be down or not yet initialised; init-db ensures the key as well.
+            log.warning("could not ensure the infrastructure API key now: %s", type(error).__name__)
+    return app
+
+
+def configure_logging(level: str):
+    """Logs go to stdout, where gunicorn and PaaS platforms collect them."""
+    if not logging.getLogger().handlers:
+        logging.basicConfig(stream=sys.stdout, level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

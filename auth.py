@@ -1,0 +1,104 @@
+"""API keys and roles: who is calling, and may they do this.
+
+A key is ``jim_`` and 43 URL-safe characters (256 random bits). Only its SHA-256 hash and a short display
+prefix are stored, so the key itself exists only with its owner.
+"""
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from functools import wraps
+
+from flask import g, request
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from database import db
+from errors import Forbidden, Unauthorised
+from models import ApiKey, Role, utcnow
+
+KEY_PREFIX = "jim_"
+DISPLAY_PREFIX_LENGTH = 12  # "jim_" and eight characters: enough to tell keys apart, useless to an attacker
+KEY_SHAPE = re.compile(r"^jim_[A-Za-z0-9_-]{43,200}$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller, as the rest of the request needs it; plain data, so it outlives the session."""
+
+    key_id: int
+    name: str
+    prefix: str
+    role: Role
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def create_key(name: str, role: Role, expires_at: datetime | None = None, key: str | None = None) -> tuple[ApiKey, str]:
+    """Store a new key and return it with its plaintext, which is not kept anywhere."""
+    key = key or generate_key()
+    api_key = ApiKey(
+        name=name,
+        prefix=key[:DISPLAY_PREFIX_LENGTH],
+        key_hash=hash_key(key),
+        role=str(role),
+        created=utcnow(),
+        expires_at=expires_at,
+    )
+    db.session.add(api_key)
+    db.session.commit()
+    return api_key, key
+
+
+def ensure_infrastructure_key(key: str | None):
+    """Make JIM_INFRASTRUCTURE_API_KEY an Administrator key, so a fresh deployment can be driven at once."""
+    if not key:
+        return
+    if not KEY_SHAPE.match(key):
+        raise ValueError(
+            "JIM_INFRASTRUCTURE_API_KEY must be 'jim_' and at least 43 URL-safe characters; make one with: "
+            "python -c \"import secrets; print('jim_' + secrets.token_urlsafe(32))\""
+        )
+    if db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key))) is not None:
+        return
+    try:
+        create_key("infrastructure", Role.ADMINISTRATOR, key=key)
+    except IntegrityError:
+        db.session.rollback()  # another worker created it at the same moment
+
+
+def authenticate() -> Principal:
+    key = request.headers.get("X-Api-Key", "")
+    if not key:
+        raise Unauthorised("Authentication required: send an API key in the X-Api-Key header.")
+    api_key = None
+    if KEY_SHAPE.match(key):
+        api_key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    # One answer for unknown, revoked and expired keys: a caller learns nothing about which keys exist.
+    if api_key is None or api_key.status(utcnow()) != "active":
+        raise Unauthorised("The API key is not valid: it is unknown, revoked or expired.")
+    return Principal(api_key.id, api_key.name, api_key.prefix, Role(api_key.role))
+
+
+def requires(role: Role):
+    """The view needs a valid key; an Administrator may do everything, a Reader only read."""
+
+    def decorator(view):
+        @wraps(view)
+        def guarded(*args, **kwargs):
+            principal = authenticate()
+            if role is Role.ADMINISTRATOR and principal.role is not Role.ADMINISTRATOR:
+                raise Forbidden("This needs an API key with the Administrator role.")
+            g.principal = principal
+            return view(*args, **kwargs)
+
+        return guarded
+
+    return decorator

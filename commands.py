@@ -1,0 +1,76 @@
+"""Operator commands: ``flask --app app init-db`` and ``flask --app app api-key create|list|revoke``."""
+from datetime import timedelta
+
+import click
+from flask import current_app
+from sqlalchemy import or_, select
+
+from auth import create_key, ensure_infrastructure_key
+from catalog import LDAP
+from database import db
+from models import ApiKey, ConnectedSystem, Role, seed_catalog, utcnow
+
+EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
+
+
+def init_app(app):
+    app.cli.add_command(init_db)
+    app.cli.add_command(api_key)
+
+
+@click.command("init-db")
+@click.option("--with-example", is_flag=True, help="Also create an example LDAP connected system if there is none.")
+def init_db(with_example):
+    """Create the schema and seed the connector catalog; safe to run again."""
+    db.create_all()
+    seed_catalog()
+    ensure_infrastructure_key(current_app.config["JIM_INFRASTRUCTURE_API_KEY"])
+    click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
+    if with_example and db.session.scalar(select(ConnectedSystem.id).limit(1)) is None:
+        system = ConnectedSystem.create(EXAMPLE_SYSTEM_NAME, "An example system for trying the API.", LDAP)
+        db.session.commit()
+        click.echo(f"Created example connected system {system.id}: {system.name}.")
+
+
+@click.group("api-key")
+def api_key():
+    """Create, list and revoke API keys."""
+
+
+@api_key.command("create")
+@click.option("--name", required=True, help="What the key is for, shown in lists and the change history.")
+@click.option("--role", required=True, type=click.Choice([role.value for role in Role], case_sensitive=False))
+@click.option("--expires-in-days", type=click.IntRange(1, 3650), help="The key stops working after this many days.")
+def create(name, role, expires_in_days):
+    """Create a key and print it, alone on the last line. It is shown only this once."""
+    role = next(r for r in Role if r.value.lower() == role.lower())
+    expires_at = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
+    key, plaintext = create_key(name, role, expires_at)
+    expiry = f"expires {key.expires_at:%Y-%m-%d %H:%M} UTC" if key.expires_at else "does not expire"
+    click.echo(f"Created API key {key.id} {key.name!r} ({key.role}, {key.prefix}..., {expiry}).")
+    click.echo("Store it now: it is shown only this once.")
+    click.echo(plaintext)
+
+
+@api_key.command("list")
+def list_keys():
+    """List the keys: id, prefix, role, status and name; never the keys themselves."""
+    now = utcnow()
+    for key in db.session.scalars(select(ApiKey).order_by(ApiKey.id)):
+        expires = f"{key.expires_at:%Y-%m-%d}" if key.expires_at else "never"
+        click.echo(f"{key.id}\t{key.prefix}...\t{key.role}\t{key.status(now)}\texpires {expires}\t{key.name}")
+
+
+@api_key.command("revoke")
+@click.argument("key")
+def revoke(key):
+    """Revoke a key, named by its id or its display prefix; it stops working at once."""
+    condition = ApiKey.prefix == key.removesuffix("...")
+    if key.isdigit():
+        condition = or_(condition, ApiKey.id == int(key))
+    matches = db.session.scalars(select(ApiKey).where(condition)).all()
+    if len(matches) != 1:
+        raise click.ClickException(f"{len(matches) or 'No'} keys match {key!r}; name one by its id.")
+    matches[0].revoked_at = matches[0].revoked_at or utcnow()
+    db.session.commit()
+    click.echo(f"Revoked API key {matches[0].id} {matches[0].name!r}.")

@@ -1,0 +1,42 @@
+"""Configuration: every setting read from the environment, with an explicit default.
+
+Nothing else in the service reads the environment; the application factory builds a ``Config`` and hands
+it to Flask, and tests pass their own values on top.
+"""
+import os
+
+MEBIBYTE = 1024 * 1024
+
+
+def database_url(raw: str | None, instance_path: str) -> str:
+    """The SQLAlchemy URL for DATABASE_URL: the embedded SQLite file when unset, psycopg 3 for PostgreSQL."""
+    if not raw:
+        return "sqlite:///" + os.path.join(instance_path, "jim.db")
+    for scheme in ("postgres://", "postgresql://"):
+        # PaaS platforms hand out postgres://; SQLAlchemy needs the driver named.
+        if raw.startswith(scheme):
+            return "postgresql+psycopg://" + raw[len(scheme):]
+    return raw
+
+
+def comma_separated(raw: str | None) -> list[str]:
+    return [part.strip() for part in (raw or "").split(",") if part.strip()]
+
+
+def flag(raw: str | None, default: bool) -> bool:
+    if raw is None or raw.strip() == "":
+        return default
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+class Config:
+    """The service's settings. Each one is listed, with its variable and default, in the README."""
+
+    def __init__(self, environ=os.environ, instance_path: str = "instance"):
+        self.SQLALCHEMY_DATABASE_URI = database_url(environ.get("DATABASE_URL"), instance_path)
+        # Several keys may be given during a rotation: the first encrypts, all decrypt.
+        self.JIM_ENCRYPTION_KEYS = comma_separated(environ.get("JIM_ENCRYPTION_KEY"))
+        self.JIM_INFRASTRUCTURE_API_KEY = environ.get("JIM_INFRASTRUCTURE_API_KEY") or None
+        self.MAX_CONTENT_LENGTH = int(environ.get("JIM_MAX_BODY_BYTES", MEBIBYTE))
+        self.JIM_DATABASE_TIMEOUT_SECONDS = float(environ.get("JIM_DATABASE_TIMEOUT_SECONDS", 10))
+        self.JIM_LOG_LEVEL = environ.get("JIM_LOG_LEVEL", "INFO").upper()

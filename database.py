@@ -1,0 +1,86 @@
+"""The database: the Flask-SQLAlchemy extension, per-store connection settings and write transactions."""
+from contextlib import contextmanager
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import event
+from sqlalchemy.orm import DeclarativeBase
+
+# An execution option on a session's connection that marks the transaction as a write.
+WRITE_TRANSACTION = "jim_write_transaction"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+# Objects stay readable after commit, so a response is dumped from what was just written instead of
+# being re-read from the database.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+
+
+def engine_options(url: str, timeout_seconds: float) -> dict:
+    # hide_parameters keeps bound values out of every log line and exception message.
+    if url.startswith("sqlite"):
+        # The sqlite3 module's own timeout is SQLite's busy timeout: how long a writer waits for the lock.
+        return {"hide_parameters": True, "connect_args": {"timeout": timeout_seconds}}
+    return {
+        "hide_parameters": True,
+        "pool_pre_ping": True,
+        "connect_args": {
+            "connect_timeout": max(1, int(timeout_seconds)),
+            "options": f"-c statement_timeout={int(timeout_seconds * 1000)}"
+            f" -c lock_timeout={int(timeout_seconds * 1000)}",
+        },
+    }
+
+
+def init_app(app):
+    app.config.setdefault(
+        "SQLALCHEMY_ENGINE_OPTIONS",
+        engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["JIM_DATABASE_TIMEOUT_SECONDS"]),
+    )
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            listen_sqlite(db.engine)
+
+
+def listen_sqlite(engine):
+    """Take over SQLite's transaction control so that a write transaction holds the write lock from BEGIN.
+
+    A deferred transaction reads a WAL snapshot first and then cannot upgrade it to a write when another
+    writer got there first ("database is locked"); BEGIN IMMEDIATE waits for the lock instead, and two
+    writers never read the same state.
+    """
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None  # the driver begins nothing; "begin" below does
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")  # a 200 means the change survives a power cut
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection):
+        immediate = connection.get_execution_options().get(WRITE_TRANSACTION)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+@contextmanager
+def write_transaction():
+    """One write, all or nothing: committed when the block ends, rolled back on any error.
+
+    Whatever read transaction the request already had (authentication's) ends first, so the write
+    transaction starts fresh and, on SQLite, starts with the write lock.
+    """
+    session = db.session
+    session.rollback()
+    session.connection(execution_options={WRITE_TRANSACTION: True})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,163 @@
+"""Every error the service answers, as the contract's one envelope.
+
+Views and the layers below raise; only this module turns an exception into a response.
+"""
+import logging
+
+from flask import jsonify
+from marshmallow import ValidationError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from models import NameInUse, utcnow
+from schemas import ErrorSchema
+
+log = logging.getLogger(__name__)
+
+# The contract's code for each status, for errors that Flask and Werkzeug raise themselves.
+CODES = {
+    400: "BAD_REQUEST",
+    401: "UNAUTHORISED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    409: "CONFLICT",
+    412: "PRECONDITION_FAILED",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    429: "TOO_MANY_REQUESTS",
+    500: "INTERNAL_ERROR",
+    503: "SERVICE_UNAVAILABLE",
+}
+
+MESSAGES = {
+    400: "The request could not be understood.",
+    404: "There is nothing at this address.",
+    405: "This address does not serve that method.",
+    413: "The body is larger than this service accepts.",
+    415: "The body must be JSON, sent with Content-Type: application/json.",
+    500: "Something went wrong on our side; it has been logged.",
+    503: "The database is unavailable; try again shortly.",
+}
+
+
+class ApiError(Exception):
+    """An error with its status, the contract's code and a message fit for the client."""
+
+    status = 500
+
+    def __init__(self, message: str, *, headers: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.headers = headers or {}
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorised(ApiError):
+    status = 401
+
+    def __init__(self, message: str):
+        super().__init__(message, headers={"WWW-Authenticate": 'ApiKey header="X-Api-Key"'})
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class NotFound(ApiError):
+    status = 404
+
+
+class Conflict(ApiError):
+    status = 409
+
+
+class PreconditionFailed(ApiError):
+    status = 412
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+
+class ServiceUnavailable(ApiError):
+    status = 503
+
+    def __init__(self, message: str = MESSAGES[503]):
+        super().__init__(message, headers={"Retry-After": "5"})
+
+
+def envelope(status: int, message: str, validation_errors: dict | None = None, headers: dict | None = None):
+    body = ErrorSchema().dump(
+        {
+            "code": "VALIDATION_ERROR" if validation_errors else CODES.get(status, "INTERNAL_ERROR"),
+            "message": message,
+            "details": None,
+            "validation_errors": validation_errors,
+            "timestamp": utcnow(),
+        }
+    )
+    response = jsonify(body)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
+
+
+def flatten(messages: dict, prefix: str = "") -> dict[str, list[str]]:
+    """marshmallow's nested messages as the envelope's flat names: ``settingValues.4``."""
+    flat = {}
+    for key, value in messages.items():
+        name = f"{prefix}.{key}" if prefix else str(key)
+        if isinstance(value, dict):
+            flat.update(flatten(value, name))
+        else:
+            flat[name] = list(value)
+    return flat
+
+
+def is_unreachable(error: DBAPIError) -> bool:
+    """A lost or refused connection, a timeout or a lock wait that ran out: the store, not the request."""
+    return isinstance(error, OperationalError) or error.connection_invalidated
+
+
+def init_app(app):
+    @app.errorhandler(ApiError)
+    def api_error(error: ApiError):
+        return envelope(error.status, error.message, headers=error.headers)
+
+    @app.errorhandler(ValidationError)
+    def validation_error(error: ValidationError):
+        return envelope(400, "One or more fields are invalid.", flatten(error.normalized_messages()))
+
+    @app.errorhandler(NameInUse)
+    def name_in_use(error: NameInUse):
+        return envelope(409, str(error))
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        headers = {}
+        if error.code == 405 and getattr(error, "valid_methods", None):
+            headers["Allow"] = ", ".join(error.valid_methods)
+        return envelope(error.code, MESSAGES.get(error.code, error.description), headers=headers)
+
+    @app.errorhandler(IntegrityError)
+    def integrity_error(error: IntegrityError):
+        # A concurrent write got there first (two creates of one name); the constraint kept the store whole.
+        log.warning("write refused by a constraint: %s", type(error.orig).__name__)
+        return envelope(409, "The change conflicts with the current state; read it again and retry.")
+
+    @app.errorhandler(DBAPIError)
+    def database_error(error: DBAPIError):
+        if is_unreachable(error):
+            # Only the class: a driver's message can quote the statement's parameters.
+            log.error("database unavailable: %s", type(error.orig).__name__)
+            return api_error(ServiceUnavailable())
+        return unexpected_error(error)
+
+    @app.errorhandler(Exception)
+    def unexpected_error(error: Exception):
+        log.exception("unexpected error")
+        return envelope(500, MESSAGES[500])

@@ -1,0 +1,276 @@
+"""The stored state: API keys, the catalog's copy, connected systems and their setting values."""
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+from catalog import CONNECTORS, Connector, Setting
+from database import db
+from encryption import EncryptedSecret, Secret, UnreadableSecret
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A point in time, always handed back aware and in UTC: SQLite keeps no zone, so it is stored as UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Role(StrEnum):
+    ADMINISTRATOR = "Administrator"
+    READER = "Reader"
+
+
+class ApiKey(db.Model):
+    """An API key, kept only as its SHA-256 hash and a short display prefix."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    prefix: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    def status(self, now: datetime) -> str:
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
+
+
+class ConnectorDefinition(db.Model):
+    """The database's copy of a catalog connector, so that connected systems can reference it."""
+
+    __tablename__ = "connector_definitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+
+
+class ConnectorSetting(db.Model):
+    """The database's copy of a catalog setting, so that stored values can reference it."""
+
+    __tablename__ = "connector_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    connector_definition_id: Mapped[int] = mapped_column(ForeignKey("connector_definitions.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(30))
+    required: Mapped[bool] = mapped_column(Boolean)
+
+
+def seed_catalog():
+    """Copy the catalog into its tables; merging by id makes a second run change nothing."""
+    for connector in CONNECTORS.values():
+        db.session.merge(ConnectorDefinition(id=connector.id, name=connector.name, description=connector.description))
+        for setting in connector.settings:
+            db.session.merge(
+                ConnectorSetting(
+                    id=setting.id,
+                    connector_definition_id=connector.id,
+                    name=setting.name,
+                    type=str(setting.type),
+                    required=setting.required,
+                )
+            )
+    db.session.commit()
+
+
+class SettingValue(db.Model):
+    """The value one connected system holds for one setting. A row exists only while a value is held."""
+
+    __tablename__ = "connected_system_setting_values"
+
+    connected_system_id: Mapped[int] = mapped_column(
+        ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True
+    )
+    setting_id: Mapped[int] = mapped_column(ForeignKey("connector_settings.id"), primary_key=True)
+    string_value: Mapped[str | None] = mapped_column(Text)
+    int_value: Mapped[int | None] = mapped_column(Integer)
+    checkbox_value: Mapped[bool | None] = mapped_column(Boolean)
+    secret_value: Mapped[Secret | None] = mapped_column(EncryptedSecret)
+
+    COLUMNS = {"stringValue": "string_value", "intValue": "int_value", "checkboxValue": "checkbox_value"}
+
+    @classmethod
+    def column_for(cls, setting: Setting) -> str:
+        return "secret_value" if setting.is_secret else cls.COLUMNS[setting.value_key]
+
+    def read(self, setting: Setting):
+        """The stored value: a ``Secret`` for a secret setting, the plain value otherwise."""
+        return getattr(self, self.column_for(setting))
+
+    def store(self, setting: Setting, value):
+        setattr(self, self.column_for(setting), Secret.seal(value) if setting.is_secret else value)
+
+    def holds(self, setting: Setting, value) -> bool:
+        stored = self.read(setting)
+        if setting.is_secret:
+            try:
+                return stored.reveal() == value
+            except UnreadableSecret:
+                return False
+        return type(stored) is type(value) and stored == value
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field's change, named as in validationErrors. A secret's values are never kept."""
+
+    field: str
+    old: object
+    new: object
+
+
+class NameInUse(Exception):
+    """Another connected system already has this name."""
+
+
+class ConnectedSystem(db.Model):
+    __tablename__ = "connected_systems"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    # The case-folded name: one spelling per name whatever its case, and the list's case-insensitive filter.
+    name_key: Mapped[str] = mapped_column(Text, unique=True)
+    description: Mapped[str | None] = mapped_column(String(1000))
+    connector_definition_id: Mapped[int] = mapped_column(ForeignKey("connector_definitions.id"))
+    created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    setting_values_valid: Mapped[bool] = mapped_column(Boolean, default=False)
+    max_export_parallelism: Mapped[int | None] = mapped_column(Integer)
+    # Counts the changes; the ETag is made from it.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    setting_values: Mapped[dict[int, SettingValue]] = relationship(
+        collection_class=attribute_keyed_dict("setting_id"),
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        lazy="selectin",
+    )
+
+    @property
+    def connector(self) -> Connector:
+        return CONNECTORS[self.connector_definition_id]
+
+    def value_of(self, setting: Setting):
+        stored = self.setting_values.get(setting.id)
+        return None if stored is None else stored.read(setting)
+
+    @classmethod
+    def create(cls, name: str, description: str | None, connector: Connector) -> "ConnectedSystem":
+        """A new system holding its connector's default values, added to the session."""
+        ensure_name_free(name)
+        system = cls(
+            name=name,
+            name_key=name.casefold(),
+            description=description,
+            connector_definition_id=connector.id,
+            created=utcnow(),
+            setting_values_valid=False,
+            version=1,
+        )
+        for setting in connector.settings:
+            if setting.default is not None:
+                system.set_setting(setting, setting.default)
+        db.session.add(system)
+        db.session.flush()
+        return system
+
+    def apply_update(self, update: dict) -> list[Change]:
+        """Apply a validated partial update (``ConnectedSystemUpdateSchema``'s output); return what changed."""
+        changes = []
+        for field, attribute in (
+            ("name", "name"),
+            ("description", "description"),
+            ("maxExportParallelism", "max_export_parallelism"),
+        ):
+            if attribute in update and getattr(self, attribute) != update[attribute]:
+                if attribute == "name" and update["name"].casefold() != self.name_key:
+                    ensure_name_free(update["name"])
+                    self.name_key = update["name"].casefold()
+                changes.append(Change(field, getattr(self, attribute), update[attribute]))
+                setattr(self, attribute, update[attribute])
+
+        settings_changed = False
+        for setting_id, value in update.get("setting_values", {}).items():
+            setting = self.connector.settings_by_id[setting_id]
+            old = self.value_of(setting)
+            if self.set_setting(setting, value):
+                settings_changed = True
+                if setting.is_secret:
+                    changes.append(Change(f"settingValues.{setting_id}", None, None))
+                else:
+                    changes.append(Change(f"settingValues.{setting_id}", old, value))
+        if settings_changed and self.setting_values_valid:
+            changes.append(Change("settingValuesValid", True, False))
+            self.setting_values_valid = False
+
+        if changes:
+            self.touch()
+        return changes
+
+    def set_setting(self, setting: Setting, value) -> bool:
+        """Hold ``value`` (None clears); True when that changed what is stored."""
+        stored = self.setting_values.get(setting.id)
+        if value is None:
+            if stored is None:
+                return False
+            del self.setting_values[setting.id]
+            return True
+        if stored is not None and stored.holds(setting, value):
+            return False
+        if stored is None:
+            stored = self.setting_values[setting.id] = SettingValue(setting_id=setting.id)
+        stored.store(setting, value)
+        return True
+
+    def values_for_checks(self) -> dict[int, object]:
+        """Each setting's value for the catalog's checks; a secret counts only as held (True) or not."""
+        values = {}
+        for setting in self.connector.settings:
+            value = self.value_of(setting)
+            values[setting.id] = True if setting.is_secret and value is not None else value
+        return values
+
+    def record_validation(self, valid: bool) -> list[Change]:
+        if valid == self.setting_values_valid:
+            return []
+        change = Change("settingValuesValid", self.setting_values_valid, valid)
+        self.setting_values_valid = valid
+        self.touch()
+        return [change]
+
+    def touch(self):
+        self.last_updated = utcnow()
+        self.version += 1
+
+
+def ensure_name_free(name: str):
+    taken = db.session.scalar(select(ConnectedSystem.id).where(ConnectedSystem.name_key == name.casefold()).limit(1))
+    if taken is not None:
+        raise NameInUse(f"A connected system named {name!r} already exists.")

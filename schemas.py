@@ -1,0 +1,310 @@
+"""Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
+import re
+
+from marshmallow import Schema, ValidationError, fields, pre_load, validate
+
+from catalog import CONNECTORS, Connector, Setting, SettingType
+
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+SETTING_STRING_MAX = 4000
+
+NUL = "\x00"
+SURROGATE = re.compile("[\ud800-\udfff]")
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+CONTROL_EXCEPT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
+    """What keeps a string from being stored as it is: one rule for every string the API takes."""
+    if SURROGATE.search(value):
+        return ["Must be valid Unicode text."]
+    if NUL in value:
+        return ["Must not contain NUL characters."]
+    if (CONTROL_EXCEPT_LINE_BREAKS if multiline else CONTROL).search(value):
+        if multiline:
+            return ["Must not contain control characters other than line breaks and tabs."]
+        return ["Must not contain control characters, line breaks or tabs."]
+    if len(value) > max_length:
+        return [f"Must be at most {max_length} characters."]
+    return []
+
+
+class CleanString(fields.String):
+    """A string the store can hold as it is: valid Unicode, no NUL, line breaks only where text is multi-line."""
+
+    def __init__(self, *, max_length: int, multiline: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.multiline = multiline
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        problems = string_problems(value, self.max_length, self.multiline)
+        if problems:
+            raise ValidationError(problems)
+        return value
+
+
+class Name(CleanString):
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        if not value.strip():
+            raise ValidationError("Must not be empty or only white space.")
+        return value
+
+
+class Description(CleanString):
+    """Up to 1000 characters; empty means none, stored and shown as null."""
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=1000, multiline=True, allow_none=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs) or None
+
+
+class StrictInteger(fields.Integer):
+    """A JSON integer: not a boolean, a string or a number with a fraction."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _validated(self, value):
+        if isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return super()._validated(value)
+
+
+def parse_setting_value(connector: Connector, key: str, item) -> tuple[int, object]:
+    """One entry of settingValues, checked against the connector's setting of that id."""
+    if not (0 < len(key) <= 10 and key.isascii() and key.isdigit() and str(int(key)) == key):
+        raise ValidationError("Setting ids are decimal integers, such as \"1\".")
+    setting = connector.settings_by_id.get(int(key))
+    if setting is None:
+        raise ValidationError(f"{connector.name} has no setting {key}.")
+    expected = f"{setting.name} ({setting.type}) takes an object holding only \"{setting.value_key}\"."
+    if not isinstance(item, dict) or set(item) != {setting.value_key}:
+        raise ValidationError(expected)
+    return setting.id, setting_value(setting, item[setting.value_key])
+
+
+def setting_value(setting: Setting, value):
+    if value is None:
+        return None  # clears the setting
+    if setting.type is SettingType.INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{setting.name} takes a whole number.")
+        if not INT32_MIN <= value <= INT32_MAX:
+            raise ValidationError(f"{setting.name} must be between {INT32_MIN} and {INT32_MAX}.")
+        return value
+    if setting.type is SettingType.CHECKBOX:
+        if not isinstance(value, bool):
+            raise ValidationError(f"{setting.name} takes true or false.")
+        return value
+    if not isinstance(value, str):
+        raise ValidationError(f"{setting.name} takes a string.")
+    problems = string_problems(value, SETTING_STRING_MAX, multiline=setting.type is SettingType.TEXT)
+    if problems:
+        raise ValidationError([f"{setting.name}: {problem}" for problem in problems])
+    if setting.allowed_values and value not in setting.allowed_values:
+        raise ValidationError(f"{setting.name} must be one of: {', '.join(setting.allowed_values)}.")
+    return value
+
+
+class SettingValues(fields.Field):
+    """``settingValues``: setting id to value, checked against the connector of the schema being loaded.
+
+    Each problem is reported under its setting id, so the envelope names it ``settingValues.<id>``.
+    """
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("Must be an object keyed by setting id.")
+        values, problems = {}, {}
+        for key, item in value.items():
+            try:
+                setting_id, parsed = parse_setting_value(self.parent.connector, key, item)
+            except ValidationError as error:
+                problems[key] = error.messages
+            else:
+                values[setting_id] = parsed
+        if problems:
+            raise ValidationError(problems)
+        return values
+
+
+class ConnectedSystemUpdateSchema(Schema):
+    """The PUT body: every field optional, absent means unchanged, anything unknown refused."""
+
+    name = Name()
+    description = Description()
+    setting_values = SettingValues(data_key="settingValues")
+    max_export_parallelism = StrictInteger(
+        data_key="maxExportParallelism", allow_none=True, validate=validate.Range(1, 16)
+    )
+    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, allow_none=True)
+
+    def __init__(self, connector: Connector, **kwargs):
+        super().__init__(**kwargs)
+        self.connector = connector
+
+
+class ConnectedSystemCreateSchema(Schema):
+    name = Name(required=True)
+    description = Description()
+    connector_definition_id = StrictInteger(
+        data_key="connectorDefinitionId", required=True, validate=validate.OneOf(sorted(CONNECTORS))
+    )
+    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, allow_none=True)
+
+
+class ListQuerySchema(Schema):
+    """The list's query string. Parameter names match in any case, as JIM's own API binds them."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
+    sort_by = fields.String(data_key="sortBy", load_default="name", validate=validate.OneOf(
+        ["name", "created", "connectorname"], error="Must be one of: name, created, connectorName."))
+    sort_direction = fields.String(data_key="sortDirection", load_default="asc", validate=validate.OneOf(
+        ["asc", "desc"], error="Must be one of: asc, desc."))
+    filter = CleanString(max_length=200, load_default=None)
+
+    CASE_INSENSITIVE_VALUES = ("sortBy", "sortDirection")
+
+    @pre_load
+    def canonical_names(self, data, **kwargs):
+        canonical = {field.data_key or name: field.data_key or name for name, field in self.fields.items()}
+        by_lower = {name.lower(): name for name in canonical}
+        named = {by_lower.get(key.lower(), key): value for key, value in data.items()}
+        for key in self.CASE_INSENSITIVE_VALUES:
+            if isinstance(named.get(key), str):
+                named[key] = named[key].lower()
+        return named
+
+
+class UTCTimestamp(fields.Field):
+    """ISO 8601 in UTC with a trailing Z."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class ConnectorReferenceSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+
+
+def dump_setting_value(setting: Setting, value) -> dict:
+    """A setting's current value; a secret shows only whether it holds one."""
+    shown = {"name": setting.name, "type": str(setting.type)}
+    if setting.is_secret:
+        shown["hasValue"] = value is not None
+    else:
+        shown[setting.value_key] = value
+    return shown
+
+
+class ConnectedSystemSchema(Schema):
+    """The Connected System object, as every endpoint that answers with one shows it."""
+
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    created = UTCTimestamp()
+    last_updated = UTCTimestamp(data_key="lastUpdated")
+    status = fields.Constant("Active")
+    setting_values_valid = fields.Boolean(data_key="settingValuesValid")
+    connector = fields.Nested(ConnectorReferenceSchema)
+    object_types = fields.Constant([], data_key="objectTypes")
+    object_count = fields.Constant(0, data_key="objectCount")
+    pending_export_count = fields.Constant(0, data_key="pendingExportCount")
+    max_export_parallelism = fields.Integer(data_key="maxExportParallelism")
+    setting_values = fields.Method("dump_setting_values", data_key="settingValues")
+
+    def dump_setting_values(self, system) -> dict:
+        return {
+            str(setting.id): dump_setting_value(setting, system.value_of(setting))
+            for setting in system.connector.settings
+        }
+
+
+class ConnectedSystemSummarySchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    created = UTCTimestamp()
+    last_updated = UTCTimestamp(data_key="lastUpdated")
+    status = fields.Constant("Active")
+    setting_values_valid = fields.Boolean(data_key="settingValuesValid")
+    connector_id = fields.Integer(attribute="connector.id", data_key="connectorId")
+    connector_name = fields.String(attribute="connector.name", data_key="connectorName")
+
+
+class PageSchema(Schema):
+    """The list envelope, around items dumped by the schema given."""
+
+    items = fields.Method("dump_items")
+    total_count = fields.Integer(data_key="totalCount")
+    page = fields.Integer()
+    page_size = fields.Integer(data_key="pageSize")
+    total_pages = fields.Integer(data_key="totalPages")
+    has_next_page = fields.Boolean(data_key="hasNextPage")
+    has_previous_page = fields.Boolean(data_key="hasPreviousPage")
+
+    def __init__(self, item_schema: Schema, **kwargs):
+        super().__init__(**kwargs)
+        self.item_schema = item_schema
+
+    def dump_items(self, page) -> list:
+        return self.item_schema.dump(page["items"], many=True)
+
+
+def page_of(items: list, total_count: int, page: int, page_size: int) -> dict:
+    total_pages = -(-total_count // page_size)
+    return {
+        "items": items,
+        "total_count": total_count,
+        "page": page,
+        "page_size": page_size,
+        "total_pages": total_pages,
+        "has_next_page": page < total_pages,
+        "has_previous_page": page > 1,
+    }
+
+
+class ConnectorSettingSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    type = fields.String()
+    required = fields.Boolean()
+    description = fields.String()
+    default = fields.Raw()
+    allowed_values = fields.List(fields.String(), data_key="allowedValues")
+
+
+class ConnectorDefinitionSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String()
+    settings = fields.Nested(ConnectorSettingSchema, many=True)
+
+
+class SettingsValidationSchema(Schema):
+    valid = fields.Boolean()
+    validation_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors")
+    connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
+
+
+class ErrorSchema(Schema):
+    """The one envelope of every error."""
+
+    code = fields.String()
+    message = fields.String()
+    details = fields.Raw()
+    validation_errors = fields.Dict(
+        keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors", allow_none=True
+    )
+    timestamp = UTCTimestamp()

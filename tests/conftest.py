@@ -1,0 +1,128 @@
+"""Fixtures: every storage-touching test runs once on SQLite and once on PostgreSQL, on a clean database.
+
+PostgreSQL is 127.0.0.1:5432 as user postgres unless JIM_TEST_POSTGRES_URL names another server. With
+CI=true an unreachable PostgreSQL fails the run; elsewhere its half of the tests is skipped with a message.
+"""
+import os
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from app import create_app
+from auth import create_key
+from database import db
+from models import Role, seed_catalog
+
+TEST_ENCRYPTION_KEY = "iKkeFWfkB5RQYZVk2PJH-GCTR72bwxrL91foPhOsim4="
+POSTGRES_SERVER = os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
+POSTGRES_DATABASE = "jim_test"
+STORES = ["sqlite", "postgresql"]
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A jim_test database made anew for this run."""
+    try:
+        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5) as connection:
+            connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE} WITH (FORCE)")
+            connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
+    except psycopg.OperationalError as error:
+        message = f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI needs it)", pytrace=False)
+        pytest.skip(message)
+    return f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
+
+
+@pytest.fixture(params=STORES)
+def store(request):
+    return request.param
+
+
+@pytest.fixture
+def database_url(store, request, tmp_path):
+    if store == "sqlite":
+        return f"sqlite:///{tmp_path / 'jim.db'}"
+    return request.getfixturevalue("postgres_url").replace("postgresql://", "postgresql+psycopg://", 1)
+
+
+@pytest.fixture
+def app_config(database_url):
+    """What create_app is given; a test may change it before asking for ``app``."""
+    return {
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
+    }
+
+
+@pytest.fixture
+def app(app_config):
+    app = create_app(app_config)
+    with app.app_context():
+        reset_database()
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def reset_database():
+    """An empty schema holding only the catalog."""
+    db.create_all()
+    tables = ", ".join(table.name for table in db.metadata.sorted_tables)
+    if db.engine.dialect.name == "postgresql":
+        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(db.metadata.sorted_tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+    seed_catalog()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def make_key(app, role: Role, **kwargs) -> str:
+    with app.app_context():
+        return create_key(f"test-{role.value.lower()}", role, **kwargs)[1]
+
+
+@pytest.fixture
+def admin_key(app):
+    return make_key(app, Role.ADMINISTRATOR)
+
+
+@pytest.fixture
+def reader_key(app):
+    return make_key(app, Role.READER)
+
+
+@pytest.fixture
+def admin(admin_key):
+    """Headers of an Administrator's JSON request."""
+    return {"X-Api-Key": admin_key, "Content-Type": "application/json"}
+
+
+@pytest.fixture
+def reader(reader_key):
+    return {"X-Api-Key": reader_key, "Content-Type": "application/json"}
+
+
+SYSTEMS = "/api/v1/synchronisation/connected-systems"
+
+
+@pytest.fixture
+def ldap_system(client, admin):
+    """A new LDAP connected system (id 1 in a clean database), as the API answers it."""
+    response = client.post(SYSTEMS, json={"name": "Corporate LDAP", "connectorDefinitionId": 3}, headers=admin)
+    assert response.status_code == 201, response.json
+    return response.json
