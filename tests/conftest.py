@@ -16,15 +16,20 @@ from models import Role, seed_catalog
 
 TEST_ENCRYPTION_KEY = "iKkeFWfkB5RQYZVk2PJH-GCTR72bwxrL91foPhOsim4="
 POSTGRES_SERVER = os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
-POSTGRES_DATABASE = "jim_test"
+# One database per run, so that runs side by side (several checkouts, CI) never drop each other's.
+POSTGRES_DATABASE = f"jim_test_{os.getpid()}"
 STORES = ["sqlite", "postgresql"]
+
+
+def postgres_admin():
+    return psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5)
 
 
 @pytest.fixture(scope="session")
 def postgres_url():
-    """A jim_test database made anew for this run."""
+    """A database of this run's own, dropped when the run ends."""
     try:
-        with psycopg.connect(f"{POSTGRES_SERVER}/postgres", autocommit=True, connect_timeout=5) as connection:
+        with postgres_admin() as connection:
             connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE} WITH (FORCE)")
             connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
     except psycopg.OperationalError as error:
@@ -32,7 +37,9 @@ def postgres_url():
         if os.environ.get("CI") == "true":
             pytest.fail(f"{message} (CI needs it)", pytrace=False)
         pytest.skip(message)
-    return f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
+    yield f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
+    with postgres_admin() as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE} WITH (FORCE)")
 
 
 @pytest.fixture(params=STORES)
