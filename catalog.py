@@ -94,6 +94,7 @@ LDAP = Connector(
         Setting(13, "Export Concurrency", S.INTEGER, False, "Concurrent operations within one export batch.", 4,
                 minimum=1, maximum=64),
         Setting(14, "Include Auxiliary Classes", S.CHECKBOX, False, "Import auxiliary object classes.", False),
+        Setting(15, "Trusted CA Certificates", S.TEXT, False, "PEM certificates to trust for LDAPS, one after another."),
     ),
 )
 
