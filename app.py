@@ -222,7 +222,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.from_object(Config(os.environ, app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
-    os.makedirs(app.instance_path, exist_ok=True)
+    # The instance folder holds the embedded store and its key: readable by the service's user only.
+    os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
     configure_logging(app.config["JIM_LOG_LEVEL"])
 
     app.json = StrictJSONProvider(app)
