@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import raiseload
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as NoRouteMatch
 
 import auth
 import commands
@@ -28,7 +27,7 @@ from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
-from models import ChangeAction, ConnectedSystem, ConnectorDefinition, Role
+from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, Role
 from schemas import (
     ChangeRecordSchema,
     ConnectedSystemCreateSchema,
@@ -45,19 +44,20 @@ from schemas import (
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
-INT64_MAX = 2**63 - 1
 
 log = logging.getLogger(__name__)
 
 
 class IdConverter(BaseConverter):
-    """A positive 64-bit id. Anything else (abc, -1, 0, 01, a number past 64 bits) matches no route: 404."""
+    """A positive decimal id. Anything else (abc, -1, 0, 01, 20 digits or more) matches no route: 404.
+
+    An id past any row's (``models.ID_MAX``) is matched, and then found nowhere: refusing it here would make
+    werkzeug answer PUT and DELETE with 405.
+    """
 
     regex = r"[1-9][0-9]{0,18}"
 
     def to_python(self, value):
-        if int(value) > INT64_MAX:
-            raise NoRouteMatch()
         return int(value)
 
 
@@ -102,7 +102,7 @@ def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
     statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
     if for_update:
         statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
-    system = db.session.scalar(statement)
+    system = db.session.scalar(statement) if system_id <= ID_MAX else None
     if system is None:
         raise NotFound(f"Connected system {system_id} does not exist.")
     return system

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 from auth import Principal
 from database import db
 from errors import NotFound
-from models import Change, ChangeAction, ChangeRecord, ConnectedSystem, utcnow
+from models import ID_MAX, Change, ChangeAction, ChangeRecord, ConnectedSystem, utcnow
 
 ACTOR_TYPE = "ApiKey"  # the only kind of caller this service has
 
@@ -42,6 +42,8 @@ def record_deleted(system: ConnectedSystem, by: Principal):
 
 def page_of_changes(system_id: int, page: int, page_size: int) -> tuple[list[ChangeRecord], int]:
     """One page of the system's records, newest first, and how many there are; 404 if it never existed."""
+    if system_id > ID_MAX:
+        raise NotFound(f"Connected system {system_id} does not exist.")
     of_system = ChangeRecord.connected_system_id == system_id
     total = db.session.scalar(select(func.count()).select_from(ChangeRecord).where(of_system))
     if total == 0 and db.session.get(ConnectedSystem, system_id) is None:

@@ -12,6 +12,10 @@ from database import db
 from encryption import EncryptedSecret, Secret, UnreadableSecret
 
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger number even in a comparison.
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -272,7 +276,7 @@ class ConnectedSystem(db.Model):
         return problems
 
     def stored_fields(self) -> dict[str, object]:
-        """Every field that holds a value, named as in validationErrors; a secret is named with None, never its value."""
+        """Every field holding a value, named as in validationErrors; a secret with None, never its value."""
         fields = {
             "name": self.name,
             "description": self.description,

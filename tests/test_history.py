@@ -110,10 +110,18 @@ def test_a_deleted_systems_history_stays_readable(client, admin, reader, ldap_sy
     assert changes_of(items[0])["description"] == ("Going", None)
 
 
-def test_the_history_of_a_system_that_never_existed_is_404(client, reader, ldap_system):
-    response = client.get(f"{SYSTEMS}/99/history", headers=reader)
+@pytest.mark.parametrize("system_id", ["99", str(2**31), str(2**63 - 1)])
+def test_the_history_of_a_system_that_never_existed_is_404(client, reader, ldap_system, system_id):
+    response = client.get(f"{SYSTEMS}/{system_id}/history", headers=reader)
     assert response.status_code == 404
     assert response.json["code"] == "NOT_FOUND"
+
+
+def test_a_rename_refused_as_a_conflict_records_nothing(client, admin, ldap_system):
+    client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin)
+    response = client.put(SYSTEM, json={"name": "hr", "description": "would change"}, headers=admin)
+    assert response.status_code == 409
+    assert history(client, admin)["totalCount"] == 1
 
 
 def test_a_new_system_after_a_delete_has_a_history_of_its_own(client, admin, ldap_system):
