@@ -1,4 +1,7 @@
 """Key rotation: several keys (the first encrypts, all decrypt), `reencrypt`, and secrets no key can read."""
+import os
+import subprocess
+import sys
 from contextlib import contextmanager
 
 import pytest
@@ -9,6 +12,7 @@ from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from database import db
 from models import SettingValue
+from servers import PROJECT
 
 SYSTEM = f"{SYSTEMS}/1"
 PASSWORD = "s3cur3p@ssw0rd"
@@ -115,3 +119,15 @@ def test_reencrypt_with_no_secrets_says_so(runner):
     result = runner.invoke(args=["reencrypt"])
     assert result.exit_code == 0
     assert "Re-encrypted 0 secret(s)" in result.output
+
+
+def test_the_documented_command_rotates_as_an_operator_runs_it(app, database_url, configured_system):
+    environ = {**os.environ, "DATABASE_URL": database_url.replace("+psycopg", ""),
+               "JIM_ENCRYPTION_KEY": f"{NEW_KEY},{TEST_ENCRYPTION_KEY}"}
+    before = stored_tokens(app)
+    result = subprocess.run([sys.executable, "-m", "flask", "--app", "app", "reencrypt"], cwd=PROJECT, env=environ,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "Re-encrypted 1 secret(s)" in result.stdout
+    assert set(stored_tokens(app)).isdisjoint(before)
+    assert PASSWORD not in result.stdout + result.stderr and NEW_KEY not in result.stdout + result.stderr
