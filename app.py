@@ -8,32 +8,35 @@ import logging
 import os
 import sys
 
-from flask import Blueprint, Flask, current_app, request, url_for
+from flask import Blueprint, Flask, current_app, g, request, url_for
 from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import raiseload
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as NoRouteMatch
 
 import auth
 import commands
 import database
 import encryption
 import errors
+import history
 from auth import requires
-from catalog import CONNECTORS, check_settings
+from catalog import CONNECTORS
+from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
-from models import ConnectedSystem, ConnectorDefinition, Role
+from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, Role
 from schemas import (
+    ChangeRecordSchema,
     ConnectedSystemCreateSchema,
     ConnectedSystemSchema,
     ConnectedSystemSummarySchema,
     ConnectedSystemUpdateSchema,
     ConnectorDefinitionSchema,
     ListQuerySchema,
+    PageQuerySchema,
     PageSchema,
     SettingsValidationSchema,
     page_of,
@@ -41,19 +44,20 @@ from schemas import (
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
-INT64_MAX = 2**63 - 1
 
 log = logging.getLogger(__name__)
 
 
 class IdConverter(BaseConverter):
-    """A positive 64-bit id. Anything else (abc, -1, 0, 01, a number past 64 bits) matches no route: 404."""
+    """A positive decimal id. Anything else (abc, -1, 0, 01, 20 digits or more) matches no route: 404.
+
+    An id past any row's (``models.ID_MAX``) is matched, and then found nowhere: refusing it here would make
+    werkzeug answer PUT and DELETE with 405.
+    """
 
     regex = r"[1-9][0-9]{0,18}"
 
     def to_python(self, value):
-        if int(value) > INT64_MAX:
-            raise NoRouteMatch()
         return int(value)
 
 
@@ -98,7 +102,7 @@ def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
     statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
     if for_update:
         statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
-    system = db.session.scalar(statement)
+    system = db.session.scalar(statement) if system_id <= ID_MAX else None
     if system is None:
         raise NotFound(f"Connected system {system_id} does not exist.")
     return system
@@ -173,14 +177,17 @@ def create_connected_system():
         system = ConnectedSystem.create(
             fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
         )
+        history.record_created(system, g.principal, fields.get("change_reason"))
     location = url_for(".get_connected_system", system_id=system.id)
-    return ConnectedSystemSchema().dump(system), 201, {"Location": location}
+    return ConnectedSystemSchema().dump(system), 201, tagged(system, {"Location": location})
 
 
 @api.get(SYSTEMS + "/<id:system_id>")
 @requires(Role.READER)
 def get_connected_system(system_id):
-    return ConnectedSystemSchema().dump(find_system(system_id))
+    system = find_system(system_id)
+    stop_if_not_modified(system)
+    return ConnectedSystemSchema().dump(system), tagged(system)
 
 
 @api.put(SYSTEMS + "/<id:system_id>")
@@ -188,16 +195,21 @@ def get_connected_system(system_id):
 def update_connected_system(system_id):
     with write_transaction():
         system = find_system(system_id, for_update=True)
+        require_match(system)
         update = ConnectedSystemUpdateSchema(system.connector).load(json_object())
-        system.apply_update(update)
-    return ConnectedSystemSchema().dump(system)
+        changes = system.apply_update(update)
+        history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
+    return ConnectedSystemSchema().dump(system), tagged(system)
 
 
 @api.delete(SYSTEMS + "/<id:system_id>")
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
     with write_transaction():
-        db.session.delete(find_system(system_id, for_update=True))
+        system = find_system(system_id, for_update=True)
+        require_match(system)
+        history.record_deleted(system, g.principal)
+        db.session.delete(system)
     return "", 204
 
 
@@ -206,15 +218,25 @@ def delete_connected_system(system_id):
 def validate_settings(system_id):
     with write_transaction():
         system = find_system(system_id, for_update=True)
-        problems = check_settings(system.connector, system.values_for_checks())
-        system.record_validation(not problems)
-    return SettingsValidationSchema().dump(
-        {
-            "valid": not problems,
-            "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
-            "connected_system": system,
-        }
-    )
+        require_match(system)
+        problems = system.settings_problems()
+        changes = system.record_validation(not problems)
+        history.record(system.id, ChangeAction.SETTINGS_VALIDATED, changes, g.principal)
+    answer = {
+        "valid": not problems,
+        "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
+        "connected_system": system,
+    }
+    return SettingsValidationSchema().dump(answer), tagged(system)
+
+
+@api.get(SYSTEMS + "/<id:system_id>/history")
+@requires(Role.READER)
+def get_connected_system_history(system_id):
+    """Newest first; a deleted system's history stays readable under its id."""
+    query = PageQuerySchema().load(request.args)
+    records, total = history.page_of_changes(system_id, query["page"], query["page_size"])
+    return PageSchema(ChangeRecordSchema()).dump(page_of(records, total, query["page"], query["page_size"]))
 
 
 def create_app(test_config: dict | None = None) -> Flask:

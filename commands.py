@@ -1,14 +1,16 @@
-"""Operator commands: ``flask --app app init-db`` and ``flask --app app api-key create|list|revoke``."""
+"""Operator commands: ``flask --app app init-db``, ``api-key create|list|revoke`` and ``reencrypt``."""
 from datetime import timedelta
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import or_, select
 
 from auth import create_key, ensure_infrastructure_key
 from catalog import LDAP
-from database import db
-from models import ApiKey, ConnectedSystem, Role, seed_catalog, utcnow
+from database import db, write_transaction
+from encryption import UnreadableSecret
+from models import ApiKey, ConnectedSystem, Role, SettingValue, seed_catalog, utcnow
 
 EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
 
@@ -16,6 +18,7 @@ EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
 def init_app(app):
     app.cli.add_command(init_db)
     app.cli.add_command(api_key)
+    app.cli.add_command(reencrypt)
 
 
 @click.command("init-db")
@@ -74,3 +77,29 @@ def revoke(key):
     matches[0].revoked_at = matches[0].revoked_at or utcnow()
     db.session.commit()
     click.echo(f"Revoked API key {matches[0].id} {matches[0].name!r}.")
+
+
+@click.command("reencrypt")
+@with_appcontext  # also when invoked through app.cli, as tests do, not only through the flask command
+def reencrypt():
+    """Rewrite every stored secret under the first key of JIM_ENCRYPTION_KEY, all in one transaction.
+
+    If any secret cannot be read with the configured keys, nothing is rewritten: a rotation must not leave some
+    secrets behind under a key that is about to be removed.
+    """
+    with write_transaction():
+        stored = db.session.scalars(
+            select(SettingValue).where(SettingValue.secret_value.is_not(None)).with_for_update()
+        ).all()
+        unreadable = []
+        for value in stored:
+            try:
+                value.secret_value = value.secret_value.rotated()
+            except UnreadableSecret:
+                unreadable.append(f"connected system {value.connected_system_id} setting {value.setting_id}")
+        if unreadable:
+            raise click.ClickException(
+                f"No configured key can read {len(unreadable)} secret(s) ({'; '.join(unreadable)}); nothing was "
+                "rewritten. Add the key they were written under to JIM_ENCRYPTION_KEY, or set those settings again."
+            )
+    click.echo(f"Re-encrypted {len(stored)} secret(s) under the first key of JIM_ENCRYPTION_KEY.")

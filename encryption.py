@@ -40,6 +40,14 @@ class Secret:
         except InvalidToken:
             raise UnreadableSecret("no configured encryption key can read this secret") from None
 
+    def is_readable(self) -> bool:
+        """Whether a configured key can decrypt it; the plaintext is dropped at once."""
+        try:
+            self.reveal()
+        except UnreadableSecret:
+            return False
+        return True
+
     def rotated(self) -> "Secret":
         """The same secret encrypted under the first configured key."""
         try:

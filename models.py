@@ -1,15 +1,19 @@
-"""The stored state: API keys, the catalog's copy, connected systems and their setting values."""
+"""The stored state: API keys, the catalog's copy, connected systems, their setting values and their history."""
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from catalog import CONNECTORS, Connector, Setting
+from catalog import CONNECTORS, Connector, Setting, check_settings
 from database import db
 from encryption import EncryptedSecret, Secret, UnreadableSecret
+
+
+# Ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger number even in a comparison.
+ID_MAX = 2**31 - 1
 
 
 def utcnow() -> datetime:
@@ -152,6 +156,9 @@ class NameInUse(Exception):
 
 class ConnectedSystem(db.Model):
     __tablename__ = "connected_systems"
+    # Ids are never reused (SQLite would otherwise hand a deleted system's id to the next one), so a deleted
+    # system's history and an old ETag can never be mistaken for a new system's.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
@@ -257,6 +264,32 @@ class ConnectedSystem(db.Model):
             values[setting.id] = True if setting.is_secret and value is not None else value
         return values
 
+    def settings_problems(self) -> dict[int, list[str]]:
+        """The connector's offline checks, and each secret that no configured encryption key can read."""
+        problems = check_settings(self.connector, self.values_for_checks())
+        for setting in self.connector.settings:
+            secret = self.value_of(setting) if setting.is_secret else None
+            if secret is not None and not secret.is_readable():
+                problems.setdefault(setting.id, []).append(
+                    f"{setting.name} cannot be read with any configured encryption key; set it again."
+                )
+        return problems
+
+    def stored_fields(self) -> dict[str, object]:
+        """Every field holding a value, named as in validationErrors; a secret with None, never its value."""
+        fields = {
+            "name": self.name,
+            "description": self.description,
+            "connectorDefinitionId": self.connector_definition_id,
+            "maxExportParallelism": self.max_export_parallelism,
+        }
+        held = {field: value for field, value in fields.items() if value is not None}
+        for setting in self.connector.settings:
+            value = self.value_of(setting)
+            if value is not None:
+                held[f"settingValues.{setting.id}"] = None if setting.is_secret else value
+        return held
+
     def record_validation(self, valid: bool) -> list[Change]:
         if valid == self.setting_values_valid:
             return []
@@ -274,3 +307,33 @@ def ensure_name_free(name: str):
     taken = db.session.scalar(select(ConnectedSystem.id).where(ConnectedSystem.name_key == name.casefold()).limit(1))
     if taken is not None:
         raise NameInUse(f"A connected system named {name!r} already exists.")
+
+
+class ChangeAction(StrEnum):
+    CREATED = "Created"
+    UPDATED = "Updated"
+    SETTINGS_VALIDATED = "SettingsValidated"
+    DELETED = "Deleted"
+
+
+class ChangeRecord(db.Model):
+    """One entry of a connected system's history, written in the transaction of the change it records.
+
+    ``connected_system_id`` has no foreign key on purpose: the history outlives the system, and stays readable
+    under the id it had. A nulling foreign key would keep the rows but lose whose they are.
+    """
+
+    __tablename__ = "connected_system_changes"
+    __table_args__ = (Index("ix_connected_system_changes_system", "connected_system_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connected_system_id: Mapped[int] = mapped_column(Integer)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Who, copied as it was then: renaming or revoking the key later does not rewrite the history.
+    actor_type: Mapped[str] = mapped_column(String(20))
+    actor_name: Mapped[str] = mapped_column(String(200))
+    actor_prefix: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(30))
+    change_reason: Mapped[str | None] = mapped_column(Text)
+    # [{"field", "old", "new"}, ...]: one entry per ``Change``.
+    changes: Mapped[list] = mapped_column(JSON)

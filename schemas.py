@@ -161,18 +161,13 @@ class ConnectedSystemCreateSchema(Schema):
     change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, allow_none=True)
 
 
-class ListQuerySchema(Schema):
-    """The list's query string. Parameter names match in any case, as JIM's own API binds them."""
+class PageQuerySchema(Schema):
+    """A paged list's query string. Parameter names match in any case, as JIM's own API binds them."""
 
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
-    sort_by = fields.String(data_key="sortBy", load_default="name", validate=validate.OneOf(
-        ["name", "created", "connectorname"], error="Must be one of: name, created, connectorName."))
-    sort_direction = fields.String(data_key="sortDirection", load_default="asc", validate=validate.OneOf(
-        ["asc", "desc"], error="Must be one of: asc, desc."))
-    filter = CleanString(max_length=200, load_default=None)
 
-    CASE_INSENSITIVE_VALUES = ("sortBy", "sortDirection")
+    CASE_INSENSITIVE_VALUES: tuple[str, ...] = ()
 
     @pre_load
     def canonical_names(self, data, **kwargs):
@@ -183,6 +178,18 @@ class ListQuerySchema(Schema):
             if isinstance(named.get(key), str):
                 named[key] = named[key].lower()
         return named
+
+
+class ListQuerySchema(PageQuerySchema):
+    """The connected systems list's query string."""
+
+    sort_by = fields.String(data_key="sortBy", load_default="name", validate=validate.OneOf(
+        ["name", "created", "connectorname"], error="Must be one of: name, created, connectorName."))
+    sort_direction = fields.String(data_key="sortDirection", load_default="asc", validate=validate.OneOf(
+        ["asc", "desc"], error="Must be one of: asc, desc."))
+    filter = CleanString(max_length=200, load_default=None)
+
+    CASE_INSENSITIVE_VALUES = ("sortBy", "sortDirection")
 
 
 class UTCTimestamp(fields.Field):
@@ -296,6 +303,32 @@ class SettingsValidationSchema(Schema):
     valid = fields.Boolean()
     validation_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors")
     connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
+
+
+class ChangeSchema(Schema):
+    """One field's change; a secret's has no value on either side."""
+
+    field = fields.String()
+    old_value = fields.Raw(attribute="old", data_key="oldValue")
+    new_value = fields.Raw(attribute="new", data_key="newValue")
+
+
+class ActorSchema(Schema):
+    type = fields.String(attribute="actor_type")
+    name = fields.String(attribute="actor_name")
+    prefix = fields.String(attribute="actor_prefix")
+
+
+class ChangeRecordSchema(Schema):
+    """One entry of a connected system's history."""
+
+    id = fields.Integer()
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    timestamp = UTCTimestamp(attribute="changed_at")
+    actor = fields.Function(lambda record: ActorSchema().dump(record))
+    action = fields.String()
+    change_reason = fields.String(data_key="changeReason")
+    changes = fields.Nested(ChangeSchema, many=True)
 
 
 class ErrorSchema(Schema):

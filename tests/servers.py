@@ -6,6 +6,7 @@ import sys
 import time
 import urllib.request
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -17,9 +18,36 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Server:
+    base: str
+    process: subprocess.Popen
+
+    def worker_pids(self) -> list[int]:
+        """The gunicorn master's children: its workers."""
+        workers = []
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    stat = (entry / "stat").read_text()
+                except OSError:
+                    continue  # gone meanwhile
+                # The parent pid is the second field after the parenthesised command name.
+                if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
+                    workers.append(int(entry.name))
+        return workers
+
+
 @contextmanager
 def gunicorn(database_url: str, encryption_key: str, *args: str, env: dict | None = None, log_path=None):
     """Serve the app with gunicorn on a free loopback port; yields the base URL and stops it afterwards."""
+    with gunicorn_server(database_url, encryption_key, *args, env=env, log_path=log_path) as server:
+        yield server.base
+
+
+@contextmanager
+def gunicorn_server(database_url: str, encryption_key: str, *args: str, env: dict | None = None, log_path=None):
+    """As ``gunicorn``, but yields the ``Server``, for tests that act on its processes."""
     port = free_port()
     environ = {
         **os.environ,
@@ -37,7 +65,7 @@ def gunicorn(database_url: str, encryption_key: str, *args: str, env: dict | Non
     base = f"http://127.0.0.1:{port}"
     try:
         wait_until_live(base, process)
-        yield base
+        yield Server(base, process)
     finally:
         process.terminate()
         try:
