@@ -61,6 +61,7 @@ def app_config(database_url):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
+        "JIM_RATE_LIMIT_ENABLED": False,  # only the rate-limit tests turn it on
     }
 
 

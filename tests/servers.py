@@ -26,6 +26,7 @@ def gunicorn(database_url: str, encryption_key: str, *args: str, env: dict | Non
         "DATABASE_URL": database_url,
         "JIM_ENCRYPTION_KEY": encryption_key,
         "PYTHONUNBUFFERED": "1",
+        "JIM_RATE_LIMIT_ENABLED": "false",  # only the rate-limit tests turn it on
         **(env or {}),
     }
     command = [
