@@ -30,6 +30,7 @@ from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from models import ConnectedSystem, ConnectorDefinition, Role
 from proxies import TrustedProxies
+from request_body import BufferedBody
 from schemas import (
     ConnectedSystemCreateSchema,
     ConnectedSystemSchema,
@@ -230,6 +231,7 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     app.json = StrictJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
+    app.wsgi_app = BufferedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["JIM_TRUSTED_PROXIES"])
     request_log.init_app(app)  # first, so that its request id and clock cover everything after it
     database.init_app(app)
