@@ -32,16 +32,30 @@ class JSONFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        if has_request_context() and "request_id" in g:
-            line["requestId"] = g.request_id
+        if getattr(record, "request_id", None):
+            line["requestId"] = record.request_id
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False)
 
 
+def make_record_with_request_id(make_record):
+    """Every record made while a request is served carries its id, whichever handler formats it."""
+
+    def make_record_with_id(*args, **kwargs):
+        record = make_record(*args, **kwargs)
+        record.request_id = g.get("request_id") if has_request_context() else None
+        return record
+
+    make_record_with_id.adds_request_id = True
+    return make_record_with_id
+
+
 def configure_logging(level: str):
     """Logs go to stdout, where gunicorn and PaaS platforms collect them."""
+    if not getattr(logging.getLogRecordFactory(), "adds_request_id", False):
+        logging.setLogRecordFactory(make_record_with_request_id(logging.getLogRecordFactory()))
     root = logging.getLogger()
     if not root.handlers:
         handler = logging.StreamHandler(sys.stdout)
