@@ -45,6 +45,13 @@ def engine_options(url: str, timeout_seconds: float) -> dict:
         "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": max(1, int(timeout_seconds)),
+            # A connection whose peer vanished (a network partition, not a refusal) fails once data sent
+            # stays unacknowledged this long, instead of waiting for the kernel's minutes of retries.
+            "tcp_user_timeout": int(timeout_seconds * 1000),
+            "keepalives": 1,
+            "keepalives_idle": max(1, int(timeout_seconds)),
+            "keepalives_interval": max(1, int(timeout_seconds)),
+            "keepalives_count": 3,
             "options": f"-c statement_timeout={int(timeout_seconds * 1000)}"
             f" -c lock_timeout={int(timeout_seconds * 1000)}",
         },
