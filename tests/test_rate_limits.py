@@ -3,41 +3,16 @@
 Each test runs with the default storage (a SQLite file shared by the workers) and with Redis, each under
 a key prefix of its own, since Redis is shared.
 """
-import os
 import sqlite3
-import uuid
+from contextlib import closing
 
 import pytest
 import redis
 
-from conftest import SYSTEMS, make_key
+from conftest import REDIS_URL, SYSTEMS, make_key, redis_or_skip
 from models import Role
 
-REDIS_URL = os.environ.get("JIM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 BAD_KEY = "jim_" + "x" * 43
-
-
-def redis_or_skip():
-    try:
-        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).ping()
-    except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI needs it)", pytrace=False)
-        pytest.skip(message)
-
-
-@pytest.fixture
-def key_prefix():
-    prefix = f"jim-test-{uuid.uuid4().hex}"
-    yield prefix
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
-    try:
-        keys = list(client.scan_iter(f"*{prefix}*"))
-        if keys:
-            client.delete(*keys)
-    except redis.RedisError:
-        pass
 
 
 @pytest.fixture(params=["default", "redis"])
@@ -109,9 +84,10 @@ def test_health_routes_are_never_limited(client):
 def test_the_limit_is_stored_under_the_prefix_never_the_key(client, reader_key, limit_storage, key_prefix):
     client.get(SYSTEMS, headers={"X-Api-Key": reader_key})
     if limit_storage.startswith("redis"):
-        stored = [key.decode() for key in redis.Redis.from_url(REDIS_URL).scan_iter(f"*{key_prefix}*")]
+        with redis.Redis.from_url(REDIS_URL) as connection:
+            stored = [key.decode() for key in connection.scan_iter(f"*{key_prefix}*")]
     else:
-        with sqlite3.connect(limit_storage.removeprefix("jim-sqlite:///")) as connection:
+        with closing(sqlite3.connect(limit_storage.removeprefix("jim-sqlite:///"))) as connection:
             stored = [key for (key,) in connection.execute("SELECT key FROM counters")]
     assert len(stored) == 1
     assert reader_key[:12] in stored[0] and reader_key not in stored[0]
