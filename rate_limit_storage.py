@@ -39,7 +39,8 @@ class SQLiteStorage(Storage):
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # counters need not survive a power cut
             connection.execute(
-                "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS counters"
+                " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
             )
             self.local.connection, self.local.pid = connection, os.getpid()
         return self.local.connection

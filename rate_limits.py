@@ -87,6 +87,9 @@ def init_app(app):
         """A 429 says, in whole seconds and at least one, when the window that was exceeded ends."""
         limit = limiter.current_limit
         if response.status_code == 429 and limit is not None:
-            seconds = math.ceil(limit.window.reset_time - time.time())
+            try:
+                seconds = math.ceil(limit.window.reset_time - time.time())
+            except Exception:  # the storage failed since it counted this request: a whole window is safe
+                seconds = limit.limit.get_expiry()
             response.headers["Retry-After"] = str(max(1, seconds))
         return response

@@ -61,11 +61,18 @@ def wait_for_recovery(base: str, key: str, seconds: float = 60):
     assert get(f"{base}/api/v1/health/ready")[0] == 200
 
 
-ENV = {"JIM_DATABASE_TIMEOUT_SECONDS": "3"}
+@pytest.fixture
+def env(key_prefix):
+    # Rate limiting on, as deployed: it identifies the caller, which needs the database, before the view.
+    return {
+        "JIM_DATABASE_TIMEOUT_SECONDS": "3",
+        "JIM_RATE_LIMIT_ENABLED": "true",
+        "JIM_RATE_LIMIT_KEY_PREFIX": key_prefix,
+    }
 
 
-def test_an_outage_answers_503_and_the_service_recovers(app, database_url, admin_key, ldap_system, relay):
-    with gunicorn(through(relay, database_url), TEST_ENCRYPTION_KEY, "--workers", "2", env=ENV) as base:
+def test_an_outage_answers_503_and_the_service_recovers(app, database_url, admin_key, ldap_system, relay, env):
+    with gunicorn(through(relay, database_url), TEST_ENCRYPTION_KEY, "--workers", "2", env=env) as base:
         assert [get(f"{base}{SYSTEMS}/1", admin_key)[0] for _ in range(4)] == [200] * 4
         relay.cut()
         for _ in range(3):
@@ -74,9 +81,11 @@ def test_an_outage_answers_503_and_the_service_recovers(app, database_url, admin
         wait_for_recovery(base, admin_key)
 
 
-def test_starting_during_an_outage_does_not_crash_the_workers(app, database_url, admin_key, ldap_system, relay):
+def test_starting_during_an_outage_does_not_crash_the_workers(
+    app, database_url, admin_key, ldap_system, relay, env
+):
     relay.cut()
-    env = {**ENV, "JIM_INFRASTRUCTURE_API_KEY": "jim_" + "i" * 43}  # ensured at start: it cannot be now
+    env = {**env, "JIM_INFRASTRUCTURE_API_KEY": "jim_" + "i" * 43}  # ensured at start: it cannot be now
     with gunicorn(through(relay, database_url), TEST_ENCRYPTION_KEY, "--workers", "2", env=env) as base:
         assert_unavailable(base, admin_key)
         relay.restore()

@@ -34,7 +34,8 @@ def test_one_line_per_request_with_its_fields(client, admin_key, ldap_system, ca
 
 def test_nothing_secret_is_logged(client, admin, admin_key, ldap_system, caplog):
     caplog.set_level(logging.DEBUG)
-    client.put(f"{SYSTEMS}/1?filter={PASSWORD}", json={"settingValues": {"3": {"stringValue": PASSWORD}}}, headers=admin)
+    body = {"settingValues": {"3": {"stringValue": PASSWORD}}}
+    client.put(f"{SYSTEMS}/1?filter={PASSWORD}", json=body, headers=admin)
     client.get(SYSTEMS, headers={"X-Api-Key": admin_key + "x"})  # a wrong key, as someone mistypes it
     logged = caplog.text + "".join(JSONFormatter().format(record) for record in caplog.records)
     assert PASSWORD not in logged and admin_key not in logged
@@ -92,9 +93,12 @@ def test_every_answer_carries_the_protective_headers(client, path, status):
 
 
 @pytest.mark.slow
-def test_gunicorn_writes_one_json_line_per_request_and_no_banner(app, database_url, admin_key, ldap_system, tmp_path):
+def test_gunicorn_writes_one_json_line_per_request_and_no_banner(
+    app, database_url, admin_key, ldap_system, tmp_path
+):
     log_path = tmp_path / "gunicorn.log"
-    with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2", log_path=log_path) as base:
+    url = database_url.replace("+psycopg", "")
+    with gunicorn(url, TEST_ENCRYPTION_KEY, "--workers", "2", log_path=log_path) as base:
         for number in range(3):
             request = urllib.request.Request(
                 f"{base}{SYSTEMS}/1", headers={"X-Api-Key": admin_key, "X-Request-ID": f"gunicorn-{number}"}
