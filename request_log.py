@@ -37,7 +37,7 @@ class JSONFormatter(logging.Formatter):
         line.update(getattr(record, "fields", {}))
         if record.exc_info:
             line["traceback"] = self.formatException(record.exc_info)
-        return json.dumps(line, ensure_ascii=False)
+        return json.dumps(line)  # ASCII, escapes included: a client's path cannot break the line or stdout
 
 
 def make_record_with_request_id(make_record):

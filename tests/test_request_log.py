@@ -112,3 +112,12 @@ def test_gunicorn_writes_one_json_line_per_request_and_no_banner(
     assert sorted(line["requestId"] for line in ours) == ["gunicorn-0", "gunicorn-1", "gunicorn-2"]
     assert all(line["keyPrefix"] == admin_key[:12] and line["status"] == 200 for line in ours)
     assert admin_key not in log_path.read_text()
+
+
+def test_a_hostile_path_stays_on_one_ascii_line(client, caplog):
+    caplog.set_level(logging.INFO)
+    client.get("/caf%C3%A9%0A%7B%22status%22%3A200%7D")
+    [record] = [record for record in caplog.records if record.name == "jim.request"]
+    formatted = JSONFormatter().format(record)
+    assert "\n" not in formatted and formatted.isascii()
+    assert json.loads(formatted)["path"] == '/café\n{"status":200}'
