@@ -15,7 +15,7 @@ worker_class = "sync"
 # Well above the database's own timeouts (JIM_DATABASE_TIMEOUT_SECONDS, 10), so that an outage answers 503.
 timeout = 30
 graceful_timeout = 20  # on a restart, requests in flight get this long to finish
-keepalive = 5  # unused by sync workers, which close each connection; kept for a proxy's worker class
+keepalive = 5  # seconds an idle connection is kept; sync workers close each one, threaded workers use it
 # Request-line and header limits: a request larger than a JIM client ever sends is refused before Flask.
 limit_request_line = 4094
 limit_request_fields = 60
