@@ -6,7 +6,6 @@ in one transaction, dump the answer with a schema. Errors are raised; ``errors``
 import json
 import logging
 import os
-import sys
 
 from flask import Blueprint, Flask, current_app, g, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -21,6 +20,9 @@ import database
 import encryption
 import errors
 import history
+import rate_limits
+import request_log
+import response_headers
 from auth import requires
 from catalog import CONNECTORS
 from conditional import require_match, stop_if_not_modified, tagged
@@ -28,6 +30,8 @@ from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, Role
+from proxies import TrustedProxies
+from request_body import BufferedBody
 from schemas import (
     ChangeRecordSchema,
     ConnectedSystemCreateSchema,
@@ -246,13 +250,18 @@ def create_app(test_config: dict | None = None) -> Flask:
         app.config.from_mapping(test_config)
     # The instance folder holds the embedded store and its key: readable by the service's user only.
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    configure_logging(app.config["JIM_LOG_LEVEL"])
+    request_log.configure_logging(app.config["JIM_LOG_LEVEL"])
 
     app.json = StrictJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
+    app.wsgi_app = BufferedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
+    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["JIM_TRUSTED_PROXIES"])
+    request_log.init_app(app)  # first, so that its request id and clock cover everything after it
     database.init_app(app)
     encryption.init_app(app)
     errors.init_app(app)
+    rate_limits.init_app(app)
+    response_headers.init_app(app)
     commands.init_app(app)
     app.register_blueprint(api)
 
@@ -264,8 +273,3 @@ def create_app(test_config: dict | None = None) -> Flask:
             log.warning("could not ensure the infrastructure API key now: %s", type(error).__name__)
     return app
 
-
-def configure_logging(level: str):
-    """Logs go to stdout, where gunicorn and PaaS platforms collect them."""
-    if not logging.getLogger().handlers:
-        logging.basicConfig(stream=sys.stdout, level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s")

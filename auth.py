@@ -74,17 +74,34 @@ def ensure_infrastructure_key(key: str | None):
         db.session.rollback()  # another worker created it at the same moment
 
 
-def authenticate() -> Principal:
-    key = request.headers.get("X-Api-Key", "")
-    if not key:
-        raise Unauthorised("Authentication required: send an API key in the X-Api-Key header.")
+def identify() -> Principal | None:
+    """The caller if the request's key is valid, else None; looked up once per request.
+
+    The rate limits need this before the view runs (a key that does not authenticate counts against the
+    client's address), and the view's ``requires`` then reuses it.
+    """
+    if "caller" not in g:
+        g.caller = lookup(request.headers.get("X-Api-Key", ""))
+    return g.caller
+
+
+def lookup(key: str) -> Principal | None:
     api_key = None
     if KEY_SHAPE.match(key):
         api_key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
-    # One answer for unknown, revoked and expired keys: a caller learns nothing about which keys exist.
     if api_key is None or api_key.status(utcnow()) != "active":
-        raise Unauthorised("The API key is not valid: it is unknown, revoked or expired.")
+        return None
     return Principal(api_key.id, api_key.name, api_key.prefix, Role(api_key.role))
+
+
+def authenticate() -> Principal:
+    if not request.headers.get("X-Api-Key", ""):
+        raise Unauthorised("Authentication required: send an API key in the X-Api-Key header.")
+    principal = identify()
+    # One answer for unknown, revoked and expired keys: a caller learns nothing about which keys exist.
+    if principal is None:
+        raise Unauthorised("The API key is not valid: it is unknown, revoked or expired.")
+    return principal
 
 
 def requires(role: Role):

@@ -4,6 +4,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
+from flask_migrate import upgrade
 from sqlalchemy import or_, select
 
 from auth import create_key, ensure_infrastructure_key
@@ -24,8 +25,8 @@ def init_app(app):
 @click.command("init-db")
 @click.option("--with-example", is_flag=True, help="Also create an example LDAP connected system if there is none.")
 def init_db(with_example):
-    """Create the schema and seed the connector catalog; safe to run again."""
-    db.create_all()
+    """Create or upgrade the schema (the migrations), seed the connector catalog; safe to run again."""
+    upgrade()
     seed_catalog()
     ensure_infrastructure_key(current_app.config["JIM_INFRASTRUCTURE_API_KEY"])
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")

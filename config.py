@@ -40,3 +40,16 @@ class Config:
         self.MAX_CONTENT_LENGTH = int(environ.get("JIM_MAX_BODY_BYTES", MEBIBYTE))
         self.JIM_DATABASE_TIMEOUT_SECONDS = float(environ.get("JIM_DATABASE_TIMEOUT_SECONDS", 10))
         self.JIM_LOG_LEVEL = environ.get("JIM_LOG_LEVEL", "INFO").upper()
+        self.JIM_RATE_LIMIT_ENABLED = flag(environ.get("JIM_RATE_LIMIT_ENABLED"), True)
+        self.JIM_RATE_LIMIT_AUTHENTICATED_PER_MINUTE = int(environ.get("JIM_RATE_LIMIT_AUTHENTICATED_PER_MINUTE", 300))
+        self.JIM_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE = int(
+            environ.get("JIM_RATE_LIMIT_UNAUTHENTICATED_PER_MINUTE", 30)
+        )
+        # The default deployment is several gunicorn workers on one machine: a file beside the embedded
+        # store gives them one shared count; several instances share Redis instead.
+        self.JIM_RATE_LIMIT_STORAGE_URI = environ.get("JIM_RATE_LIMIT_STORAGE_URI") or (
+            "jim-sqlite:///" + os.path.join(instance_path, "rate-limits.db")
+        )
+        # Several deployments (staging, production) may share one Redis; each counts under its own prefix.
+        self.JIM_RATE_LIMIT_KEY_PREFIX = environ.get("JIM_RATE_LIMIT_KEY_PREFIX", "jim")
+        self.JIM_TRUSTED_PROXIES = comma_separated(environ.get("JIM_TRUSTED_PROXIES"))

@@ -1,21 +1,38 @@
-"""The database: the Flask-SQLAlchemy extension, per-store connection settings and write transactions."""
+"""The database: the Flask-SQLAlchemy extension, its migrations, per-store connection settings and write
+transactions."""
+import os
 from contextlib import contextmanager
 
+from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import event
+from sqlalchemy import MetaData, event
 from sqlalchemy.orm import DeclarativeBase
 
 # An execution option on a session's connection that marks the transaction as a write.
 WRITE_TRANSACTION = "jim_write_transaction"
 
 
+MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
+
+
 class Base(DeclarativeBase):
-    pass
+    # Named constraints, so that a migration can name what it alters (SQLite's batch mode needs the names).
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(column_0_label)s",
+            "uq": "uq_%(table_name)s_%(column_0_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s",  # PostgreSQL names hold 63 characters
+            "pk": "pk_%(table_name)s",
+        }
+    )
 
 
 # Objects stay readable after commit, so a response is dumped from what was just written instead of
 # being re-read from the database.
 db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
+# SQLite alters a table by copying it (batch mode); compare_type makes ``db check`` see type changes too.
+migrate = Migrate(directory=MIGRATIONS, render_as_batch=True, compare_type=True)
 
 
 def engine_options(url: str, timeout_seconds: float) -> dict:
@@ -28,6 +45,13 @@ def engine_options(url: str, timeout_seconds: float) -> dict:
         "pool_pre_ping": True,
         "connect_args": {
             "connect_timeout": max(1, int(timeout_seconds)),
+            # A connection whose peer vanished (a network partition, not a refusal) fails once data sent
+            # stays unacknowledged this long, instead of waiting for the kernel's minutes of retries.
+            "tcp_user_timeout": int(timeout_seconds * 1000),
+            "keepalives": 1,
+            "keepalives_idle": max(1, int(timeout_seconds)),
+            "keepalives_interval": max(1, int(timeout_seconds)),
+            "keepalives_count": 3,
             "options": f"-c statement_timeout={int(timeout_seconds * 1000)}"
             f" -c lock_timeout={int(timeout_seconds * 1000)}",
         },
@@ -40,6 +64,7 @@ def init_app(app):
         engine_options(app.config["SQLALCHEMY_DATABASE_URI"], app.config["JIM_DATABASE_TIMEOUT_SECONDS"]),
     )
     db.init_app(app)
+    migrate.init_app(app, db)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             listen_sqlite(db.engine)

@@ -36,6 +36,7 @@ MESSAGES = {
     405: "This address does not serve that method.",
     413: "The body is larger than this service accepts.",
     415: "The body must be JSON, sent with Content-Type: application/json.",
+    429: "Too many requests; wait for the seconds in the Retry-After header before trying again.",
     500: "Something went wrong on our side; it has been logged.",
     503: "The database is unavailable; try again shortly.",
 }

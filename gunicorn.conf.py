@@ -5,17 +5,46 @@ gunicorn reads this file itself, so the variables here are gunicorn's (PORT, WEB
 import multiprocessing
 import os
 
+from gunicorn.http import wsgi as gunicorn_wsgi
+
 bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 # Each worker holds its own connection pool; two per core keeps both cores busy while one waits on disk.
 workers = int(os.environ.get("WEB_CONCURRENCY", 2 * multiprocessing.cpu_count()))
 worker_class = "sync"
-timeout = 30  # a request stuck longer than this is killed and its worker replaced
-graceful_timeout = 20
-keepalive = 5
+# A worker silent for this long (a request stuck on a slow client or a hung call) is killed and replaced.
+# Well above the database's own timeouts (JIM_DATABASE_TIMEOUT_SECONDS, 10), so that an outage answers 503.
+timeout = 30
+graceful_timeout = 20  # on a restart, requests in flight get this long to finish
+keepalive = 5  # seconds an idle connection is kept; sync workers close each one, threaded workers use it
 # Request-line and header limits: a request larger than a JIM client ever sends is refused before Flask.
 limit_request_line = 4094
 limit_request_fields = 60
 limit_request_field_size = 8190
-accesslog = "-"
-errorlog = "-"
+# The app logs one JSON line per request (request_log.py); gunicorn's access log would be a second one.
+accesslog = None
+# gunicorn's own lines (workers booting, requests it refused) as the app's: JSON on stdout. The root logger
+# is left without handlers for the app to give it its own (request_log.configure_logging).
+logconfig_dict = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "root": {"handlers": []},
+    "formatters": {"json": {"()": "request_log.JSONFormatter"}},
+    "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False}},
+}
+# The app applies X-Forwarded-* from JIM_TRUSTED_PROXIES only (proxies.py); gunicorn believes none itself.
+forwarded_allow_ips = ""
+secure_scheme_headers = {}
+forwarder_headers = ""
 control_socket_disable = True  # one control socket per user would clash between instances on one machine
+
+# No "Server: gunicorn" banner: gunicorn has no setting for it, so its response writer is given one
+# without that line. Its own error pages (a request over the limits above) carry no banner either.
+_default_headers = gunicorn_wsgi.Response.default_headers
+
+
+def _default_headers_without_banner(response):
+    return [line for line in _default_headers(response) if not line.startswith("Server:")]
+
+
+gunicorn_wsgi.Response.default_headers = _default_headers_without_banner

@@ -4,9 +4,11 @@ PostgreSQL is 127.0.0.1:5432 as user postgres unless JIM_TEST_POSTGRES_URL names
 CI=true an unreachable PostgreSQL fails the run; elsewhere its half of the tests is skipped with a message.
 """
 import os
+import uuid
 
 import psycopg
 import pytest
+import redis
 from sqlalchemy import text
 
 from app import create_app
@@ -61,6 +63,7 @@ def app_config(database_url):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
+        "JIM_RATE_LIMIT_ENABLED": False,  # only the rate-limit tests turn it on
     }
 
 
@@ -133,3 +136,30 @@ def ldap_system(client, admin):
     response = client.post(SYSTEMS, json={"name": "Corporate LDAP", "connectorDefinitionId": 3}, headers=admin)
     assert response.status_code == 201, response.json
     return response.json
+
+
+# Redis is shared (with other checkouts, other runs): every test counts under a key prefix of its own.
+REDIS_URL = os.environ.get("JIM_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_or_skip():
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
+            client.ping()
+    except redis.RedisError as error:
+        message = f"Redis is not reachable at {REDIS_URL}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI needs it)", pytrace=False)
+        pytest.skip(message)
+
+
+@pytest.fixture
+def key_prefix():
+    prefix = f"jim-test-{uuid.uuid4().hex}"
+    yield prefix
+    try:
+        with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
+            for key in client.scan_iter(f"*{prefix}*"):
+                client.delete(key)
+    except redis.RedisError:
+        pass  # Redis is not there: nothing was stored

@@ -54,6 +54,7 @@ def gunicorn_server(database_url: str, encryption_key: str, *args: str, env: dic
         "DATABASE_URL": database_url,
         "JIM_ENCRYPTION_KEY": encryption_key,
         "PYTHONUNBUFFERED": "1",
+        "JIM_RATE_LIMIT_ENABLED": "false",  # only the rate-limit tests turn it on
         **(env or {}),
     }
     command = [
