@@ -21,6 +21,7 @@ import commands
 import database
 import encryption
 import errors
+import openapi
 from auth import requires
 from catalog import CONNECTORS, check_settings
 from config import Config
@@ -33,9 +34,11 @@ from schemas import (
     ConnectedSystemSummarySchema,
     ConnectedSystemUpdateSchema,
     ConnectorDefinitionSchema,
+    HealthSchema,
     ListQuerySchema,
     PageSchema,
     SettingsValidationSchema,
+    VersionSchema,
     page_of,
 )
 
@@ -112,7 +115,7 @@ DEFINITIONS = "/synchronisation/connector-definitions"
 @api.get("/health")
 @api.get("/health/live")
 def live():
-    return {"status": "Healthy"}
+    return HealthSchema().dump({"status": "Healthy"})
 
 
 @api.get("/health/ready")
@@ -121,12 +124,12 @@ def ready():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         raise ServiceUnavailable() from None
-    return {"status": "Ready"}
+    return HealthSchema().dump({"status": "Ready"})
 
 
 @api.get("/health/version")
 def version():
-    return {"name": SERVICE_NAME, "version": SERVICE_VERSION}
+    return VersionSchema().dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS)
@@ -232,6 +235,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     errors.init_app(app)
     commands.init_app(app)
     app.register_blueprint(api)
+    openapi.init_app(app, SERVICE_VERSION)
 
     with app.app_context():
         try:

@@ -1,7 +1,7 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
 import re
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, missing, pre_load, validate
 
 from catalog import CONNECTORS, Connector, Setting, SettingType
 
@@ -10,8 +10,12 @@ SETTING_STRING_MAX = 4000
 
 NUL = "\x00"
 SURROGATE = re.compile("[\ud800-\udfff]")
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-CONTROL_EXCEPT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Character classes written as regular-expression escapes, which JSON Schema (ECMA 262) reads as Python does,
+# so the OpenAPI document states the same rule.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+CONTROL_EXCEPT_LINE_BREAKS = re.compile(f"[{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS}]")
 
 
 def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
@@ -29,6 +33,11 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
     return []
 
 
+def allowed_characters(multiline: bool) -> str:
+    """The characters a string may hold, as the OpenAPI document states them (string_problems' rule)."""
+    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS}]*$"
+
+
 class CleanString(fields.String):
     """A string the store can hold as it is: valid Unicode, no NUL, line breaks only where text is multi-line."""
 
@@ -36,6 +45,10 @@ class CleanString(fields.String):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.multiline = multiline
+
+    @property
+    def pattern(self) -> str:
+        return allowed_characters(self.multiline)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -199,12 +212,34 @@ class ConnectorReferenceSchema(Schema):
 
 def dump_setting_value(setting: Setting, value) -> dict:
     """A setting's current value; a secret shows only whether it holds one."""
-    shown = {"name": setting.name, "type": str(setting.type)}
+    shown = {"name": setting.name, "type": setting.type}
     if setting.is_secret:
         shown["hasValue"] = value is not None
     else:
         shown[setting.value_key] = value
     return shown
+
+
+class ShownSettingValueSchema(Schema):
+    """One setting in an answer: only the value key its type takes; a secret shows only ``hasValue``."""
+
+    # dump_setting_value's dict is keyed as the wire is, so each field reads its own data key.
+    name = fields.String()
+    type = fields.Enum(SettingType, by_value=True)
+    string_value = fields.String(attribute="stringValue", data_key="stringValue", allow_none=True)
+    int_value = fields.Integer(attribute="intValue", data_key="intValue", allow_none=True)
+    checkbox_value = fields.Boolean(attribute="checkboxValue", data_key="checkboxValue", allow_none=True)
+    has_value = fields.Boolean(attribute="hasValue", data_key="hasValue")
+
+
+class ShownSettingValues(fields.Dict):
+    """``settingValues`` in an answer: every setting of the system's connector, keyed by id as a string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.Nested(ShownSettingValueSchema), **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in obj.connector.settings}
 
 
 class ConnectedSystemSchema(Schema):
@@ -222,13 +257,7 @@ class ConnectedSystemSchema(Schema):
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism")
-    setting_values = fields.Method("dump_setting_values", data_key="settingValues")
-
-    def dump_setting_values(self, system) -> dict:
-        return {
-            str(setting.id): dump_setting_value(setting, system.value_of(setting))
-            for setting in system.connector.settings
-        }
+    setting_values = ShownSettingValues(data_key="settingValues")
 
 
 class ConnectedSystemSummarySchema(Schema):
@@ -296,6 +325,15 @@ class SettingsValidationSchema(Schema):
     valid = fields.Boolean()
     validation_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors")
     connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
+
+
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class VersionSchema(Schema):
+    name = fields.String()
+    version = fields.String()
 
 
 class ErrorSchema(Schema):
