@@ -243,29 +243,32 @@ class ShownSettingValues(fields.Dict):
 
 
 class ConnectedSystemSchema(Schema):
-    """The Connected System object, as every endpoint that answers with one shows it."""
+    """The Connected System object, as every endpoint that answers with one shows it.
+
+    ``allow_none`` marks what an answer may show as null: dumping ignores it, the OpenAPI document states it.
+    """
 
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     created = UTCTimestamp()
-    last_updated = UTCTimestamp(data_key="lastUpdated")
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
     status = fields.Constant("Active")
     setting_values_valid = fields.Boolean(data_key="settingValuesValid")
     connector = fields.Nested(ConnectorReferenceSchema)
     object_types = fields.Constant([], data_key="objectTypes")
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
-    max_export_parallelism = fields.Integer(data_key="maxExportParallelism")
+    max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
     setting_values = ShownSettingValues(data_key="settingValues")
 
 
 class ConnectedSystemSummarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     created = UTCTimestamp()
-    last_updated = UTCTimestamp(data_key="lastUpdated")
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
     status = fields.Constant("Active")
     setting_values_valid = fields.Boolean(data_key="settingValuesValid")
     connector_id = fields.Integer(attribute="connector.id", data_key="connectorId")
