@@ -13,8 +13,8 @@ from flask.json.provider import DefaultJSONProvider
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import raiseload
+from werkzeug.exceptions import NotFound as NoSuchAddress
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as NoRouteMatch
 
 import auth
 import commands
@@ -56,7 +56,8 @@ class IdConverter(BaseConverter):
 
     def to_python(self, value):
         if int(value) > INT64_MAX:
-            raise NoRouteMatch()
+            # Not werkzeug's ValidationError: with it, the router answers 405 when the path serves other methods.
+            raise NoSuchAddress()
         return int(value)
 
 
