@@ -10,7 +10,7 @@ import sys
 
 from flask import Blueprint, Flask, current_app, request, url_for
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy import func, select, text
+from sqlalchemy import BigInteger, func, literal, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import raiseload
 from werkzeug.exceptions import NotFound as NoSuchAddress
@@ -99,7 +99,9 @@ def json_object() -> dict:
 
 def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
     """The system, locked against other writers until the transaction ends when ``for_update``."""
-    statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
+    # Bound as BIGINT: the route takes any 64-bit id, and PostgreSQL refuses one past 32 bits cast to the
+    # column's INTEGER (a 500) where it compares a BIGINT with it and finds nothing (a 404).
+    statement = select(ConnectedSystem).where(ConnectedSystem.id == literal(system_id, BigInteger))
     if for_update:
         statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
     system = db.session.scalar(statement)
