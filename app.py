@@ -160,7 +160,7 @@ def list_connected_systems():
     column = {
         "name": ConnectedSystem.name_key,
         "created": ConnectedSystem.created,
-        "connectorname": ConnectorDefinition.name,
+        "connectorName": ConnectorDefinition.name,
     }[query["sort_by"]]
     if query["sort_direction"] == "desc":
         order = (column.desc(), ConnectedSystem.id.desc())

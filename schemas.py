@@ -177,24 +177,28 @@ class ConnectedSystemCreateSchema(Schema):
 class ListQuerySchema(Schema):
     """The list's query string. Parameter names match in any case, as JIM's own API binds them."""
 
+    SORT_COLUMNS = ("name", "created", "connectorName")
+    SORT_DIRECTIONS = ("asc", "desc")
+
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
     sort_by = fields.String(data_key="sortBy", load_default="name", validate=validate.OneOf(
-        ["name", "created", "connectorname"], error="Must be one of: name, created, connectorName."))
+        SORT_COLUMNS, error=f"Must be one of: {', '.join(SORT_COLUMNS)}."))
     sort_direction = fields.String(data_key="sortDirection", load_default="asc", validate=validate.OneOf(
-        ["asc", "desc"], error="Must be one of: asc, desc."))
+        SORT_DIRECTIONS, error=f"Must be one of: {', '.join(SORT_DIRECTIONS)}."))
     filter = CleanString(max_length=200, load_default=None)
 
-    CASE_INSENSITIVE_VALUES = ("sortBy", "sortDirection")
+    # Values that match their choices in any case; each is loaded in the spelling its choices list.
+    CASE_INSENSITIVE_VALUES = {"sortBy": SORT_COLUMNS, "sortDirection": SORT_DIRECTIONS}
 
     @pre_load
     def canonical_names(self, data, **kwargs):
         canonical = {field.data_key or name: field.data_key or name for name, field in self.fields.items()}
         by_lower = {name.lower(): name for name in canonical}
         named = {by_lower.get(key.lower(), key): value for key, value in data.items()}
-        for key in self.CASE_INSENSITIVE_VALUES:
+        for key, choices in self.CASE_INSENSITIVE_VALUES.items():
             if isinstance(named.get(key), str):
-                named[key] = named[key].lower()
+                named[key] = {choice.lower(): choice for choice in choices}.get(named[key].lower(), named[key])
         return named
 
 

@@ -95,6 +95,7 @@ def test_list_parameters_come_from_the_query_schema(document):
     parameters = {p["name"]: p["schema"] for p in document["paths"]["/synchronisation/connected-systems"]["get"]["parameters"]}
     assert set(parameters) == {"page", "pageSize", "sortBy", "sortDirection", "filter"}
     assert parameters["pageSize"] == {"type": "integer", "default": 25, "minimum": 1, "maximum": 100}
+    assert parameters["sortBy"]["enum"] == ["name", "created", "connectorName"]  # the contract's spelling
     assert parameters["sortDirection"]["enum"] == ["asc", "desc"]
 
 
