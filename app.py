@@ -29,6 +29,7 @@ from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from models import ConnectedSystem, ConnectorDefinition, Role
 from schemas import (
+    INT64_MAX,
     ConnectedSystemCreateSchema,
     ConnectedSystemSchema,
     ConnectedSystemSummarySchema,
@@ -44,7 +45,6 @@ from schemas import (
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
-INT64_MAX = 2**63 - 1
 
 log = logging.getLogger(__name__)
 

@@ -4,9 +4,11 @@ The document is derived from the marshmallow schemas that load requests and dump
 (lengths, ranges, enums, nullability) is written once, in ``schemas``. What this module adds is the table
 ``ENDPOINTS``: for each operation, the schemas it loads and dumps and the statuses it can answer.
 
-To document a new endpoint or status: add a row to ``ENDPOINTS`` (or a status to a row, or to ``STORE`` when every
-operation that reads the database can answer it), and a ``Response`` to ``ERRORS`` for a status not yet there. The test suite
-fails while a route of the ``api`` blueprint has no row, and the fuzzer fails while an answer is undocumented.
+To document a new endpoint, add a row to ``ENDPOINTS``. To document a new error status, add it to
+``ERRORS`` (its description and headers; its body is the envelope) and to each row that can answer it, or
+to a group such as ``STORE`` when all its operations can. A header of a success answer (``ETag``) goes in
+the row's ``headers``. The test suite fails while a route of the ``api`` blueprint has no row, and the
+fuzzer while an answer's status, headers or body are not as documented.
 """
 from dataclasses import dataclass, field
 
@@ -17,13 +19,11 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from marshmallow import Schema, fields
 
 import schemas
-from catalog import VALUE_KEYS, SettingType
+from catalog import VALUE_KEYS
 
 TITLE = "JIM Connected Systems API"
 DOCUMENT_URL = "/api/openapi.json"
 SWAGGER_URL = "/api/swagger"
-INT64_MAX = 2**63 - 1
-
 BUG = (500,)  # any operation
 STORE = (*BUG, 503)  # an operation that reads the database: a bug, or the database unreachable
 KEY = (401,)  # a Reader's key is enough
@@ -32,23 +32,23 @@ BODY = (400, 413, 415)
 
 
 @dataclass(frozen=True)
-class Response:
+class ErrorResponse:
     description: str
     headers: dict = field(default_factory=dict)
 
 
 ERRORS = {
-    400: Response("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
+    400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
                   "`BAD_REQUEST`: the body is not a JSON object."),
-    401: Response("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
+    401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
-    403: Response("`FORBIDDEN`: the key lacks the Administrator role."),
-    404: Response("`NOT_FOUND`: no such resource."),
-    409: Response("`CONFLICT`: the name is in use, or the write conflicts with the current state."),
-    413: Response("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
-    415: Response("`UNSUPPORTED_MEDIA_TYPE`: the body is not sent as `application/json`."),
-    500: Response("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
-    503: Response("`SERVICE_UNAVAILABLE`: the database is unreachable.",
+    403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
+    404: ErrorResponse("`NOT_FOUND`: no such resource."),
+    409: ErrorResponse("`CONFLICT`: the name is in use, or the write conflicts with the current state."),
+    413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
+    415: ErrorResponse("`UNSUPPORTED_MEDIA_TYPE`: the body is not sent as `application/json`."),
+    500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
+    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
                   {"Retry-After": "Seconds to wait before retrying."}),
 }
 
@@ -169,7 +169,6 @@ VALUE_SCHEMAS = {
                  "description": "Integer settings."},
     "checkboxValue": {"type": "boolean", "description": "CheckBox settings."},
 }
-assert set(VALUE_SCHEMAS) == set(VALUE_KEYS.values()), "a value key of catalog.VALUE_KEYS is undocumented"
 
 
 def setting_value_input() -> dict:
@@ -258,7 +257,7 @@ def operation(endpoint: Endpoint) -> dict:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": INT64_MAX}, "example": 1}
+         "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": schemas.INT64_MAX}, "example": 1}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:

@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, missing, pre_load, vali
 from catalog import CONNECTORS, Connector, Setting, SettingType
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MAX = 2**63 - 1  # the largest id
 SETTING_STRING_MAX = 4000
 
 NUL = "\x00"
@@ -243,7 +244,8 @@ class ShownSettingValues(fields.Dict):
         super().__init__(keys=fields.String(), values=fields.Nested(ShownSettingValueSchema), **kwargs)
 
     def get_value(self, obj, attr, accessor=None, default=missing):
-        return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in obj.connector.settings}
+        settings = obj.connector.settings
+        return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in settings}
 
 
 class ConnectedSystemSchema(Schema):

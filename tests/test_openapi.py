@@ -5,6 +5,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
+from catalog import VALUE_KEYS
 from test_seed import SEED_NAME_AND_DESCRIPTION, SEED_SETTING_TYPES, SEED_SETTINGS
 
 PARAMETER = re.compile(r"\{[^}]+\}|<[^>]+>")
@@ -80,6 +81,8 @@ def test_fields_carry_their_rules(document):
     assert update["properties"]["settingValues"]["additionalProperties"] == {
         "$ref": "#/components/schemas/SettingValueInput"
     }
+    value_keys = [key for one_of in schemas["SettingValueInput"]["oneOf"] for key in one_of["properties"]]
+    assert sorted(value_keys) == sorted(set(VALUE_KEYS.values()))  # every key a setting type takes
     int_value = schemas["SettingValueInput"]["oneOf"][1]["properties"]["intValue"]
     assert (int_value["minimum"], int_value["maximum"]) == (-(2**31), 2**31 - 1)
     assert schemas["ConnectedSystemCreate"]["required"] == ["connectorDefinitionId", "name"]
@@ -92,7 +95,8 @@ def test_fields_carry_their_rules(document):
 
 
 def test_list_parameters_come_from_the_query_schema(document):
-    parameters = {p["name"]: p["schema"] for p in document["paths"]["/synchronisation/connected-systems"]["get"]["parameters"]}
+    operation = document["paths"]["/synchronisation/connected-systems"]["get"]
+    parameters = {parameter["name"]: parameter["schema"] for parameter in operation["parameters"]}
     assert set(parameters) == {"page", "pageSize", "sortBy", "sortDirection", "filter"}
     assert parameters["pageSize"] == {"type": "integer", "default": 25, "minimum": 1, "maximum": 100}
     assert parameters["sortBy"]["enum"] == ["name", "created", "connectorName"]  # the contract's spelling
