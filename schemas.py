@@ -316,10 +316,10 @@ def page_of(items: list, total_count: int, page: int, page_size: int) -> dict:
 class ConnectorSettingSchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    type = fields.String()
+    type = fields.Enum(SettingType, by_value=True)
     required = fields.Boolean()
     description = fields.String()
-    default = fields.Raw()
+    default = fields.Raw(allow_none=True)
     allowed_values = fields.List(fields.String(), data_key="allowedValues")
 
 
@@ -350,7 +350,7 @@ class ErrorSchema(Schema):
 
     code = fields.String()
     message = fields.String()
-    details = fields.Raw()
+    details = fields.Raw(allow_none=True)
     validation_errors = fields.Dict(
         keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors", allow_none=True
     )
