@@ -23,6 +23,7 @@ import history
 import rate_limits
 import request_log
 import response_headers
+import openapi
 from auth import requires
 from catalog import CONNECTORS
 from conditional import require_match, stop_if_not_modified, tagged
@@ -39,10 +40,12 @@ from schemas import (
     ConnectedSystemSummarySchema,
     ConnectedSystemUpdateSchema,
     ConnectorDefinitionSchema,
+    HealthSchema,
     ListQuerySchema,
     PageQuerySchema,
     PageSchema,
     SettingsValidationSchema,
+    VersionSchema,
     page_of,
 )
 
@@ -120,7 +123,7 @@ DEFINITIONS = "/synchronisation/connector-definitions"
 @api.get("/health")
 @api.get("/health/live")
 def live():
-    return {"status": "Healthy"}
+    return HealthSchema().dump({"status": "Healthy"})
 
 
 @api.get("/health/ready")
@@ -129,12 +132,12 @@ def ready():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         raise ServiceUnavailable() from None
-    return {"status": "Ready"}
+    return HealthSchema().dump({"status": "Ready"})
 
 
 @api.get("/health/version")
 def version():
-    return {"name": SERVICE_NAME, "version": SERVICE_VERSION}
+    return VersionSchema().dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS)
@@ -162,7 +165,7 @@ def list_connected_systems():
     column = {
         "name": ConnectedSystem.name_key,
         "created": ConnectedSystem.created,
-        "connectorname": ConnectorDefinition.name,
+        "connectorName": ConnectorDefinition.name,
     }[query["sort_by"]]
     if query["sort_direction"] == "desc":
         order = (column.desc(), ConnectedSystem.id.desc())
@@ -264,6 +267,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     response_headers.init_app(app)
     commands.init_app(app)
     app.register_blueprint(api)
+    openapi.init_app(app, SERVICE_VERSION)
 
     with app.app_context():
         try:

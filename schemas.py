@@ -1,17 +1,22 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
 import re
 
-from marshmallow import Schema, ValidationError, fields, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, missing, pre_load, validate
 
 from catalog import CONNECTORS, Connector, Setting, SettingType
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+INT64_MAX = 2**63 - 1  # the largest id
 SETTING_STRING_MAX = 4000
 
 NUL = "\x00"
 SURROGATE = re.compile("[\ud800-\udfff]")
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
-CONTROL_EXCEPT_LINE_BREAKS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+# Character classes written as regular-expression escapes, which JSON Schema (ECMA 262) reads as Python does,
+# so the OpenAPI document states the same rule.
+CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
+CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
+CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
+CONTROL_EXCEPT_LINE_BREAKS = re.compile(f"[{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS}]")
 
 
 def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
@@ -29,6 +34,11 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
     return []
 
 
+def allowed_characters(multiline: bool) -> str:
+    """The characters a string may hold, as the OpenAPI document states them (string_problems' rule)."""
+    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS}]*$"
+
+
 class CleanString(fields.String):
     """A string the store can hold as it is: valid Unicode, no NUL, line breaks only where text is multi-line."""
 
@@ -36,6 +46,10 @@ class CleanString(fields.String):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.multiline = multiline
+
+    @property
+    def pattern(self) -> str:
+        return allowed_characters(self.multiline)
 
     def _deserialize(self, value, attr, data, **kwargs):
         value = super()._deserialize(value, attr, data, **kwargs)
@@ -167,29 +181,33 @@ class PageQuerySchema(Schema):
     page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
     page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
 
-    CASE_INSENSITIVE_VALUES: tuple[str, ...] = ()
+    # Values that match their choices in any case; each is loaded in the spelling its choices list.
+    CASE_INSENSITIVE_VALUES: dict[str, tuple[str, ...]] = {}
 
     @pre_load
     def canonical_names(self, data, **kwargs):
         canonical = {field.data_key or name: field.data_key or name for name, field in self.fields.items()}
         by_lower = {name.lower(): name for name in canonical}
         named = {by_lower.get(key.lower(), key): value for key, value in data.items()}
-        for key in self.CASE_INSENSITIVE_VALUES:
+        for key, choices in self.CASE_INSENSITIVE_VALUES.items():
             if isinstance(named.get(key), str):
-                named[key] = named[key].lower()
+                named[key] = {choice.lower(): choice for choice in choices}.get(named[key].lower(), named[key])
         return named
 
 
 class ListQuerySchema(PageQuerySchema):
     """The connected systems list's query string."""
 
+    SORT_COLUMNS = ("name", "created", "connectorName")
+    SORT_DIRECTIONS = ("asc", "desc")
+
     sort_by = fields.String(data_key="sortBy", load_default="name", validate=validate.OneOf(
-        ["name", "created", "connectorname"], error="Must be one of: name, created, connectorName."))
+        SORT_COLUMNS, error=f"Must be one of: {', '.join(SORT_COLUMNS)}."))
     sort_direction = fields.String(data_key="sortDirection", load_default="asc", validate=validate.OneOf(
-        ["asc", "desc"], error="Must be one of: asc, desc."))
+        SORT_DIRECTIONS, error=f"Must be one of: {', '.join(SORT_DIRECTIONS)}."))
     filter = CleanString(max_length=200, load_default=None)
 
-    CASE_INSENSITIVE_VALUES = ("sortBy", "sortDirection")
+    CASE_INSENSITIVE_VALUES = {"sortBy": SORT_COLUMNS, "sortDirection": SORT_DIRECTIONS}
 
 
 class UTCTimestamp(fields.Field):
@@ -206,7 +224,7 @@ class ConnectorReferenceSchema(Schema):
 
 def dump_setting_value(setting: Setting, value) -> dict:
     """A setting's current value; a secret shows only whether it holds one."""
-    shown = {"name": setting.name, "type": str(setting.type)}
+    shown = {"name": setting.name, "type": setting.type}
     if setting.is_secret:
         shown["hasValue"] = value is not None
     else:
@@ -214,36 +232,56 @@ def dump_setting_value(setting: Setting, value) -> dict:
     return shown
 
 
+class ShownSettingValueSchema(Schema):
+    """One setting in an answer: only the value key its type takes; a secret shows only ``hasValue``."""
+
+    # dump_setting_value's dict is keyed as the wire is, so each field reads its own data key.
+    name = fields.String()
+    type = fields.Enum(SettingType, by_value=True)
+    string_value = fields.String(attribute="stringValue", data_key="stringValue", allow_none=True)
+    int_value = fields.Integer(attribute="intValue", data_key="intValue", allow_none=True)
+    checkbox_value = fields.Boolean(attribute="checkboxValue", data_key="checkboxValue", allow_none=True)
+    has_value = fields.Boolean(attribute="hasValue", data_key="hasValue")
+
+
+class ShownSettingValues(fields.Dict):
+    """``settingValues`` in an answer: every setting of the system's connector, keyed by id as a string."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.Nested(ShownSettingValueSchema), **kwargs)
+
+    def get_value(self, obj, attr, accessor=None, default=missing):
+        settings = obj.connector.settings
+        return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in settings}
+
+
 class ConnectedSystemSchema(Schema):
-    """The Connected System object, as every endpoint that answers with one shows it."""
+    """The Connected System object, as every endpoint that answers with one shows it.
+
+    ``allow_none`` marks what an answer may show as null: dumping ignores it, the OpenAPI document states it.
+    """
 
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     created = UTCTimestamp()
-    last_updated = UTCTimestamp(data_key="lastUpdated")
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
     status = fields.Constant("Active")
     setting_values_valid = fields.Boolean(data_key="settingValuesValid")
     connector = fields.Nested(ConnectorReferenceSchema)
     object_types = fields.Constant([], data_key="objectTypes")
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
-    max_export_parallelism = fields.Integer(data_key="maxExportParallelism")
-    setting_values = fields.Method("dump_setting_values", data_key="settingValues")
-
-    def dump_setting_values(self, system) -> dict:
-        return {
-            str(setting.id): dump_setting_value(setting, system.value_of(setting))
-            for setting in system.connector.settings
-        }
+    max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
+    setting_values = ShownSettingValues(data_key="settingValues")
 
 
 class ConnectedSystemSummarySchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(allow_none=True)
     created = UTCTimestamp()
-    last_updated = UTCTimestamp(data_key="lastUpdated")
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
     status = fields.Constant("Active")
     setting_values_valid = fields.Boolean(data_key="settingValuesValid")
     connector_id = fields.Integer(attribute="connector.id", data_key="connectorId")
@@ -285,10 +323,10 @@ def page_of(items: list, total_count: int, page: int, page_size: int) -> dict:
 class ConnectorSettingSchema(Schema):
     id = fields.Integer()
     name = fields.String()
-    type = fields.String()
+    type = fields.Enum(SettingType, by_value=True)
     required = fields.Boolean()
     description = fields.String()
-    default = fields.Raw()
+    default = fields.Raw(allow_none=True)
     allowed_values = fields.List(fields.String(), data_key="allowedValues")
 
 
@@ -331,12 +369,21 @@ class ChangeRecordSchema(Schema):
     changes = fields.Nested(ChangeSchema, many=True)
 
 
+class HealthSchema(Schema):
+    status = fields.String()
+
+
+class VersionSchema(Schema):
+    name = fields.String()
+    version = fields.String()
+
+
 class ErrorSchema(Schema):
     """The one envelope of every error."""
 
     code = fields.String()
     message = fields.String()
-    details = fields.Raw()
+    details = fields.Raw(allow_none=True)
     validation_errors = fields.Dict(
         keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors", allow_none=True
     )

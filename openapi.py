@@ -1,0 +1,318 @@
+"""The OpenAPI document and Swagger UI: ``/api/openapi.json`` and ``/api/swagger``, both without a key.
+
+The document is derived from the marshmallow schemas that load requests and dump answers, so every rule
+(lengths, ranges, enums, nullability) is written once, in ``schemas``. What this module adds is the table
+``ENDPOINTS``: for each operation, the schemas it loads and dumps and the statuses it can answer.
+
+To document a new endpoint, add a row to ``ENDPOINTS``. To document a new error status, add it to
+``ERRORS`` (its description and headers; its body is the envelope) and to each row that can answer it, or
+to a group such as ``STORE`` when all its operations can. A header of a success answer (``ETag``) goes in
+the row's ``headers``. The test suite fails while a route of the ``api`` blueprint has no row, and the
+fuzzer while an answer's status, headers or body are not as documented.
+"""
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import Blueprint, current_app, jsonify
+from flask_swagger_ui import get_swaggerui_blueprint
+from marshmallow import Schema, fields
+
+import schemas
+from catalog import VALUE_KEYS
+
+TITLE = "JIM Connected Systems API"
+DOCUMENT_URL = "/api/openapi.json"
+SWAGGER_URL = "/api/swagger"
+BUG = (500,)  # any operation
+STORE = (*BUG, 503)  # an operation that reads the database: a bug, or the database unreachable
+KEY = (401, 429)  # a Reader's key is enough; every keyed operation is rate limited
+ADMINISTRATOR = (*KEY, 403)
+BODY = (400, 413, 415)
+
+
+@dataclass(frozen=True)
+class ErrorResponse:
+    description: str
+    headers: dict = field(default_factory=dict)
+
+
+ERRORS = {
+    400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
+                  "`BAD_REQUEST`: the body is not a JSON object."),
+    401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
+                  {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
+    403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
+    404: ErrorResponse("`NOT_FOUND`: no such resource."),
+    409: ErrorResponse("`CONFLICT`: the name is in use, or the write conflicts with the current state."),
+    412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
+                       "was written."),
+    413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
+    415: ErrorResponse("`UNSUPPORTED_MEDIA_TYPE`: the body is not sent as `application/json`."),
+    429: ErrorResponse("`TOO_MANY_REQUESTS`: over the rate limit.",
+                       {"Retry-After": "Whole seconds until the limit's window ends."}),
+    500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
+    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
+                  {"Retry-After": "Seconds to wait before retrying."}),
+}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    method: str
+    path: str  # under /api/v1, with OpenAPI's {parameter}
+    operation_id: str
+    summary: str
+    tag: str
+    errors: tuple[int, ...]
+    answer: Schema | type[Schema] | None = None  # None: no body
+    status: int = 200
+    body: Schema | type[Schema] | None = None
+    query: type[Schema] | None = None
+    examples: dict = field(default_factory=dict)  # request body examples by name
+    public: bool = False  # no key needed
+    headers: dict = field(default_factory=dict)  # of the success answer
+    precondition: str | None = None  # "If-Match" (412 when stale) or "If-None-Match" (304 when unchanged)
+
+    @property
+    def path_parameters(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+
+def page_of(item_schema: type[Schema]) -> Schema:
+    """The list envelope as ``PageSchema(item_schema())`` dumps it, with its items' schema named."""
+    name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
+    return type(name, (schemas.PageSchema,), {"items": fields.List(fields.Nested(item_schema))})(item_schema())
+
+
+# The seed's request bodies (seed-update-connected-system.txt), verbatim.
+SEED_EXAMPLES = {
+    "nameAndDescription": {
+        "summary": "Update name and description",
+        "value": {"name": "Corporate LDAP (Production)", "description": "Primary directory for all employee accounts"},
+    },
+    "connectorSettings": {
+        "summary": "Configure connector settings",
+        "value": {
+            "settingValues": {
+                "1": {"stringValue": "ldap://directory.example.com:389"},
+                "2": {"stringValue": "CN=JIM,OU=Service,DC=example,DC=com"},
+                "3": {"stringValue": "s3cur3p@ssw0rd"},
+            }
+        },
+    },
+    "everySettingType": {
+        "summary": "A value of each setting type",
+        "value": {
+            "settingValues": {
+                "1": {"stringValue": "ldap://directory.example.com:389"},
+                "2": {"stringValue": "CN=ServiceAccount,OU=Service,DC=example,DC=com"},
+                "3": {"stringValue": "s3cur3p@ssw0rd"},
+                "4": {"intValue": 389},
+                "5": {"checkboxValue": True},
+            }
+        },
+    },
+}
+CREATE_EXAMPLES = {
+    "ldap": {"summary": "An LDAP directory", "value": {"name": "Corporate LDAP", "connectorDefinitionId": 3}},
+    "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
+}
+
+HEALTH, DEFINITIONS, SYSTEMS = "Health", "Connector definitions", "Connected systems"
+SYSTEM = "/synchronisation/connected-systems/{connectedSystemId}"
+ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
+PRECONDITIONS = {
+    "If-Match": "Write only if the system's ETag is one of these (or `*`); else 412 and nothing is written.",
+    "If-None-Match": "Answer 304 with no body while the system's ETag is one of these (or `*`).",
+}
+
+ENDPOINTS = (
+    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH, BUG, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH, BUG, schemas.HealthSchema,
+             public=True),
+    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH,
+             STORE, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH, BUG,
+             schemas.VersionSchema, public=True),
+    Endpoint("get", "/synchronisation/connector-definitions", "listConnectorDefinitions",
+             "The connector catalog, each connector with its settings", DEFINITIONS, (*KEY, *STORE),
+             schemas.ConnectorDefinitionSchema(many=True)),
+    Endpoint("get", "/synchronisation/connector-definitions/{connectorDefinitionId}", "getConnectorDefinition",
+             "One connector and its settings", DEFINITIONS, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
+    Endpoint("get", "/synchronisation/connected-systems", "listConnectedSystems",
+             "A page of connected systems", SYSTEMS, (400, *KEY, *STORE),
+             page_of(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
+    Endpoint("post", "/synchronisation/connected-systems", "createConnectedSystem",
+             "Create a connected system, holding its connector's defaults", SYSTEMS,
+             (*BODY, *ADMINISTRATOR, 409, *STORE), schemas.ConnectedSystemSchema, 201,
+             schemas.ConnectedSystemCreateSchema, examples=CREATE_EXAMPLES,
+             headers={"Location": "The new system's address.", **ETAG}),
+    Endpoint("get", SYSTEM, "getConnectedSystem", "A connected system", SYSTEMS, (*KEY, 404, *STORE),
+             schemas.ConnectedSystemSchema, headers=ETAG, precondition="If-None-Match"),
+    Endpoint("put", SYSTEM, "updateConnectedSystem",
+             "Update a connected system: only the fields given change, all or nothing", SYSTEMS,
+             (*BODY, *ADMINISTRATOR, 404, 409, 412, *STORE), schemas.ConnectedSystemSchema,
+             body=schemas.ConnectedSystemUpdateSchema(connector=None), examples=SEED_EXAMPLES, headers=ETAG,
+             precondition="If-Match"),
+    Endpoint("delete", SYSTEM, "deleteConnectedSystem", "Delete a connected system", SYSTEMS,
+             (*ADMINISTRATOR, 404, 412, *STORE), status=204, precondition="If-Match"),
+    Endpoint("post", SYSTEM + "/validate-settings", "validateConnectedSystemSettings",
+             "Run the connector's offline checks over the stored settings", SYSTEMS,
+             (*ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
+             precondition="If-Match"),
+    Endpoint("get", SYSTEM + "/history", "getConnectedSystemHistory",
+             "The system's change history, newest first; a deleted system's stays readable", SYSTEMS,
+             (400, *KEY, 404, *STORE), page_of(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
+)
+
+PARAMETERS = {
+    "connectedSystemId": "The connected system's id.",
+    "connectorDefinitionId": "The connector definition's id.",
+}
+
+# The value object of a settingValues entry in a request: one key, chosen by the setting's type.
+VALUE_SCHEMAS = {
+    "stringValue": {
+        "type": "string",
+        "maxLength": schemas.SETTING_STRING_MAX,
+        "pattern": schemas.allowed_characters(multiline=True),
+        "description": "String, StringEncrypted, Text, DropDown and File settings; line breaks and tabs only in "
+                       "Text; a DropDown's value is one of its allowed values.",
+    },
+    "intValue": {"type": "integer", "format": "int32", "minimum": schemas.INT32_MIN, "maximum": schemas.INT32_MAX,
+                 "description": "Integer settings."},
+    "checkboxValue": {"type": "boolean", "description": "CheckBox settings."},
+}
+
+
+def setting_value_input() -> dict:
+    types = {key: sorted(str(t) for t, k in VALUE_KEYS.items() if k == key) for key in VALUE_SCHEMAS}
+    return {
+        "description": "Exactly one of these keys, the one the setting's type takes; null clears the setting.",
+        "oneOf": [
+            {
+                "title": f"{key} ({', '.join(types[key])})",
+                "type": "object",
+                "properties": {key: {**schema, "nullable": True}},
+                "required": [key],
+                "additionalProperties": False,
+            }
+            for key, schema in VALUE_SCHEMAS.items()
+        ],
+    }
+
+
+def custom_fields(self, field, **kwargs) -> dict:
+    """What apispec cannot see in schemas.py's own fields: their rules live in code, not validators."""
+    if isinstance(field, schemas.SettingValues):
+        return {
+            "type": "object",
+            "description": "Setting id (a decimal integer, as a string) to its new value. Ids and types are the "
+                           "connector's: see the connector definitions.",
+            "additionalProperties": {"$ref": "#/components/schemas/SettingValueInput"},
+        }
+    if isinstance(field, fields.Constant):
+        return constant(field.constant)
+    if isinstance(field, fields.Enum):  # apispec lists the values but names no type
+        return {"type": "string"} if issubclass(field.enum, str) or not field.by_value else {}
+    if not isinstance(field, schemas.CleanString):
+        return {}
+    properties = {"maxLength": field.max_length, "pattern": field.pattern}
+    if isinstance(field, schemas.Name):
+        properties.update(minLength=1, description="Not only white space.")
+    return properties
+
+
+def constant(value) -> dict:
+    if isinstance(value, list):
+        return {"type": "array", "items": {}, "maxItems": 0}
+    json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
+    return {"type": json_type, "enum": [value]}
+
+
+def build_document(version: str) -> dict:
+    plugin = MarshmallowPlugin()
+    spec = APISpec(
+        title=TITLE,
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[plugin],
+        info={"description": "The Connected Systems configuration API of JIM. Send an API key in `X-Api-Key`."},
+        servers=[{"url": "/api/v1"}],
+        security=[{"ApiKey": []}],
+    )
+    plugin.converter.map_to_openapi_type(schemas.UTCTimestamp, "string", "date-time")
+    plugin.converter.add_attribute_function(custom_fields)
+    spec.components.security_scheme("ApiKey", {"type": "apiKey", "in": "header", "name": "X-Api-Key"})
+    spec.components.schema("SettingValueInput", setting_value_input())
+    spec.components.schema("Error", schema=schemas.ErrorSchema)
+    for status, response in ERRORS.items():
+        spec.components.response(str(status), {
+            "description": response.description,
+            "headers": headers(response.headers),
+            "content": {"application/json": {"schema": "Error"}},
+        })
+    paths: dict[str, dict] = {}
+    for endpoint in ENDPOINTS:
+        paths.setdefault(endpoint.path, {})[endpoint.method] = operation(endpoint)
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+def headers(described: dict) -> dict:
+    return {name: {"description": text, "required": True, "schema": {"type": "string"}}
+            for name, text in described.items()}
+
+
+def operation(endpoint: Endpoint) -> dict:
+    success = {"description": endpoint.summary, "headers": headers(endpoint.headers)}
+    if endpoint.answer is not None:
+        success["content"] = {"application/json": {"schema": endpoint.answer}}
+    parameters = [
+        {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
+         "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": schemas.INT64_MAX}, "example": 1}
+        for name in endpoint.path_parameters
+    ]
+    if endpoint.query is not None:
+        parameters.append({"in": "query", "schema": endpoint.query})
+    if endpoint.precondition is not None:
+        parameters.append({"in": "header", "name": endpoint.precondition, "required": False,
+                           "description": PRECONDITIONS[endpoint.precondition], "schema": {"type": "string"}})
+    result = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "parameters": parameters,
+        "responses": {str(endpoint.status): success, **{str(status): str(status) for status in endpoint.errors}},
+    }
+    if endpoint.precondition == "If-None-Match":
+        result["responses"]["304"] = {"description": "Unchanged since the tag given; no body.",
+                                      "headers": headers(ETAG)}
+    if endpoint.body is not None:
+        result["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": endpoint.body, "examples": endpoint.examples}},
+        }
+    if endpoint.public:
+        result["security"] = []
+    return result
+
+
+docs = Blueprint("docs", __name__)
+
+
+@docs.get(DOCUMENT_URL)
+def document():
+    return jsonify(current_app.extensions["jim_openapi"])
+
+
+def init_app(app, version: str):
+    app.extensions["jim_openapi"] = build_document(version)
+    app.register_blueprint(docs)
+    # Every asset comes from the flask-swagger-ui package, so the page works without internet access;
+    # validatorUrl null keeps Swagger UI from sending the document to an outside validator.
+    app.register_blueprint(get_swaggerui_blueprint(
+        SWAGGER_URL, DOCUMENT_URL, config={"app_name": TITLE, "validatorUrl": None},
+    ))

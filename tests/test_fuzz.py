@@ -1,0 +1,79 @@
+"""Fuzzing against the OpenAPI document with schemathesis, on each store.
+
+Every answer must be no 5xx, carry a documented status and headers, and conform to its documented schema.
+schemathesis' own engine runs every phase (the document's examples, boundary values, random data and
+sequences of calls) against real gunicorn: its pytest loader relies on a pytest internal that 9.x removed, and
+its in-process WSGI transport passes requests' options to werkzeug when a check sends a request again.
+"""
+import pytest
+import schemathesis
+from schemathesis.engine import Status, events, from_schema
+
+from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from servers import gunicorn
+
+# Enough to reach every rule of every operation; bounded so that a store takes about a minute.
+EXAMPLES_PER_OPERATION = 40
+STATEFUL_STEPS = 30
+
+
+@pytest.fixture
+def systems(client, admin):
+    """One system per connector, so that ids 1 to 4 exist; 1 is the seed's LDAP system."""
+    for name, connector in (("Corporate LDAP", 3), ("HR file", 1), ("Payroll database", 2), ("Cloud SCIM", 4)):
+        response = client.post(SYSTEMS, json={"name": name, "connectorDefinitionId": connector}, headers=admin)
+        assert response.status_code == 201, response.json
+
+
+def fuzz_config(admin_key: str) -> schemathesis.Config:
+    return schemathesis.Config.from_dict({
+        "headers": {"X-Api-Key": admin_key},
+        "seed": 5,  # the same cases each run, so a failure can be reproduced
+        "generation": {"max-examples": EXAMPLES_PER_OPERATION, "database": "none"},
+        "phases": {"stateful": {"max-steps": STATEFUL_STEPS}},
+        # A body the document allows may still name a setting that the system's connector lacks (a 400):
+        # the document cannot say which setting ids each connector has, so valid by schema is not valid.
+        "checks": {"positive_data_acceptance": {"enabled": False}},
+    })
+
+
+@pytest.mark.slow
+# Hypothesis warns when it prints a large generated body; that is the fuzzer's business, not the service's.
+@pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
+def test_answers_match_the_document(database_url, admin_key, systems):
+    with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2") as base:
+        schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(admin_key))
+        problems, answered = run(schema)
+    assert not problems, "\n\n".join(problems)
+    # The fuzzer reached every operation's success, not only its refusals.
+    assert all(any(200 <= status < 300 for status in statuses) for statuses in answered.values()), answered
+    assert len(answered) == sum(len(operations) for operations in schema.raw_schema["paths"].values())
+
+
+def run(schema) -> tuple[list[str], dict[str, set[int]]]:
+    """What the fuzzer found wrong, and the statuses each operation answered."""
+    problems, answered = [], {}
+    for event in from_schema(schema).execute():
+        if isinstance(event, events.ScenarioFinished):
+            for case_id, interaction in event.recorder.interactions.items():
+                if interaction.response is not None:
+                    label = event.recorder.cases[case_id].value.operation.label
+                    answered.setdefault(label, set()).add(interaction.response.status_code)
+            if event.status in (Status.FAILURE, Status.ERROR):
+                problems.extend(describe(event))
+        elif isinstance(event, events.NonFatalError):
+            problems.append(f"{event.label}: {event.value!r}")
+        elif isinstance(event, events.FatalError):
+            problems.append(f"the fuzzer stopped: {event.exception!r}")
+    return problems, answered
+
+
+def describe(event: events.ScenarioFinished) -> list[str]:
+    found = []
+    for checks in event.recorder.checks.values():
+        for check in checks:
+            if check.failure_info is not None:
+                failure = check.failure_info.failure
+                found.append(f"{event.label} ({event.phase}): {failure.title}\n{failure.message}\n"
+                             f"{check.failure_info.code_sample}")
+    return found or [f"{event.label} ({event.phase}): {event.status}"]
