@@ -14,7 +14,6 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import raiseload
 from werkzeug.routing import BaseConverter
-from werkzeug.routing import ValidationError as NoRouteMatch
 
 import auth
 import commands
@@ -46,14 +45,29 @@ INT64_MAX = 2**63 - 1
 log = logging.getLogger(__name__)
 
 
-class IdConverter(BaseConverter):
-    """A positive 64-bit id. Anything else (abc, -1, 0, 01, a number past 64 bits) matches no route: 404."""
+def at_most(bound: int) -> str:
+    """A regular expression for the decimal numbers from 1 to ``bound``, without leading zeros."""
+    digits = str(bound)
+    shorter = f"[1-9][0-9]{{0,{len(digits) - 2}}}"
+    same_length = [digits]
+    for position, digit in enumerate(digits):
+        lowest = 1 if position == 0 else 0
+        if int(digit) > lowest:
+            rest = len(digits) - position - 1
+            same_length.append(f"{digits[:position]}[{lowest}-{int(digit) - 1}][0-9]{{{rest}}}")
+    return "|".join([shorter, *same_length])
 
-    regex = r"[1-9][0-9]{0,18}"
+
+class IdConverter(BaseConverter):
+    """A positive 64-bit id. Anything else (abc, -1, 0, 01, a number past 64 bits) matches no route: 404.
+
+    The range is in the pattern, not in ``to_python``: a converter that refuses a value after the path has
+    matched makes Werkzeug answer 405 when a rule for another method shares the path.
+    """
+
+    regex = f"(?:{at_most(INT64_MAX)})"
 
     def to_python(self, value):
-        if int(value) > INT64_MAX:
-            raise NoRouteMatch()
         return int(value)
 
 
@@ -217,8 +231,9 @@ def validate_settings(system_id):
     )
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """The service; ``instance_path`` (absolute) replaces Flask's instance folder, where the SQLite file and key live."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_object(Config(os.environ, app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)
