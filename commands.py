@@ -3,6 +3,7 @@ from datetime import timedelta
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 from sqlalchemy import or_, select
 
 from auth import create_key, ensure_infrastructure_key
@@ -14,12 +15,15 @@ EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
 
 
 def init_app(app):
+    # The commands say they need the app (with_appcontext): the flask command pushes its context for every
+    # command anyway, but app.test_cli_runner() does so only for commands that ask.
     app.cli.add_command(init_db)
     app.cli.add_command(api_key)
 
 
 @click.command("init-db")
 @click.option("--with-example", is_flag=True, help="Also create an example LDAP connected system if there is none.")
+@with_appcontext
 def init_db(with_example):
     """Create the schema and seed the connector catalog; safe to run again."""
     db.create_all()
@@ -41,6 +45,7 @@ def api_key():
 @click.option("--name", required=True, help="What the key is for, shown in lists and the change history.")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role], case_sensitive=False))
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), help="The key stops working after this many days.")
+@with_appcontext
 def create(name, role, expires_in_days):
     """Create a key and print it, alone on the last line. It is shown only this once."""
     role = next(r for r in Role if r.value.lower() == role.lower())
@@ -53,6 +58,7 @@ def create(name, role, expires_in_days):
 
 
 @api_key.command("list")
+@with_appcontext
 def list_keys():
     """List the keys: id, prefix, role, status and name; never the keys themselves."""
     now = utcnow()
@@ -63,6 +69,7 @@ def list_keys():
 
 @api_key.command("revoke")
 @click.argument("key")
+@with_appcontext
 def revoke(key):
     """Revoke a key, named by its id or its display prefix; it stops working at once."""
     condition = ApiKey.prefix == key.removesuffix("...")
