@@ -156,6 +156,9 @@ class NameInUse(Exception):
 
 class ConnectedSystem(db.Model):
     __tablename__ = "connected_systems"
+    # A deleted system's id is never given to a new one (SQLite reuses the highest id without AUTOINCREMENT),
+    # so a client still holding it gets 404 instead of changing another system.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Id, primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
