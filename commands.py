@@ -73,7 +73,7 @@ def list_keys():
 def revoke(key):
     """Revoke a key, named by its id or its display prefix; it stops working at once."""
     condition = ApiKey.prefix == key.removesuffix("...")
-    if key.isdigit():
+    if key.isascii() and key.isdigit() and int(key) < 2**63:  # an id the store can compare, or no id at all
         condition = or_(condition, ApiKey.id == int(key))
     matches = db.session.scalars(select(ApiKey).where(condition)).all()
     if len(matches) != 1:
