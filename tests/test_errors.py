@@ -1,4 +1,6 @@
 """The error envelope, once per status code the service answers, including the errors Flask raises itself."""
+import io
+
 import pytest
 
 from app import create_app
@@ -182,6 +184,15 @@ def test_body_over_the_limit(small_body_limit, client, admin, ldap_system, metho
 
 MEDIA_TYPES = [None, "text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x",
                "application/xml", "application/jsonx", "text/json"]
+
+
+def test_chunked_body_over_the_limit(small_body_limit, client, admin, ldap_system):
+    """A body without Content-Length (chunked, as behind gunicorn) is cut off at the limit as well."""
+    body = b'{"name": "' + b"x" * 5000 + b'", "connectorDefinitionId": 1}'
+    response = client.post(SYSTEMS, input_stream=io.BytesIO(body), headers=admin,
+                           environ_overrides={"wsgi.input_terminated": True})
+    assert_error(response, 413, "PAYLOAD_TOO_LARGE")
+    assert client.get(SYSTEMS, headers=admin).json["totalCount"] == 1
 
 
 @pytest.mark.parametrize(
