@@ -197,8 +197,10 @@ def five_systems(client, admin):
     return [create(client, admin, f"System {n}")["id"] for n in range(1, 6)]
 
 
-@pytest.mark.parametrize(
-    "query, ids, page, size, pages, has_next, has_previous",
+# The list's tables are read-only over one set of systems, so each row is a subtest of one test per store.
+
+PAGING = (
+    # query, ids, page, pageSize, totalPages, hasNextPage, hasPreviousPage
     [
         ("", [1, 2, 3, 4, 5], 1, 25, 1, False, False),
         ("pageSize=1", [1], 1, 1, 5, True, False),
@@ -211,17 +213,22 @@ def five_systems(client, admin):
         ("pageSize=6", [1, 2, 3, 4, 5], 1, 6, 1, False, False),
         ("pageSize=100", [1, 2, 3, 4, 5], 1, 100, 1, False, False),
         ("page=1000000", [], 1_000_000, 25, 1, False, True),
-    ],
+    ]
 )
-def test_paging(client, reader, five_systems, query, ids, page, size, pages, has_next, has_previous):
-    answer = listing(client, reader, query)
-    assert [item["id"] for item in answer["items"]] == ids
-    assert (answer["totalCount"], answer["page"], answer["pageSize"], answer["totalPages"]) == (5, page, size, pages)
-    assert (answer["hasNextPage"], answer["hasPreviousPage"]) == (has_next, has_previous)
 
 
-@pytest.mark.parametrize(
-    "query, field",
+def test_paging(client, reader, five_systems, subtests):
+    for query, ids, page, size, pages, has_next, has_previous in PAGING:
+        with subtests.test(query):
+            answer = listing(client, reader, query)
+            assert [item["id"] for item in answer["items"]] == ids
+            assert (answer["totalCount"], answer["page"], answer["pageSize"], answer["totalPages"]) == (
+                5, page, size, pages)
+            assert (answer["hasNextPage"], answer["hasPreviousPage"]) == (has_next, has_previous)
+
+
+REFUSED_QUERIES = (
+    # query, the parameter the answer names
     [
         ("page=0", "page"), ("page=-1", "page"), ("page=1000001", "page"), ("page=abc", "page"),
         ("page=1.5", "page"), ("page=", "page"), ("page=99999999999999999999", "page"),
@@ -231,11 +238,15 @@ def test_paging(client, reader, five_systems, query, ids, page, size, pages, has
         ("sortDirection=up", "sortDirection"), ("sortDirection=", "sortDirection"),
         ("filter=" + "x" * 201, "filter"), ("filter=a%00b", "filter"),
         ("foo=1", "foo"), ("page_size=10", "page_size"), ("sort=name", "sort"),
-    ],
+    ]
 )
-def test_list_refuses(client, reader, five_systems, query, field):
-    body = assert_error(client.get(f"{SYSTEMS}?{query}", headers=reader), 400, "VALIDATION_ERROR")
-    assert set(body["validationErrors"]) == {field}
+
+
+def test_list_refuses(client, reader, five_systems, subtests):
+    for query, field in REFUSED_QUERIES:
+        with subtests.test(query):
+            body = assert_error(client.get(f"{SYSTEMS}?{query}", headers=reader), 400, "VALIDATION_ERROR")
+            assert set(body["validationErrors"]) == {field}
 
 
 NAMES = ["beta", "Alpha", "gamma", "ALPHA two", "Delta"]  # ids 1-5, in that order; connectors below
@@ -247,8 +258,8 @@ def named_systems(client, admin):
     return [create(client, admin, name, connector)["id"] for name, connector in zip(NAMES, CONNECTOR_OF)]
 
 
-@pytest.mark.parametrize(
-    "query, ids",
+ORDERS = (
+    # query, ids in the order answered
     [
         ("", [2, 4, 1, 5, 3]),  # by name, ignoring case
         ("sortBy=name", [2, 4, 1, 5, 3]),
@@ -264,14 +275,21 @@ def named_systems(client, admin):
         ("sortBy=name&pageSize=2&page=2", [1, 5]),
         ("PAGESIZE=2&PAGE=3", [3]),
         ("pagesize=2&Page=1&sortBy=created", [1, 2]),
-    ],
+    ]
 )
-def test_sorting_and_parameter_names_in_any_case(client, reader, named_systems, query, ids):
-    assert [item["id"] for item in listing(client, reader, query)["items"]] == ids
 
 
-@pytest.mark.parametrize(
-    "filter_, names",
+def test_sorting_and_parameter_names_in_any_case(client, reader, named_systems, subtests):
+    for query, ids in ORDERS:
+        with subtests.test(query):
+            assert [item["id"] for item in listing(client, reader, query)["items"]] == ids
+
+
+FILTERED_NAMES = ["Corporate LDAP", "ldap backup", "ÉCOLE Centrale", "Petite école", "Straße 1", "100% HR", "100 HR",
+                  "HR_Feed", "HRxFeed", "back\\slash", "a/b"]
+
+FILTERS = (
+    # filter, the names it finds
     [
         ("ldap", ["Corporate LDAP", "ldap backup"]),
         ("LDAP", ["Corporate LDAP", "ldap backup"]),
@@ -288,15 +306,18 @@ def test_sorting_and_parameter_names_in_any_case(client, reader, named_systems, 
         ("nothing like it", []),
         ("", ["100 HR", "100% HR", "a/b", "back\\slash", "Corporate LDAP", "ÉCOLE Centrale", "HR_Feed", "HRxFeed",
               "ldap backup", "Petite école", "Straße 1"]),
-    ],
+    ]
 )
-def test_filter_is_case_insensitive_and_literal(client, admin, reader, filter_, names):
-    for name in ["Corporate LDAP", "ldap backup", "ÉCOLE Centrale", "Petite école", "Straße 1", "100% HR",
-                 "100 HR", "HR_Feed", "HRxFeed", "back\\slash", "a/b"]:
+
+
+def test_filter_is_case_insensitive_and_literal(client, admin, reader, subtests):
+    for name in FILTERED_NAMES:
         create(client, admin, name)
-    answer = client.get(SYSTEMS, query_string={"filter": filter_, "sortBy": "name"}, headers=reader).json
-    assert sorted(item["name"] for item in answer["items"]) == sorted(names)
-    assert answer["totalCount"] == len(names)
+    for filter_, names in FILTERS:
+        with subtests.test(filter_):
+            answer = client.get(SYSTEMS, query_string={"filter": filter_, "sortBy": "name"}, headers=reader).json
+            assert sorted(item["name"] for item in answer["items"]) == sorted(names)
+            assert answer["totalCount"] == len(names)
 
 
 def test_filter_and_paging_together(client, admin, reader):
