@@ -41,8 +41,16 @@ def api_key():
     """Create, list and revoke API keys."""
 
 
+def key_name(_context, _parameter, value: str) -> str:
+    """The name is stored in a 200-character column: refused here, not by the database."""
+    if not value.strip() or len(value) > 200:
+        raise click.BadParameter("must be 1-200 characters, and not only white space.")
+    return value
+
+
 @api_key.command("create")
-@click.option("--name", required=True, help="What the key is for, shown in lists and the change history.")
+@click.option("--name", required=True, callback=key_name,
+              help="What the key is for, shown in lists and the change history.")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role], case_sensitive=False))
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), help="The key stops working after this many days.")
 @with_appcontext
