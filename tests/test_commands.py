@@ -93,6 +93,11 @@ def test_created_keys_work_with_their_role(runner, client, ldap_system):
     assert_error(client.delete(f"{SYSTEMS}/1", headers={"X-Api-Key": reader_key}), 403, "FORBIDDEN")
 
 
+def test_longest_name(app, runner):
+    run(runner, "api-key", "create", "--name", "x" * 200, "--role", "Reader")
+    assert [row["name"] for row in stored_keys(app)] == ["x" * 200]
+
+
 def test_every_key_is_new(runner):
     keys = {run(runner, "api-key", "create", "--name", f"k{n}", "--role", "Reader").splitlines()[-1] for n in range(5)}
     assert len(keys) == 5 and len({key[:12] for key in keys}) == 5
@@ -120,6 +125,9 @@ def test_create_with_expiry(app, runner, client, days):
         ["--name", "x", "--role", "Reader", "--expires-in-days", "-1"],
         ["--name", "x", "--role", "Reader", "--expires-in-days", "3651"],
         ["--name", "x", "--role", "Reader", "--expires-in-days", "soon"],
+        ["--name", "", "--role", "Reader"],
+        ["--name", "   ", "--role", "Reader"],
+        ["--name", "x" * 201, "--role", "Reader"],
     ],
 )
 def test_create_refuses(app, runner, args):
