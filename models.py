@@ -3,7 +3,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import BigInteger, Boolean, DateTime, ForeignKey, Integer, String, Text, select
+from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text, select
 from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -34,10 +34,6 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
-# Ids are 64-bit, as the API promises; SQLite's INTEGER already is, and only it makes a rowid alias.
-Id = BigInteger().with_variant(Integer, "sqlite")
-
-
 class Role(StrEnum):
     ADMINISTRATOR = "Administrator"
     READER = "Reader"
@@ -48,7 +44,7 @@ class ApiKey(db.Model):
 
     __tablename__ = "api_keys"
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
@@ -110,7 +106,7 @@ class SettingValue(db.Model):
     __tablename__ = "connected_system_setting_values"
 
     connected_system_id: Mapped[int] = mapped_column(
-        Id, ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True
+        ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True
     )
     setting_id: Mapped[int] = mapped_column(ForeignKey("connector_settings.id"), primary_key=True)
     string_value: Mapped[str | None] = mapped_column(Text)
@@ -160,7 +156,7 @@ class ConnectedSystem(db.Model):
     # so a client still holding it gets 404 instead of changing another system.
     __table_args__ = {"sqlite_autoincrement": True}
 
-    id: Mapped[int] = mapped_column(Id, primary_key=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200))
     # The case-folded name: one spelling per name whatever its case, and the list's case-insensitive filter.
     name_key: Mapped[str] = mapped_column(Text, unique=True)
