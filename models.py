@@ -12,6 +12,10 @@ from database import db
 from encryption import EncryptedSecret, Secret, UnreadableSecret
 
 
+# Ids are INTEGER columns: 32 bits on PostgreSQL, which refuses a larger number even in a comparison.
+ID_MAX = 2**31 - 1
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -152,8 +156,8 @@ class NameInUse(Exception):
 
 class ConnectedSystem(db.Model):
     __tablename__ = "connected_systems"
-    # A deleted system's id is never given to a new one (SQLite reuses the highest id without AUTOINCREMENT),
-    # so a client still holding it gets 404 instead of changing another system.
+    # Ids are never reused (SQLite would otherwise hand a deleted system's id to the next one), so a deleted
+    # system's history and an old ETag can never be mistaken for a new system's.
     __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
