@@ -4,7 +4,7 @@ from datetime import timedelta
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, or_, select
 
 from auth import create_key, ensure_infrastructure_key
 from catalog import LDAP
@@ -80,9 +80,9 @@ def list_keys():
 @with_appcontext
 def revoke(key):
     """Revoke a key, named by its id or its display prefix; it stops working at once."""
-    condition = ApiKey.prefix == key.removesuffix("...")
-    if key.isascii() and key.isdigit() and int(key) < 2**63:  # an id the store can compare, or no id at all
-        condition = or_(condition, ApiKey.id == int(key))
+    # The id is compared as text: any argument is safe to compare, where a number past the id column's range
+    # would make the database fail.
+    condition = or_(ApiKey.prefix == key.removesuffix("..."), cast(ApiKey.id, String) == key)
     matches = db.session.scalars(select(ApiKey).where(condition)).all()
     if len(matches) != 1:
         raise click.ClickException(f"{len(matches) or 'No'} keys match {key!r}; name one by its id.")
