@@ -61,7 +61,7 @@ def every_answer_about_a_secret(client, admin, system_id, setting, secret):
     yield "not-json", client.put(path, data=raw[:-3] + ",,}", headers=admin)
     yield "duplicate-key", client.put(path, data=raw[:-1] + f', "settingValues": {json.dumps(value)}}}', headers=admin)
     yield "text-plain", client.put(path, data=raw, headers={**admin, "Content-Type": "text/plain"})
-    yield "reader", client.put(path, data=raw, headers={**admin, "X-Api-Key": "jim_" + "A" * 43})
+    yield "unknown-key", client.put(path, data=raw, headers={**admin, "X-Api-Key": "jim_" + "A" * 43})
     yield "create", client.post(SYSTEMS, json={"name": "x", "connectorDefinitionId": 3, "settingValues": value},
                                 headers=admin)
 
