@@ -246,8 +246,9 @@ def get_connected_system_history(system_id):
     return PageSchema(ChangeRecordSchema()).dump(page_of(records, total, query["page"], query["page_size"]))
 
 
-def create_app(test_config: dict | None = None) -> Flask:
-    app = Flask(__name__, instance_relative_config=True)
+def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:
+    """The service; ``instance_path`` (absolute) replaces Flask's instance folder, where the SQLite file and key live."""
+    app = Flask(__name__, instance_path=instance_path, instance_relative_config=True)
     app.config.from_object(Config(os.environ, app.instance_path))
     if test_config:
         app.config.from_mapping(test_config)

@@ -20,7 +20,7 @@ from models import ApiKey, Role, utcnow
 
 KEY_PREFIX = "jim_"
 DISPLAY_PREFIX_LENGTH = 12  # "jim_" and eight characters: enough to tell keys apart, useless to an attacker
-KEY_SHAPE = re.compile(r"^jim_[A-Za-z0-9_-]{43,200}$")
+KEY_SHAPE = re.compile(r"jim_[A-Za-z0-9_-]{43,200}")  # fullmatch: "$" would let a trailing newline through
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ def ensure_infrastructure_key(key: str | None):
     """Make JIM_INFRASTRUCTURE_API_KEY an Administrator key, so a fresh deployment can be driven at once."""
     if not key:
         return
-    if not KEY_SHAPE.match(key):
+    if not KEY_SHAPE.fullmatch(key):
         raise ValueError(
             "JIM_INFRASTRUCTURE_API_KEY must be 'jim_' and at least 43 URL-safe characters; make one with: "
             "python -c \"import secrets; print('jim_' + secrets.token_urlsafe(32))\""
@@ -87,7 +87,7 @@ def identify() -> Principal | None:
 
 def lookup(key: str) -> Principal | None:
     api_key = None
-    if KEY_SHAPE.match(key):
+    if KEY_SHAPE.fullmatch(key):
         api_key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
     if api_key is None or api_key.status(utcnow()) != "active":
         return None

@@ -5,7 +5,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 from flask_migrate import upgrade
-from sqlalchemy import or_, select
+from sqlalchemy import String, cast, or_, select
 
 from auth import create_key, ensure_infrastructure_key
 from catalog import LDAP
@@ -17,6 +17,8 @@ EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
 
 
 def init_app(app):
+    # The commands say they need the app (with_appcontext): the flask command pushes its context for every
+    # command anyway, but app.test_cli_runner() does so only for commands that ask.
     app.cli.add_command(init_db)
     app.cli.add_command(api_key)
     app.cli.add_command(reencrypt)
@@ -24,6 +26,7 @@ def init_app(app):
 
 @click.command("init-db")
 @click.option("--with-example", is_flag=True, help="Also create an example LDAP connected system if there is none.")
+@with_appcontext
 def init_db(with_example):
     """Create or upgrade the schema (the migrations), seed the connector catalog; safe to run again."""
     upgrade()
@@ -41,10 +44,19 @@ def api_key():
     """Create, list and revoke API keys."""
 
 
+def key_name(_context, _parameter, value: str) -> str:
+    """The name is stored in a 200-character column: refused here, not by the database."""
+    if not value.strip() or len(value) > 200:
+        raise click.BadParameter("must be 1-200 characters, and not only white space.")
+    return value
+
+
 @api_key.command("create")
-@click.option("--name", required=True, help="What the key is for, shown in lists and the change history.")
+@click.option("--name", required=True, callback=key_name,
+              help="What the key is for, shown in lists and the change history.")
 @click.option("--role", required=True, type=click.Choice([role.value for role in Role], case_sensitive=False))
 @click.option("--expires-in-days", type=click.IntRange(1, 3650), help="The key stops working after this many days.")
+@with_appcontext
 def create(name, role, expires_in_days):
     """Create a key and print it, alone on the last line. It is shown only this once."""
     role = next(r for r in Role if r.value.lower() == role.lower())
@@ -57,6 +69,7 @@ def create(name, role, expires_in_days):
 
 
 @api_key.command("list")
+@with_appcontext
 def list_keys():
     """List the keys: id, prefix, role, status and name; never the keys themselves."""
     now = utcnow()
@@ -67,11 +80,12 @@ def list_keys():
 
 @api_key.command("revoke")
 @click.argument("key")
+@with_appcontext
 def revoke(key):
     """Revoke a key, named by its id or its display prefix; it stops working at once."""
-    condition = ApiKey.prefix == key.removesuffix("...")
-    if key.isdigit():
-        condition = or_(condition, ApiKey.id == int(key))
+    # The id is compared as text: any argument is safe to compare, where a number past the id column's range
+    # would make the database fail.
+    condition = or_(ApiKey.prefix == key.removesuffix("..."), cast(ApiKey.id, String) == key)
     matches = db.session.scalars(select(ApiKey).where(condition)).all()
     if len(matches) != 1:
         raise click.ClickException(f"{len(matches) or 'No'} keys match {key!r}; name one by its id.")

@@ -1,0 +1,270 @@
+"""StringEncrypted values: stored encrypted, and never shown in a response, a log line or the raw store."""
+import json
+import logging
+import os
+import stat
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+import sqlite_utils
+from cryptography.fernet import Fernet
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import StatementError
+
+from app import create_app
+from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from database import db
+from encryption import KEY_FILE, EncryptionKeyError, Secret
+from models import ConnectedSystem, SettingValue
+from servers import gunicorn
+
+# Each connector's secret setting: LDAP's password, SQL's password, SCIM's bearer token.
+SECRET_SETTINGS = [pytest.param(3, "3", id="ldap"), pytest.param(2, "206", id="sql"), pytest.param(4, "303", id="scim")]
+SECRET = "s3cur3p@ssw0rd-Ω-7f3a9c"  # not only ASCII: a JSON answer would show it escaped
+
+
+def shows(text: str, secret: str) -> bool:
+    """Whether the text holds the secret as it is or as JSON escapes it."""
+    return secret in text or json.dumps(secret)[1:-1] in text
+OTHER_SECRET = "another-Secret-Value-42"
+
+
+def create_system(client, admin, connector, name="Secretive"):
+    response = client.post(SYSTEMS, json={"name": name, "connectorDefinitionId": connector}, headers=admin)
+    assert response.status_code == 201
+    return response.json["id"]
+
+
+def every_answer_about_a_secret(client, admin, system_id, setting, secret):
+    """Every request that carries or could show the secret, good and bad; yields (what, response)."""
+    path = f"{SYSTEMS}/{system_id}"
+    value = {setting: {"stringValue": secret}}
+    yield "put", client.put(path, json={"settingValues": value}, headers=admin)
+    yield "put-again", client.put(path, json={"settingValues": value, "description": "same"}, headers=admin)
+    yield "get", client.get(path, headers=admin)
+    yield "list", client.get(SYSTEMS, headers=admin)
+    yield "validate", client.post(f"{path}/validate-settings", headers=admin)
+    bad_bodies = {
+        "with-invalid-field": {"settingValues": value, "maxExportParallelism": 17, "name": ""},
+        "with-unknown-setting": {"settingValues": {**value, "999": {"stringValue": "x"}}},
+        "with-extra-key": {"settingValues": {setting: {"stringValue": secret, "intValue": 1}}},
+        "wrong-key": {"settingValues": {setting: {"intValue": secret}}},
+        "too-long": {"settingValues": {setting: {"stringValue": secret * 400}}},
+        "with-nul": {"settingValues": {setting: {"stringValue": secret + "\x00"}}},
+        "with-line-break": {"settingValues": {setting: {"stringValue": secret + "\n"}}},
+    }
+    for what, body in bad_bodies.items():
+        yield what, client.put(path, json=body, headers=admin)
+    raw = json.dumps({"settingValues": value})
+    yield "not-json", client.put(path, data=raw[:-3] + ",,}", headers=admin)
+    yield "duplicate-key", client.put(path, data=raw[:-1] + f', "settingValues": {json.dumps(value)}}}', headers=admin)
+    yield "text-plain", client.put(path, data=raw, headers={**admin, "Content-Type": "text/plain"})
+    yield "unknown-key", client.put(path, data=raw, headers={**admin, "X-Api-Key": "jim_" + "A" * 43})
+    yield "create", client.post(SYSTEMS, json={"name": "x", "connectorDefinitionId": 3, "settingValues": value},
+                                headers=admin)
+
+
+@pytest.mark.parametrize("connector, setting", SECRET_SETTINGS)
+def test_secret_is_in_no_answer_and_no_log(client, admin, caplog, connector, setting):
+    caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="sqlalchemy")  # an operator debugging the store: statements and rows
+    system_id = create_system(client, admin, connector)
+    statuses = {}
+    for what, response in every_answer_about_a_secret(client, admin, system_id, setting, SECRET):
+        statuses[what] = response.status_code
+        assert not shows(response.get_data(as_text=True), SECRET), what
+    assert statuses["put"] == statuses["get"] == statuses["validate"] == 200
+    assert {code for what, code in statuses.items() if what not in ("put", "put-again", "get", "list", "validate")} <= {
+        400, 401, 413, 415}
+    shown = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["settingValues"][setting]
+    assert shown == {"name": shown["name"], "type": "StringEncrypted", "hasValue": True}
+    assert caplog.records, "nothing was logged, so the check below proves nothing"
+    assert "connected_system_setting_values" in caplog.text  # the writes were logged
+    assert not shows(caplog.text, SECRET)
+
+
+def raw_rows(app):
+    """Every value of every table as the database holds it, read without the models' types."""
+    with app.app_context():
+        with db.engine.connect() as connection:
+            for table in inspect(connection).get_table_names():
+                for row in connection.execute(text(f'SELECT * FROM "{table}"')):
+                    yield table, row
+
+
+def stored_token(app, system_id, setting):
+    with app.app_context():
+        with db.engine.connect() as connection:
+            return connection.execute(
+                text("SELECT secret_value FROM connected_system_setting_values"
+                     " WHERE connected_system_id = :system AND setting_id = :setting"),
+                {"system": system_id, "setting": int(setting)},
+            ).scalar_one()
+
+
+@pytest.mark.parametrize("connector, setting", SECRET_SETTINGS)
+def test_secret_is_stored_encrypted(app, client, admin, connector, setting):
+    system_id = create_system(client, admin, connector)
+    for secret in (OTHER_SECRET, SECRET):  # the second replaces the first
+        assert client.put(f"{SYSTEMS}/{system_id}", json={"settingValues": {setting: {"stringValue": secret}}},
+                          headers=admin).status_code == 200
+    token = stored_token(app, system_id, setting)
+    assert Fernet(TEST_ENCRYPTION_KEY).decrypt(token.encode()).decode() == SECRET
+    rows = list(raw_rows(app))
+    assert any(token in map(str, row) for _, row in rows)
+    for table, row in rows:
+        for value in row:
+            for secret in (SECRET, OTHER_SECRET):
+                assert secret not in str(value), table
+                assert not (isinstance(value, bytes) and secret.encode() in value), table
+
+
+@pytest.mark.parametrize("store", ["sqlite"])  # the raw file is SQLite's
+def test_secret_is_not_in_the_sqlite_files(app, client, admin, database_url):
+    for connector, setting in ((3, "3"), (2, "206"), (4, "303")):
+        system_id = create_system(client, admin, connector, f"System {connector}")
+        for secret in (OTHER_SECRET, SECRET):
+            client.put(f"{SYSTEMS}/{system_id}", json={"settingValues": {setting: {"stringValue": secret}}},
+                       headers=admin)
+    path = Path(database_url.removeprefix("sqlite:///"))
+    tables = sqlite_utils.Database(path)
+    scanned = 0
+    for table in tables.table_names():
+        for row in tables[table].rows:
+            for column, value in row.items():
+                scanned += 1
+                assert SECRET not in str(value) and OTHER_SECRET not in str(value), (table, column)
+    assert scanned > 0
+    tables.close()
+    files = [file for file in path.parent.iterdir() if file.name.startswith(path.name)]
+    assert path in files
+    for file in files:  # jim.db, jim.db-wal, jim.db-shm: whatever SQLite wrote
+        content = file.read_bytes()
+        for secret in (SECRET, OTHER_SECRET):
+            assert secret.encode() not in content and secret.encode("utf-16-le") not in content, file.name
+
+
+def test_secret_is_in_no_change_record(app, client, admin, ldap_system):
+    with app.app_context():
+        system = db.session.get(ConnectedSystem, 1)
+        changes = system.apply_update({"setting_values": {3: SECRET}, "description": "x"})
+        assert {change.field for change in changes} == {"settingValues.3", "description"}
+        assert SECRET not in repr(changes) and SECRET not in str(vars(system))
+        db.session.rollback()
+
+
+def test_secret_hides_itself(app):
+    with app.app_context():
+        secret = Secret.seal(SECRET)
+        for shown in (repr(secret), str(secret), f"{secret}", f"{secret!r}", str([secret]), str({"v": secret})):
+            assert SECRET not in shown
+            assert secret.token not in shown
+        assert secret.reveal() == SECRET
+        assert not hasattr(secret, "__dict__")
+
+
+@pytest.mark.parametrize("value", [SECRET, b"bytes", 42])
+def test_encrypted_column_refuses_what_is_not_sealed(app, client, admin, ldap_system, value):
+    with app.app_context():
+        db.session.add(SettingValue(connected_system_id=1, setting_id=3, secret_value=value))
+        with pytest.raises(StatementError) as refused:
+            db.session.flush()
+        assert isinstance(refused.value.orig, TypeError)
+        assert SECRET not in str(refused.value)
+        db.session.rollback()
+    assert client.get(f"{SYSTEMS}/1", headers=admin).json["settingValues"]["3"]["hasValue"] is False
+    assert all(SECRET not in str(row) for _, row in raw_rows(app))
+
+
+# --- the key ----------------------------------------------------------------------------------------------
+
+@pytest.fixture
+def no_key_in_environment(monkeypatch):
+    monkeypatch.delenv("JIM_ENCRYPTION_KEY", raising=False)
+
+
+def keyless_sqlite_app(tmp_path):
+    instance = tmp_path / "instance"
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jim.db'}"},
+                     instance_path=str(instance))
+    with app.app_context():
+        db.create_all()
+    return app
+
+
+def test_sqlite_without_a_key_generates_one_in_the_instance_folder(no_key_in_environment, tmp_path):
+    first = keyless_sqlite_app(tmp_path)
+    key_file = tmp_path / "instance" / KEY_FILE
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    key = key_file.read_text().strip()
+    Fernet(key)  # a usable key
+    assert [file.name for file in key_file.parent.iterdir()] == [KEY_FILE]  # no candidate left behind
+    with first.app_context():
+        sealed = Secret.seal(SECRET)
+        assert Fernet(key).decrypt(sealed.token.encode()).decode() == SECRET
+        db.engine.dispose()
+
+    second = keyless_sqlite_app(tmp_path)  # a restart reuses the key, so what was sealed stays readable
+    assert key_file.read_text().strip() == key
+    with second.app_context():
+        assert sealed.reveal() == SECRET
+        db.engine.dispose()
+
+
+def test_postgresql_without_a_key_refuses_to_start(no_key_in_environment, postgres_url, tmp_path):
+    url = postgres_url.replace("postgresql://", "postgresql+psycopg://", 1)
+    with pytest.raises(EncryptionKeyError) as refused:
+        create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": url}, instance_path=str(tmp_path))
+    message = str(refused.value)
+    assert "JIM_ENCRYPTION_KEY" in message and "Fernet.generate_key()" in message
+    assert not (tmp_path / KEY_FILE).exists()
+
+
+@pytest.mark.parametrize("keys", [["not-a-fernet-key-but-secret"], [TEST_ENCRYPTION_KEY, "not-a-fernet-key-but-secret"]])
+def test_a_key_that_is_not_a_fernet_key_refuses_to_start(app_config, keys):
+    with pytest.raises(EncryptionKeyError) as refused:
+        create_app({**app_config, "JIM_ENCRYPTION_KEYS": keys})
+    assert "not-a-fernet-key-but-secret" not in str(refused.value)
+    assert "Fernet.generate_key()" in str(refused.value)
+
+
+# --- a real server ----------------------------------------------------------------------------------------
+
+def request(base, method, path, key, body=None):
+    data = None if body is None else json.dumps(body).encode()
+    call = urllib.request.Request(f"{base}{path}", data=data, method=method,
+                                  headers={"X-Api-Key": key, "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(call, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+@pytest.mark.slow
+def test_secret_is_not_in_gunicorns_output(app, database_url, admin_key, ldap_system, tmp_path):
+    log = tmp_path / "gunicorn.log"
+    path = "/api/v1/synchronisation/connected-systems/1"
+    value = {"settingValues": {"3": {"stringValue": SECRET}}}
+    with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2",
+                  env={"JIM_LOG_LEVEL": "DEBUG"}, log_path=log) as base:
+        answers = [
+            request(base, "PUT", path, admin_key, value),
+            request(base, "GET", path, admin_key),
+            request(base, "POST", f"{path}/validate-settings", admin_key),
+            request(base, "PUT", path, admin_key, {**value, "maxExportParallelism": 0}),
+            request(base, "PUT", path, admin_key, {"settingValues": {"3": {"stringValue": SECRET + "\x00"}}}),
+            request(base, "PUT", "/api/v1/synchronisation/connected-systems/2", admin_key, value),
+        ]
+    assert [status for status, _ in answers] == [200, 200, 200, 400, 400, 404]
+    assert not any(shows(body, SECRET) for _, body in answers)
+    output = log.read_text()
+    assert "PUT /api/v1/synchronisation/connected-systems/1" in output  # the log was really written
+    assert SECRET not in output
+    if database_url.startswith("sqlite"):
+        database = Path(database_url.removeprefix("sqlite:///"))
+        for file in database.parent.glob(database.name + "*"):
+            assert SECRET.encode() not in file.read_bytes(), file.name
+    assert Fernet(TEST_ENCRYPTION_KEY).decrypt(stored_token(app, 1, "3").encode()).decode() == SECRET
