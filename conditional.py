@@ -2,7 +2,7 @@
 from flask import Response, abort, request
 from werkzeug.http import quote_etag
 
-from errors import PreconditionFailed
+from errors import BadRequest, PreconditionFailed
 from models import ConnectedSystem
 
 
@@ -22,7 +22,12 @@ def require_match(system: ConnectedSystem):
     Called with the system's row locked, so that no other write can slip in between this check and the commit.
     Weak tags never match, as RFC 9110 asks of ``If-Match``.
     """
-    if "If-Match" in request.headers and not request.if_match.contains(tag_of(system)):
+    if "If-Match" not in request.headers:
+        return
+    if not request.if_match:
+        # Most likely a script whose ETag variable was never set: saying the system changed would mislead.
+        raise BadRequest("If-Match is empty: send the ETag that was read, or *.")
+    if not request.if_match.contains(tag_of(system)):
         raise PreconditionFailed(
             f"Connected system {system.id} has changed since that ETag was read; read it again and retry."
         )

@@ -365,7 +365,7 @@ class ChangeRecordSchema(Schema):
     timestamp = UTCTimestamp(attribute="changed_at")
     actor = fields.Function(lambda record: ActorSchema().dump(record))
     action = fields.String()
-    change_reason = fields.String(data_key="changeReason")
+    change_reason = fields.String(data_key="changeReason", allow_none=True)
     changes = fields.Nested(ChangeSchema, many=True)
 
 

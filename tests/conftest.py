@@ -4,17 +4,19 @@ PostgreSQL is 127.0.0.1:5432 as user postgres unless JIM_TEST_POSTGRES_URL names
 CI=true an unreachable PostgreSQL fails the run; elsewhere its half of the tests is skipped with a message.
 """
 import os
+import shutil
 import uuid
 
 import psycopg
 import pytest
 import redis
-from sqlalchemy import text
+from flask_migrate import upgrade
+from sqlalchemy import inspect, text
 
 from app import create_app
 from auth import create_key
 from database import db
-from models import Role, seed_catalog
+from models import ConnectorDefinition, ConnectorSetting, Role, seed_catalog
 
 TEST_ENCRYPTION_KEY = "iKkeFWfkB5RQYZVk2PJH-GCTR72bwxrL91foPhOsim4="
 POSTGRES_SERVER = os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -49,9 +51,23 @@ def store(request):
     return request.param
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory):
+    """A SQLite store as init-db leaves it, built once and copied for each test."""
+    path = tmp_path_factory.mktemp("template") / "jim.db"
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY]})
+    with app.app_context():
+        build_schema()
+        db.session.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))  # all of it in the file that is copied
+        db.session.remove()
+        db.engine.dispose()
+    return path
+
+
 @pytest.fixture
 def database_url(store, request, tmp_path):
     if store == "sqlite":
+        shutil.copy(request.getfixturevalue("sqlite_template"), tmp_path / "jim.db")
         return f"sqlite:///{tmp_path / 'jim.db'}"
     return request.getfixturevalue("postgres_url").replace("postgresql://", "postgresql+psycopg://", 1)
 
@@ -78,17 +94,32 @@ def app(app_config):
         db.engine.dispose()
 
 
-def reset_database():
-    """An empty schema holding only the catalog."""
-    db.create_all()
-    tables = ", ".join(table.name for table in db.metadata.sorted_tables)
-    if db.engine.dialect.name == "postgresql":
-        db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    else:
-        for table in reversed(db.metadata.sorted_tables):
-            db.session.execute(table.delete())
-    db.session.commit()
+def build_schema():
+    """The schema as an operator gets it: the migrations, then the catalog."""
+    upgrade()
     seed_catalog()
+
+
+def empty_store():
+    """No tables at all, not even the migrations' record: a store before its first init-db."""
+    db.drop_all()
+    db.session.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    db.session.commit()
+
+
+CATALOG_TABLES = {ConnectorDefinition.__tablename__, ConnectorSetting.__tablename__}
+
+
+def reset_database():
+    """A migrated store holding only the catalog. SQLite stores are fresh copies; PostgreSQL is emptied."""
+    if db.engine.dialect.name == "sqlite":
+        return
+    if not set(db.metadata.tables) | {"alembic_version"} <= set(inspect(db.engine).get_table_names()):
+        empty_store()  # an earlier test dropped tables: build them again
+        build_schema()
+    data = ", ".join(table.name for table in db.metadata.sorted_tables if table.name not in CATALOG_TABLES)
+    db.session.execute(text(f"TRUNCATE {data} RESTART IDENTITY CASCADE"))
+    db.session.commit()
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from app import create_app
 from auth import generate_key, hash_key
-from conftest import SYSTEMS, make_key
+from conftest import SYSTEMS, empty_store, make_key
 from database import db
 from envelope import assert_error
 from models import ApiKey, Role, utcnow
@@ -209,7 +209,7 @@ def test_infrastructure_key_is_made_at_start_up_once(app, start):
 def test_infrastructure_key_is_made_by_init_db_on_an_empty_store(app, start):
     """A first deployment starts before its schema exists; init-db then makes the key."""
     with app.app_context():
-        db.drop_all()
+        empty_store()
     fresh = start(JIM_INFRASTRUCTURE_API_KEY=INFRASTRUCTURE_KEY)
     result = fresh.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output

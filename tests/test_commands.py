@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from catalog import CONNECTORS
-from conftest import SYSTEMS
+from conftest import SYSTEMS, empty_store
 from database import db
 from envelope import assert_error
 from models import ApiKey, ConnectedSystem, ConnectorDefinition, ConnectorSetting, utcnow
@@ -44,7 +44,7 @@ def test_init_db_twice_is_safe(app, runner, client, admin, ldap_system):
 
 def test_init_db_on_an_empty_store(app, runner):
     with app.app_context():
-        db.drop_all()
+        empty_store()
     run(runner, "init-db")
     assert counts(app) == {**CATALOG, "ConnectedSystem": 0, "ApiKey": 0}
 
