@@ -312,6 +312,11 @@ def ratio(scenarios: dict, name: str) -> float:
     return scenarios[name].median("rate") / scenarios["floor GET"].median("rate")
 
 
+def ratio_line(scenarios: dict, label: str, name: str) -> str:
+    """One of the final lines; ``n/a`` for a store left out with --stores."""
+    return f"ratio {label} = {ratio(scenarios, name):.3f}" if name in scenarios else f"ratio {label} = n/a"
+
+
 def report(scenarios: dict, checks: list[PutCheck], rss: dict):
     print()
     print(f"{'scenario':<18} {'req/s by round':<22} {'req/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'p99/p50':>7} "
@@ -344,9 +349,9 @@ def report(scenarios: dict, checks: list[PutCheck], rss: dict):
     non2xx = sum(scenario.total("non2xx") for scenario in scenarios.values())
     print()
     print(f"socket errors = {sum(scenario.total('socket_errors') for scenario in scenarios.values())}")
-    print(f"ratio put/floor sqlite = {ratio(scenarios, 'sqlite PUT'):.3f}")
-    print(f"ratio put/floor postgres = {ratio(scenarios, 'postgres PUT'):.3f}")
-    print(f"ratio get/floor sqlite = {ratio(scenarios, 'sqlite GET one'):.3f}")
+    print(ratio_line(scenarios, "put/floor sqlite", "sqlite PUT"))
+    print(ratio_line(scenarios, "put/floor postgres", "postgres PUT"))
+    print(ratio_line(scenarios, "get/floor sqlite", "sqlite GET one"))
     print(f"lost updates = {lost}")
     print(f"non-2xx = {non2xx}")
     return lost, non2xx
@@ -360,6 +365,7 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads (default 2)")
     parser.add_argument("--systems", type=int, default=25, help="connected systems in each store, one list page (default 25)")
     parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's, two per core)")
+    parser.add_argument("--stores", default="sqlite,postgres", help="stores to measure (default: sqlite,postgres)")
     parser.add_argument(
         "--postgres", default=os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"),
         help="PostgreSQL server to make a database on (default: JIM_TEST_POSTGRES_URL or the local one)",
@@ -368,6 +374,9 @@ def parse_args(argv=None):
     if args.seconds < 1:
         parser.error("--seconds must be at least 1: wrk counts whole seconds")
     args.seconds = int(args.seconds)
+    args.stores = [store.strip() for store in args.stores.split(",") if store.strip()]
+    if not args.stores or not set(args.stores) <= {"sqlite", "postgres"}:
+        parser.error("--stores takes sqlite, postgres or both, comma-separated")
     return args
 
 
@@ -378,16 +387,19 @@ def main(argv=None) -> int:
         os.environ["WEB_CONCURRENCY"] = str(args.workers)
     scenarios, rss, checks = {}, {}, []
     with ExitStack() as stack:
-        store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jim-bench-")))
+        store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jim-bench-")))  # the SQLite file
         RESULTS.mkdir(exist_ok=True)
         print(f"starting: floor, service on SQLite and on PostgreSQL (gunicorn logs in {RESULTS}) ...", flush=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         floor = stack.enter_context(gunicorn("floor", "bench.floor:app", "/", env))
-        sqlite = stack.enter_context(service("sqlite", f"sqlite:///{store / 'jim.db'}", args.systems))
-        postgres_url = stack.enter_context(postgres_database(args.postgres))
-        postgres = stack.enter_context(service("postgres", postgres_url, args.systems))
+        services = []
+        if "sqlite" in args.stores:
+            services.append(stack.enter_context(service("sqlite", f"sqlite:///{store / 'jim.db'}", args.systems)))
+        if "postgres" in args.stores:
+            postgres_url = stack.enter_context(postgres_database(args.postgres))
+            services.append(stack.enter_context(service("postgres", postgres_url, args.systems)))
         for number in range(1, args.rounds + 1):
-            checks += run_round(number, floor, [sqlite, postgres], scenarios, rss, args)
+            checks += run_round(number, floor, services, scenarios, rss, args)
     lost, non2xx = report(scenarios, checks, rss)
     return 1 if lost or non2xx else 0
 
