@@ -389,7 +389,8 @@ def main(argv=None) -> int:
     with ExitStack() as stack:
         store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jim-bench-")))  # the SQLite file
         RESULTS.mkdir(exist_ok=True)
-        print(f"starting: floor, service on SQLite and on PostgreSQL (gunicorn logs in {RESULTS}) ...", flush=True)
+        print(f"starting the floor and the service on {' and '.join(args.stores)} (gunicorn logs in {RESULTS}) ...",
+              flush=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         floor = stack.enter_context(gunicorn("floor", "bench.floor:app", "/", env))
         services = []
@@ -401,7 +402,7 @@ def main(argv=None) -> int:
         for number in range(1, args.rounds + 1):
             checks += run_round(number, floor, services, scenarios, rss, args)
     lost, non2xx = report(scenarios, checks, rss)
-    return 1 if lost or non2xx else 0
+    return 1 if lost or non2xx or any(check.unexplained for check in checks) else 0
 
 
 if __name__ == "__main__":
