@@ -4,9 +4,10 @@
     python bench/profile_put.py --puts 500 --database-url postgresql://postgres@127.0.0.1:5432/DB
 
 Prints, for one PUT: the SQL statements it sends (SQLAlchemy's ``before_cursor_execute``, plus commits and
-rollbacks) and the Python function calls it makes (cProfile, counted inside the WSGI app only, so the test
-client's own work is left out); the time of a PUT and of a GET without a profiler; cProfile's hottest
-functions; and pyinstrument's call tree, which says which step the time goes to. A PostgreSQL database given
+rollbacks); the time of a PUT and of a GET without a profiler; the PUT step by step (authenticate, lock and
+load, validate, apply, flush, COMMIT, dump, the driver's own time), with the time and the function calls of
+each; the calls a PUT makes inside the WSGI app (cProfile, so the test client's own work is left out) and
+cProfile's hottest functions; and pyinstrument's call tree. A PostgreSQL database given
 with --database-url must exist; its tables are created and emptied.
 """
 import argparse
@@ -16,14 +17,22 @@ import pstats
 import sys
 import tempfile
 import time
+from collections import Counter
+from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet
+from marshmallow import Schema
 from pyinstrument import Profiler
 from sqlalchemy import event
+from sqlalchemy.engine.default import DefaultDialect
+from sqlalchemy.orm import Session
 
 PROJECT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT))
+import app as app_module  # noqa: E402
+import auth  # noqa: E402
+import models  # noqa: E402
 from app import create_app  # noqa: E402
 from auth import create_key  # noqa: E402
 from config import database_url  # noqa: E402
@@ -161,6 +170,88 @@ def show_cprofile(target: Target, count: int, top: int):
         print(out.getvalue().split("\n\n", 2)[-1].rstrip())
 
 
+# The steps of a PUT, each the function (module or class, and name) where it starts. The time and calls of a
+# step exclude those of the steps it calls (ensure_name_free is not counted in apply_update).
+STEPS = [
+    ("authenticate (own read transaction)", auth, "authenticate"),
+    ("read the JSON body", app_module, "json_object"),
+    ("find_system: lock and load row + settings", app_module, "find_system"),
+    ("apply_update (diff, seal, set)", models.ConnectedSystem, "apply_update"),
+    ("ensure_name_free (a SELECT)", models, "ensure_name_free"),
+    ("session.connection (BEGIN)", Session, "connection"),
+    ("session.rollback (ends auth's read)", Session, "rollback"),
+    ("session.commit (flush + COMMIT)", Session, "commit"),
+    ("marshmallow Schema() construction", Schema, "__init__"),
+    ("marshmallow load (validate)", Schema, "load"),
+    ("marshmallow dump", Schema, "dump"),
+    ("driver: execute statements", DefaultDialect, "do_execute"),
+    ("driver: execute statements", DefaultDialect, "do_executemany"),
+    ("driver: COMMIT (the durable write)", DefaultDialect, "do_commit"),
+]
+REST = "the rest: Flask, Werkzeug, the test client"
+
+
+class StepMeter:
+    """Time and function calls of each step of a PUT, each exclusive of the steps nested in it."""
+
+    def __init__(self):
+        self.stack, self.seconds, self.calls = [REST], Counter(), Counter()
+        self.mark = time.perf_counter()
+
+    def switch(self):
+        now = time.perf_counter()
+        self.seconds[self.stack[-1]] += now - self.mark
+        self.mark = now
+
+    def wrap(self, label, function):
+        def step(*args, **kwargs):
+            self.switch()
+            self.stack.append(label)
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.switch()
+                self.stack.pop()
+
+        return step
+
+    def count_call(self, frame, event_name, arg):
+        if event_name in ("call", "c_call"):
+            self.calls[self.stack[-1]] += 1
+
+    @contextmanager
+    def installed(self):
+        originals = [(owner, name, getattr(owner, name)) for _, owner, name in STEPS]
+        for label, owner, name in STEPS:
+            setattr(owner, name, self.wrap(label, getattr(owner, name)))
+        try:
+            yield self
+        finally:
+            for owner, name, original in originals:
+                setattr(owner, name, original)
+
+
+def show_steps(target: Target, count: int):
+    with StepMeter().installed() as timed:  # time, without a profile hook
+        for _ in range(count):
+            target.put()
+        timed.switch()
+    with StepMeter().installed() as counted:  # calls, with one
+        sys.setprofile(counted.count_call)
+        try:
+            for _ in range(count):
+                target.put()
+        finally:
+            sys.setprofile(None)
+    total_seconds, total_calls = sum(timed.seconds.values()), sum(counted.calls.values())
+    print("\n== a PUT by step (each exclusive of the steps inside it):")
+    print(f"  {'step':<45} {'ms':>6} {'share':>6} {'calls':>6}")
+    for label in sorted(timed.seconds, key=timed.seconds.get, reverse=True):
+        print(f"  {label:<45} {timed.seconds[label] * 1000 / count:6.2f} {timed.seconds[label] / total_seconds:6.0%} "
+              f"{counted.calls[label] / count:6.0f}")
+    print(f"  {'total':<45} {total_seconds * 1000 / count:6.2f} {1:6.0%} {total_calls / count:6.0f}")
+
+
 def show_pyinstrument(target: Target, count: int):
     """pyinstrument over the whole loop: the tree under Flask.dispatch_request is the app's."""
     profiler = Profiler(interval=0.0002)
@@ -187,6 +278,7 @@ def main(argv=None):
             target.put()
         show_statements(target)
         show_times(target, args.puts)
+        show_steps(target, args.puts)
         show_cprofile(target, args.puts, args.top)
         show_pyinstrument(target, args.puts)
         with target.app.app_context():
