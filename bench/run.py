@@ -156,7 +156,6 @@ def service(label: str, raw_database_url: str, systems: int):
         **os.environ,
         "DATABASE_URL": raw_database_url,
         "JIM_ENCRYPTION_KEY": Fernet.generate_key().decode(),
-        "JIM_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
     flask_command(env, "init-db")
@@ -210,7 +209,7 @@ def drive(url: str, method: str, key: str, tag: str, seconds: float, connections
     line = next((line for line in result.stdout.splitlines() if line.startswith("BENCH ")), None)
     if result.returncode != 0 or line is None:
         raise SystemExit(f"wrk failed on {method} {url}:\n{result.stdout}\n{result.stderr}")
-    values = {key: int(value) for key, value in re.findall(r"(\w+)=(\d+)", line)}
+    values = {name: int(value) for name, value in re.findall(r"(\w+)=(\d+)", line)}
     return Load(
         requests=values["requests"],
         seconds=values["duration_us"] / 1e6,
@@ -387,8 +386,9 @@ def main(argv=None) -> int:
         os.environ["WEB_CONCURRENCY"] = str(args.workers)
     scenarios, rss, checks = {}, {}, []
     with ExitStack() as stack:
-        store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="jim-bench-")))  # the SQLite file
         RESULTS.mkdir(exist_ok=True)
+        # The SQLite file lives on the project's disk, as the instance folder does (/tmp may be a RAM disk).
+        store = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="sqlite-", dir=RESULTS)))
         print(f"starting the floor and the service on {' and '.join(args.stores)} (gunicorn logs in {RESULTS}) ...",
               flush=True)
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
