@@ -1,6 +1,6 @@
 """Where a PUT's time goes: the seed's PUT (name plus two settings) in-process, with Flask's test client.
 
-    python bench/profile_put.py                  # SQLite in a temporary folder
+    python bench/profile_put.py                  # SQLite, a temporary file under bench/results
     python bench/profile_put.py --puts 500 --database-url postgresql://postgres@127.0.0.1:5432/DB
 
 Prints, for one PUT: the SQL statements it sends (SQLAlchemy's ``before_cursor_execute``, plus commits and
@@ -29,6 +29,7 @@ from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.orm import Session
 
 PROJECT = Path(__file__).resolve().parent.parent
+RESULTS = PROJECT / "bench" / "results"
 sys.path.insert(0, str(PROJECT))
 import app as app_module  # noqa: E402
 import auth  # noqa: E402
@@ -270,7 +271,9 @@ def main(argv=None):
     parser.add_argument("--top", type=int, default=25, help="cProfile lines shown (default 25)")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory(prefix="jim-profile-") as folder:
+    RESULTS.mkdir(exist_ok=True)
+    # The SQLite file lives on the project's disk, as the instance folder does (/tmp may be a RAM disk).
+    with tempfile.TemporaryDirectory(prefix="profile-", dir=RESULTS) as folder:
         url = database_url(args.database_url or f"sqlite:///{folder}/jim.db", folder)
         print(f"profiling PUT on {url.split(':')[0]}, {args.puts} PUTs a measure")
         target = Target(url)
