@@ -39,7 +39,7 @@ class ErrorResponse:
 
 ERRORS = {
     400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
-                  "`BAD_REQUEST`: the body is not a JSON object."),
+                  "`BAD_REQUEST`: the body is not a JSON object, or `If-Match` is empty."),
     401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
     403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
@@ -156,10 +156,10 @@ ENDPOINTS = (
              body=schemas.ConnectedSystemUpdateSchema(connector=None), examples=SEED_EXAMPLES, headers=ETAG,
              precondition="If-Match"),
     Endpoint("delete", SYSTEM, "deleteConnectedSystem", "Delete a connected system", SYSTEMS,
-             (*ADMINISTRATOR, 404, 412, *STORE), status=204, precondition="If-Match"),
+             (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, precondition="If-Match"),
     Endpoint("post", SYSTEM + "/validate-settings", "validateConnectedSystemSettings",
              "Run the connector's offline checks over the stored settings", SYSTEMS,
-             (*ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
+             (400, *ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
              precondition="If-Match"),
     Endpoint("get", SYSTEM + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS,
