@@ -1,0 +1,46 @@
+"""The benchmark runs end to end: a second a scenario, one round. It checks what the run reports, not its speed."""
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import psycopg
+import pytest
+
+from conftest import POSTGRES_SERVER, postgres_admin
+from servers import PROJECT
+
+FINAL_LINES = [
+    r"ratio put/floor sqlite = \d+\.\d+",
+    r"ratio put/floor postgres = \d+\.\d+",
+    r"ratio get/floor sqlite = \d+\.\d+",
+    r"lost updates = 0",
+    r"non-2xx = 0",
+]
+
+
+@pytest.fixture
+def benchmark_can_run():
+    if shutil.which("wrk") is None and os.geteuid() != 0:
+        pytest.skip("wrk is not installed and cannot be installed without root: apt-get install wrk")
+    try:
+        postgres_admin().close()
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error} (CI needs it)", pytrace=False)
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}")
+
+
+@pytest.mark.slow
+def test_a_short_benchmark_completes_with_no_lost_update_and_no_error(benchmark_can_run):
+    result = subprocess.run(
+        [sys.executable, "bench/run.py", "--seconds", "1", "--rounds", "1", "--systems", "2",
+         "--postgres", POSTGRES_SERVER],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    last_lines = result.stdout.strip().splitlines()[-len(FINAL_LINES):]
+    for pattern, line in zip(FINAL_LINES, last_lines, strict=True):
+        assert re.fullmatch(pattern, line), result.stdout
