@@ -154,18 +154,26 @@ def show_times(target: Target, count: int):
               f"test client included")
 
 
-def show_cprofile(target: Target, count: int, top: int):
+def profiled(target: Target, request, count: int) -> cProfile.Profile:
+    """cProfile of ``count`` requests, inside the WSGI app only."""
     profile = cProfile.Profile()
     inner = target.app.wsgi_app
     target.app.wsgi_app = profiled_wsgi(inner, profile)
     try:
         for _ in range(count):
-            target.put()
+            request()
     finally:
         target.app.wsgi_app = inner  # pyinstrument cannot sample while cProfile is on
+    return profile
+
+
+def show_cprofile(target: Target, count: int, top: int):
+    profile = profiled(target, target.put, count)
     stats = pstats.Stats(profile)
+    gets = pstats.Stats(profiled(target, target.get, count))
     print(f"\n== cProfile: {stats.total_calls / count:.0f} function calls a PUT "
-          f"({stats.prim_calls / count:.0f} primitive), inside the WSGI app")
+          f"({stats.prim_calls / count:.0f} primitive), {gets.total_calls / count:.0f} a GET of one system, "
+          "inside the WSGI app")
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(order).print_stats(top)
