@@ -33,17 +33,16 @@ from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, R
 from proxies import TrustedProxies
 from request_body import BufferedBody
 from schemas import (
-    ChangeRecordSchema,
-    ConnectedSystemCreateSchema,
-    ConnectedSystemSchema,
-    ConnectedSystemSummarySchema,
-    ConnectedSystemUpdateSchema,
-    ConnectorDefinitionSchema,
-    ListQuerySchema,
-    PageQuerySchema,
-    PageSchema,
-    SettingsValidationSchema,
+    connected_system_schema,
+    connector_definition_schema,
+    create_schema,
+    history_page_schema,
+    list_query_schema,
     page_of,
+    page_query_schema,
+    settings_validation_schema,
+    summary_page_schema,
+    update_schemas,
 )
 
 SERVICE_NAME = "jim-connected-systems"
@@ -140,7 +139,7 @@ def version():
 @api.get(DEFINITIONS)
 @requires(Role.READER)
 def list_connector_definitions():
-    return ConnectorDefinitionSchema(many=True).dump(sorted(CONNECTORS.values(), key=lambda c: c.id))
+    return connector_definition_schema.dump(sorted(CONNECTORS.values(), key=lambda c: c.id), many=True)
 
 
 @api.get(DEFINITIONS + "/<id:definition_id>")
@@ -148,13 +147,13 @@ def list_connector_definitions():
 def get_connector_definition(definition_id):
     if definition_id not in CONNECTORS:
         raise NotFound(f"Connector definition {definition_id} does not exist.")
-    return ConnectorDefinitionSchema().dump(CONNECTORS[definition_id])
+    return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
 @api.get(SYSTEMS)
 @requires(Role.READER)
 def list_connected_systems():
-    query = ListQuerySchema().load(request.args)
+    query = list_query_schema.load(request.args)
     statement = select(ConnectedSystem).join(ConnectorDefinition).options(raiseload(ConnectedSystem.setting_values))
     if query["filter"]:
         statement = statement.where(ConnectedSystem.name_key.contains(query["filter"].casefold(), autoescape=True))
@@ -170,20 +169,20 @@ def list_connected_systems():
         order = (column.asc(), ConnectedSystem.id.asc())
     size = query["page_size"]
     systems = db.session.scalars(statement.order_by(*order).limit(size).offset((query["page"] - 1) * size)).all()
-    return PageSchema(ConnectedSystemSummarySchema()).dump(page_of(systems, total, query["page"], size))
+    return summary_page_schema.dump(page_of(systems, total, query["page"], size))
 
 
 @api.post(SYSTEMS)
 @requires(Role.ADMINISTRATOR)
 def create_connected_system():
-    fields = ConnectedSystemCreateSchema().load(json_object())
+    fields = create_schema.load(json_object())
     with write_transaction():
         system = ConnectedSystem.create(
             fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
         )
         history.record_created(system, g.principal, fields.get("change_reason"))
     location = url_for(".get_connected_system", system_id=system.id)
-    return ConnectedSystemSchema().dump(system), 201, tagged(system, {"Location": location})
+    return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 
 @api.get(SYSTEMS + "/<id:system_id>")
@@ -191,7 +190,7 @@ def create_connected_system():
 def get_connected_system(system_id):
     system = find_system(system_id)
     stop_if_not_modified(system)
-    return ConnectedSystemSchema().dump(system), tagged(system)
+    return connected_system_schema.dump(system), tagged(system)
 
 
 @api.put(SYSTEMS + "/<id:system_id>")
@@ -200,10 +199,10 @@ def update_connected_system(system_id):
     with write_transaction():
         system = find_system(system_id, for_update=True)
         require_match(system)
-        update = ConnectedSystemUpdateSchema(system.connector).load(json_object())
+        update = update_schemas[system.connector.id].load(json_object())
         changes = system.apply_update(update)
         history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
-    return ConnectedSystemSchema().dump(system), tagged(system)
+    return connected_system_schema.dump(system), tagged(system)
 
 
 @api.delete(SYSTEMS + "/<id:system_id>")
@@ -231,16 +230,16 @@ def validate_settings(system_id):
         "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
         "connected_system": system,
     }
-    return SettingsValidationSchema().dump(answer), tagged(system)
+    return settings_validation_schema.dump(answer), tagged(system)
 
 
 @api.get(SYSTEMS + "/<id:system_id>/history")
 @requires(Role.READER)
 def get_connected_system_history(system_id):
     """Newest first; a deleted system's history stays readable under its id."""
-    query = PageQuerySchema().load(request.args)
+    query = page_query_schema.load(request.args)
     records, total = history.page_of_changes(system_id, query["page"], query["page_size"])
-    return PageSchema(ChangeRecordSchema()).dump(page_of(records, total, query["page"], query["page_size"]))
+    return history_page_schema.dump(page_of(records, total, query["page"], query["page_size"]))
 
 
 def create_app(test_config: dict | None = None) -> Flask:

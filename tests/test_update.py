@@ -198,6 +198,16 @@ def test_every_problem_is_reported_at_once(client, admin, ldap_system):
     }
 
 
+def test_each_system_is_checked_against_its_own_connector(client, admin, ldap_system):
+    """The update schemas are shared by every request; each keeps its own connector's settings."""
+    file_url = f"{SYSTEMS}/{client.post(SYSTEMS, json={'name': 'HR', 'connectorDefinitionId': 1}, headers=admin).json['id']}"
+    for url, own, other in ((URL, "1", "101"), (file_url, "101", "1"), (URL, "1", "101")):
+        assert client.put(url, json={"settingValues": {own: {"stringValue": "x"}}}, headers=admin).status_code == 200
+        refused = client.put(url, json={"settingValues": {other: {"stringValue": "x"}}}, headers=admin)
+        assert refused.status_code == 400
+        assert list(refused.json["validationErrors"]) == [f"settingValues.{other}"]
+
+
 def test_the_errors_name_the_setting(client, admin, ldap_system):
     response = put(client, admin, {"settingValues": {"4": {"stringValue": "389"}}})
     assert "Port" in response.json["validationErrors"]["settingValues.4"][0]
