@@ -104,7 +104,9 @@ def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
     """The system, locked against other writers until the transaction ends when ``for_update``."""
     statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
     if for_update:
-        statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
+        # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock. populate_existing: the locked row's
+        # values win over any copy the session already holds (PostgreSQL's write continues the request's read).
+        statement = statement.with_for_update().execution_options(populate_existing=True)
     system = db.session.scalar(statement) if system_id <= ID_MAX else None
     if system is None:
         raise NotFound(f"Connected system {system_id} does not exist.")

@@ -58,11 +58,16 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def status(self, now: datetime) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return key_status(self.revoked_at, self.expires_at, now)
+
+
+def key_status(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+    """Whether a key works, the one rule for a key's row (authentication) and its entity (``api-key list``)."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "active"
 
 
 class ConnectorDefinition(db.Model):
