@@ -29,7 +29,7 @@ from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
-from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, Role
+from models import ChangeAction, ConnectedSystem, ConnectorDefinition, Role
 from proxies import TrustedProxies
 from request_body import BufferedBody
 from schemas import (
@@ -44,6 +44,7 @@ from schemas import (
     summary_page_schema,
     update_schemas,
 )
+from systems import find_system, peek_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -98,19 +99,6 @@ def json_object() -> dict:
     if not isinstance(body, dict):
         raise BadRequest("The body must be a JSON object.")
     return body
-
-
-def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
-    """The system, locked against other writers until the transaction ends when ``for_update``."""
-    statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
-    if for_update:
-        # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock. populate_existing: the locked row's
-        # values win over any copy the session already holds (PostgreSQL's write continues the request's read).
-        statement = statement.with_for_update().execution_options(populate_existing=True)
-    system = db.session.scalar(statement) if system_id <= ID_MAX else None
-    if system is None:
-        raise NotFound(f"Connected system {system_id} does not exist.")
-    return system
 
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -198,10 +186,14 @@ def get_connected_system(system_id):
 @api.put(SYSTEMS + "/<id:system_id>")
 @requires(Role.ADMINISTRATOR)
 def update_connected_system(system_id):
+    # The body is validated before the write lock is taken, so that the lock is held only to read, diff, write
+    # and commit. A system's connector never changes: a body valid for it now is valid under the lock.
+    seen = peek_system(system_id)
+    require_match(seen)  # a stale If-Match is refused whatever the body holds
+    update = update_schemas[seen.connector_definition_id].load(json_object())
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = find_system(system_id, for_update=True)  # 404 if deleted meanwhile
         require_match(system)
-        update = update_schemas[system.connector.id].load(json_object())
         changes = system.apply_update(update)
         history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
     return connected_system_schema.dump(system), tagged(system)

@@ -188,6 +188,7 @@ STEPS = [
     # (its before_request hook is bound at init_app, so the step wraps what the hook calls: count and check)
     ("Flask-Limiter: count the request", Limiter, "_Limiter__evaluate_limits"),
     ("read the JSON body", app_module, "json_object"),
+    ("peek_system: connector and version, unlocked", app_module, "peek_system"),
     ("find_system: lock and load row + settings", app_module, "find_system"),
     ("apply_update (diff, seal, set)", models.ConnectedSystem, "apply_update"),
     ("ensure_name_free (a SELECT)", models, "ensure_name_free"),
