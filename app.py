@@ -44,7 +44,7 @@ from schemas import (
     summary_page_schema,
     update_schemas,
 )
-from systems import find_system, peek_system
+from systems import apply_update, find_system, peek_system, read_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -192,9 +192,9 @@ def update_connected_system(system_id):
     require_match(seen)  # a stale If-Match is refused whatever the body holds
     update = update_schemas[seen.connector_definition_id].load(json_object())
     with write_transaction():
-        system = find_system(system_id, for_update=True)  # 404 if deleted meanwhile
+        system = read_system(system_id, for_update=True)  # 404 if deleted meanwhile
         require_match(system)
-        changes = system.apply_update(update)
+        system, changes = apply_update(system, update)
         history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
     return connected_system_schema.dump(system), tagged(system)
 

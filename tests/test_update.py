@@ -281,6 +281,7 @@ def test_a_rename_to_a_name_in_use_conflicts(client, admin, ldap_system):
     response = put(client, admin, {"name": "hr feed", "description": "not written"})
     assert response.status_code == 409
     assert response.json["code"] == "CONFLICT"
+    assert response.json["message"] == "A connected system named 'hr feed' already exists."
     assert stored(client, admin) == before
 
 
