@@ -44,7 +44,7 @@ from schemas import (
     summary_page_schema,
     update_schemas,
 )
-from systems import apply_update, find_system, peek_system, read_system
+from systems import apply_update, lock_system, peek_system, read_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -178,7 +178,7 @@ def create_connected_system():
 @api.get(SYSTEMS + "/<id:system_id>")
 @requires(Role.READER)
 def get_connected_system(system_id):
-    system = find_system(system_id)
+    system = read_system(system_id)
     stop_if_not_modified(system)
     return connected_system_schema.dump(system), tagged(system)
 
@@ -203,7 +203,7 @@ def update_connected_system(system_id):
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = lock_system(system_id)
         require_match(system)
         history.record_deleted(system, g.principal)
         db.session.delete(system)
@@ -214,7 +214,7 @@ def delete_connected_system(system_id):
 @requires(Role.ADMINISTRATOR)
 def validate_settings(system_id):
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = lock_system(system_id)
         require_match(system)
         problems = system.settings_problems()
         changes = system.record_validation(not problems)

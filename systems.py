@@ -2,7 +2,7 @@
 
 A GET of one system and a PUT are the service's busy requests, so they read and write plain rows with
 SQLAlchemy Core: ORM entities cost them thousands of calls a request (loading, the identity map, the unit
-of work), most of it while a PUT holds the write lock. The other routes use the entity (``find_system``).
+of work), most of it while a PUT holds the write lock. The other writes use the entity (``lock_system``).
 """
 from dataclasses import dataclass
 from datetime import datetime
@@ -83,13 +83,16 @@ def not_found(system_id: int) -> NotFound:
     return NotFound(f"Connected system {system_id} does not exist.")
 
 
-def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
-    """The system as an entity, locked against other writers until the transaction ends when ``for_update``."""
-    statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
-    if for_update:
-        # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock. populate_existing: the locked row's
-        # values win over any copy the session already holds (PostgreSQL's write continues the request's read).
-        statement = statement.with_for_update().execution_options(populate_existing=True)
+def lock_system(system_id: int) -> ConnectedSystem:
+    """The system as an entity, locked against other writers until the transaction ends.
+
+    SQLite has no row locks: BEGIN IMMEDIATE already holds the lock. populate_existing: the locked row's values
+    win over any copy the session already holds (PostgreSQL's write continues the request's read).
+    """
+    statement = (
+        select(ConnectedSystem).where(ConnectedSystem.id == system_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
     system = db.session.scalar(statement) if system_id <= ID_MAX else None
     if system is None:
         raise not_found(system_id)
