@@ -22,9 +22,10 @@ KEY_PREFIX = "jim_"
 DISPLAY_PREFIX_LENGTH = 12  # "jim_" and eight characters: enough to tell keys apart, useless to an attacker
 KEY_SHAPE = re.compile(r"^jim_[A-Za-z0-9_-]{43,200}$")
 
-_keys = ApiKey.__table__
-KEY_BY_HASH = select(_keys.c.id, _keys.c.name, _keys.c.prefix, _keys.c.role, _keys.c.expires_at, _keys.c.revoked_at).where(
-    _keys.c.key_hash == bindparam("key_hash")
+KEYS = ApiKey.__table__
+# Built once, with a bound parameter: every request runs it, and building it each time would cost more than it.
+KEY_BY_HASH = select(KEYS.c.id, KEYS.c.name, KEYS.c.prefix, KEYS.c.role, KEYS.c.expires_at, KEYS.c.revoked_at).where(
+    KEYS.c.key_hash == bindparam("key_hash")
 )
 
 

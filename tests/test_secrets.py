@@ -22,7 +22,7 @@ def test_a_secret_reaches_the_database_only_sealed(app, client, admin, ldap_syst
         for password in (*PASSWORDS, PASSWORDS[-1]):  # set, change, send again
             answer = client.put(SYSTEM, json={"settingValues": {"3": {"stringValue": password}}}, headers=admin)
             assert answer.status_code == 200
-            assert answer.json["settingValues"]["3"] == {"name": "Password", "type": "StringEncrypted", "hasValue": True}
+            assert answer.json["settingValues"]["3"]["hasValue"] is True
             assert password not in answer.get_data(as_text=True)
     finally:
         event.remove(engine, "before_cursor_execute", capture)

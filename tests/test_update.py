@@ -200,7 +200,8 @@ def test_every_problem_is_reported_at_once(client, admin, ldap_system):
 
 def test_each_system_is_checked_against_its_own_connector(client, admin, ldap_system):
     """The update schemas are shared by every request; each keeps its own connector's settings."""
-    file_url = f"{SYSTEMS}/{client.post(SYSTEMS, json={'name': 'HR', 'connectorDefinitionId': 1}, headers=admin).json['id']}"
+    file_system = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin).json
+    file_url = f"{SYSTEMS}/{file_system['id']}"
     for url, own, other in ((URL, "1", "101"), (file_url, "101", "1"), (URL, "1", "101")):
         assert client.put(url, json={"settingValues": {own: {"stringValue": "x"}}}, headers=admin).status_code == 200
         refused = client.put(url, json={"settingValues": {other: {"stringValue": "x"}}}, headers=admin)
