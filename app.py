@@ -30,24 +30,24 @@ from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
-from models import ID_MAX, ChangeAction, ConnectedSystem, ConnectorDefinition, Role
+from models import ChangeAction, ConnectedSystem, ConnectorDefinition, Role
 from proxies import TrustedProxies
 from request_body import BufferedBody
 from schemas import (
-    ChangeRecordSchema,
-    ConnectedSystemCreateSchema,
-    ConnectedSystemSchema,
-    ConnectedSystemSummarySchema,
-    ConnectedSystemUpdateSchema,
-    ConnectorDefinitionSchema,
-    HealthSchema,
-    ListQuerySchema,
-    PageQuerySchema,
-    PageSchema,
-    SettingsValidationSchema,
-    VersionSchema,
+    connected_system_schema,
+    connector_definition_schema,
+    create_schema,
+    health_schema,
+    history_page_schema,
+    list_query_schema,
     page_of,
+    page_query_schema,
+    settings_validation_schema,
+    summary_page_schema,
+    update_schemas,
+    version_schema,
 )
+from systems import apply_update, lock_system, peek_system, read_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -104,17 +104,6 @@ def json_object() -> dict:
     return body
 
 
-def find_system(system_id: int, for_update: bool = False) -> ConnectedSystem:
-    """The system, locked against other writers until the transaction ends when ``for_update``."""
-    statement = select(ConnectedSystem).where(ConnectedSystem.id == system_id)
-    if for_update:
-        statement = statement.with_for_update()  # SQLite has no row locks: BEGIN IMMEDIATE already holds the lock
-    system = db.session.scalar(statement) if system_id <= ID_MAX else None
-    if system is None:
-        raise NotFound(f"Connected system {system_id} does not exist.")
-    return system
-
-
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 SYSTEMS = "/synchronisation/connected-systems"
 DEFINITIONS = "/synchronisation/connector-definitions"
@@ -123,7 +112,7 @@ DEFINITIONS = "/synchronisation/connector-definitions"
 @api.get("/health")
 @api.get("/health/live")
 def live():
-    return HealthSchema().dump({"status": "Healthy"})
+    return health_schema.dump({"status": "Healthy"})
 
 
 @api.get("/health/ready")
@@ -132,18 +121,18 @@ def ready():
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
         raise ServiceUnavailable() from None
-    return HealthSchema().dump({"status": "Ready"})
+    return health_schema.dump({"status": "Ready"})
 
 
 @api.get("/health/version")
 def version():
-    return VersionSchema().dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
+    return version_schema.dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS)
 @requires(Role.READER)
 def list_connector_definitions():
-    return ConnectorDefinitionSchema(many=True).dump(sorted(CONNECTORS.values(), key=lambda c: c.id))
+    return connector_definition_schema.dump(sorted(CONNECTORS.values(), key=lambda c: c.id), many=True)
 
 
 @api.get(DEFINITIONS + "/<id:definition_id>")
@@ -151,13 +140,13 @@ def list_connector_definitions():
 def get_connector_definition(definition_id):
     if definition_id not in CONNECTORS:
         raise NotFound(f"Connector definition {definition_id} does not exist.")
-    return ConnectorDefinitionSchema().dump(CONNECTORS[definition_id])
+    return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
 @api.get(SYSTEMS)
 @requires(Role.READER)
 def list_connected_systems():
-    query = ListQuerySchema().load(request.args)
+    query = list_query_schema.load(request.args)
     statement = select(ConnectedSystem).join(ConnectorDefinition).options(raiseload(ConnectedSystem.setting_values))
     if query["filter"]:
         statement = statement.where(ConnectedSystem.name_key.contains(query["filter"].casefold(), autoescape=True))
@@ -173,47 +162,51 @@ def list_connected_systems():
         order = (column.asc(), ConnectedSystem.id.asc())
     size = query["page_size"]
     systems = db.session.scalars(statement.order_by(*order).limit(size).offset((query["page"] - 1) * size)).all()
-    return PageSchema(ConnectedSystemSummarySchema()).dump(page_of(systems, total, query["page"], size))
+    return summary_page_schema.dump(page_of(systems, total, query["page"], size))
 
 
 @api.post(SYSTEMS)
 @requires(Role.ADMINISTRATOR)
 def create_connected_system():
-    fields = ConnectedSystemCreateSchema().load(json_object())
+    fields = create_schema.load(json_object())
     with write_transaction():
         system = ConnectedSystem.create(
             fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
         )
         history.record_created(system, g.principal, fields.get("change_reason"))
     location = url_for(".get_connected_system", system_id=system.id)
-    return ConnectedSystemSchema().dump(system), 201, tagged(system, {"Location": location})
+    return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 
 @api.get(SYSTEMS + "/<id:system_id>")
 @requires(Role.READER)
 def get_connected_system(system_id):
-    system = find_system(system_id)
+    system = read_system(system_id)
     stop_if_not_modified(system)
-    return ConnectedSystemSchema().dump(system), tagged(system)
+    return connected_system_schema.dump(system), tagged(system)
 
 
 @api.put(SYSTEMS + "/<id:system_id>")
 @requires(Role.ADMINISTRATOR)
 def update_connected_system(system_id):
+    # The body is validated before the write lock is taken, so that the lock is held only to read, diff, write
+    # and commit. A system's connector never changes: a body valid for it now is valid under the lock.
+    seen = peek_system(system_id)
+    require_match(seen)  # a stale If-Match is refused whatever the body holds
+    update = update_schemas[seen.connector_definition_id].load(json_object())
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = read_system(system_id, for_update=True)  # 404 if deleted meanwhile
         require_match(system)
-        update = ConnectedSystemUpdateSchema(system.connector).load(json_object())
-        changes = system.apply_update(update)
+        system, changes = apply_update(system, update)
         history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
-    return ConnectedSystemSchema().dump(system), tagged(system)
+    return connected_system_schema.dump(system), tagged(system)
 
 
 @api.delete(SYSTEMS + "/<id:system_id>")
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = lock_system(system_id)
         require_match(system)
         history.record_deleted(system, g.principal)
         db.session.delete(system)
@@ -224,7 +217,7 @@ def delete_connected_system(system_id):
 @requires(Role.ADMINISTRATOR)
 def validate_settings(system_id):
     with write_transaction():
-        system = find_system(system_id, for_update=True)
+        system = lock_system(system_id)
         require_match(system)
         problems = system.settings_problems()
         changes = system.record_validation(not problems)
@@ -234,16 +227,16 @@ def validate_settings(system_id):
         "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
         "connected_system": system,
     }
-    return SettingsValidationSchema().dump(answer), tagged(system)
+    return settings_validation_schema.dump(answer), tagged(system)
 
 
 @api.get(SYSTEMS + "/<id:system_id>/history")
 @requires(Role.READER)
 def get_connected_system_history(system_id):
     """Newest first; a deleted system's history stays readable under its id."""
-    query = PageQuerySchema().load(request.args)
+    query = page_query_schema.load(request.args)
     records, total = history.page_of_changes(system_id, query["page"], query["page_size"])
-    return PageSchema(ChangeRecordSchema()).dump(page_of(records, total, query["page"], query["page_size"]))
+    return history_page_schema.dump(page_of(records, total, query["page"], query["page_size"]))
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:

@@ -11,16 +11,22 @@ from datetime import datetime
 from functools import wraps
 
 from flask import g, request
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from database import db
 from errors import Forbidden, Unauthorised
-from models import ApiKey, Role, utcnow
+from models import ApiKey, Role, key_status, utcnow
 
 KEY_PREFIX = "jim_"
 DISPLAY_PREFIX_LENGTH = 12  # "jim_" and eight characters: enough to tell keys apart, useless to an attacker
 KEY_SHAPE = re.compile(r"jim_[A-Za-z0-9_-]{43,200}")  # fullmatch: "$" would let a trailing newline through
+
+KEYS = ApiKey.__table__
+# Built once, with a bound parameter: every request runs it, and building it each time would cost more than it.
+KEY_BY_HASH = select(KEYS.c.id, KEYS.c.name, KEYS.c.prefix, KEYS.c.role, KEYS.c.expires_at, KEYS.c.revoked_at).where(
+    KEYS.c.key_hash == bindparam("key_hash")
+)
 
 
 @dataclass(frozen=True)
@@ -86,12 +92,17 @@ def identify() -> Principal | None:
 
 
 def lookup(key: str) -> Principal | None:
-    api_key = None
-    if KEY_SHAPE.fullmatch(key):
-        api_key = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
-    if api_key is None or api_key.status(utcnow()) != "active":
+    """The key's one row, read afresh on every request, so that a revocation or an expiry applies at once.
+
+    A plain Core row, not an entity: it is read on every request, and the ORM's loading would cost several
+    times the query.
+    """
+    if not KEY_SHAPE.fullmatch(key):
         return None
-    return Principal(api_key.id, api_key.name, api_key.prefix, Role(api_key.role))
+    row = db.session.execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).one_or_none()
+    if row is None or key_status(row.revoked_at, row.expires_at, utcnow()) != "active":
+        return None
+    return Principal(row.id, row.name, row.prefix, Role(row.role))
 
 
 def authenticate() -> Principal:

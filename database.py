@@ -97,12 +97,15 @@ def listen_sqlite(engine):
 def write_transaction():
     """One write, all or nothing: committed when the block ends, rolled back on any error.
 
-    Whatever read transaction the request already had (authentication's) ends first, so the write
-    transaction starts fresh and, on SQLite, starts with the write lock.
+    On SQLite the request's read transaction (authentication's) ends first, so that the write transaction
+    starts with the write lock. On PostgreSQL the write continues it: the writer's ``SELECT ... FOR UPDATE``
+    takes the lock, and under READ COMMITTED every statement sees what was committed before it, so ending
+    the read would only cost round trips (ROLLBACK, psycopg's DEALLOCATE ALL, a pool checkout and its ping).
     """
     session = db.session
-    session.rollback()
-    session.connection(execution_options={WRITE_TRANSACTION: True})
+    if session.get_bind().dialect.name == "sqlite":
+        session.rollback()
+        session.connection(execution_options={WRITE_TRANSACTION: True})
     try:
         yield session
         session.commit()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from models import NameInUse, utcnow
-from schemas import ErrorSchema
+from schemas import error_schema
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ class ServiceUnavailable(ApiError):
 
 
 def envelope(status: int, message: str, validation_errors: dict | None = None, headers: dict | None = None):
-    body = ErrorSchema().dump(
+    body = error_schema.dump(
         {
             "code": "VALIDATION_ERROR" if validation_errors else CODES.get(status, "INTERNAL_ERROR"),
             "message": message,

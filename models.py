@@ -58,11 +58,16 @@ class ApiKey(db.Model):
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     def status(self, now: datetime) -> str:
-        if self.revoked_at is not None:
-            return "revoked"
-        if self.expires_at is not None and self.expires_at <= now:
-            return "expired"
-        return "active"
+        return key_status(self.revoked_at, self.expires_at, now)
+
+
+def key_status(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+    """Whether a key works, the one rule for a key's row (authentication) and its entity (``api-key list``)."""
+    if revoked_at is not None:
+        return "revoked"
+    if expires_at is not None and expires_at <= now:
+        return "expired"
+    return "active"
 
 
 class ConnectorDefinition(db.Model):
@@ -119,26 +124,36 @@ class SettingValue(db.Model):
     secret_value: Mapped[Secret | None] = mapped_column(EncryptedSecret)
 
     COLUMNS = {"stringValue": "string_value", "intValue": "int_value", "checkboxValue": "checkbox_value"}
+    VALUE_COLUMNS = ("string_value", "int_value", "checkbox_value", "secret_value")
 
     @classmethod
     def column_for(cls, setting: Setting) -> str:
         return "secret_value" if setting.is_secret else cls.COLUMNS[setting.value_key]
 
+    @classmethod
+    def columns_holding(cls, setting: Setting, value) -> dict[str, object]:
+        """The value columns of a row holding ``value``: only the setting's own column is set; a secret is sealed."""
+        columns = dict.fromkeys(cls.VALUE_COLUMNS)
+        columns[cls.column_for(setting)] = Secret.seal(value) if setting.is_secret else value
+        return columns
+
     def read(self, setting: Setting):
         """The stored value: a ``Secret`` for a secret setting, the plain value otherwise."""
         return getattr(self, self.column_for(setting))
 
-    def store(self, setting: Setting, value):
-        setattr(self, self.column_for(setting), Secret.seal(value) if setting.is_secret else value)
 
-    def holds(self, setting: Setting, value) -> bool:
-        stored = self.read(setting)
-        if setting.is_secret:
-            try:
-                return stored.reveal() == value
-            except UnreadableSecret:
-                return False
-        return type(stored) is type(value) and stored == value
+def holds(setting: Setting, stored, value) -> bool:
+    """Whether ``stored`` (what a setting holds; a ``Secret`` for a secret one) is ``value`` already.
+
+    A secret is compared by its plaintext, so re-sending the stored password changes nothing; one that no
+    configured key can read is never equal, so sending it again mends it.
+    """
+    if setting.is_secret:
+        try:
+            return stored.reveal() == value
+        except UnreadableSecret:
+            return False
+    return type(stored) is type(value) and stored == value
 
 
 @dataclass(frozen=True)
@@ -152,6 +167,9 @@ class Change:
 
 class NameInUse(Exception):
     """Another connected system already has this name."""
+
+    def __init__(self, name: str):
+        super().__init__(f"A connected system named {name!r} already exists.")
 
 
 class ConnectedSystem(db.Model):
@@ -203,58 +221,12 @@ class ConnectedSystem(db.Model):
         )
         for setting in connector.settings:
             if setting.default is not None:
-                system.set_setting(setting, setting.default)
+                system.setting_values[setting.id] = SettingValue(
+                    setting_id=setting.id, **SettingValue.columns_holding(setting, setting.default)
+                )
         db.session.add(system)
         db.session.flush()
         return system
-
-    def apply_update(self, update: dict) -> list[Change]:
-        """Apply a validated partial update (``ConnectedSystemUpdateSchema``'s output); return what changed."""
-        changes = []
-        for field, attribute in (
-            ("name", "name"),
-            ("description", "description"),
-            ("maxExportParallelism", "max_export_parallelism"),
-        ):
-            if attribute in update and getattr(self, attribute) != update[attribute]:
-                if attribute == "name" and update["name"].casefold() != self.name_key:
-                    ensure_name_free(update["name"])
-                    self.name_key = update["name"].casefold()
-                changes.append(Change(field, getattr(self, attribute), update[attribute]))
-                setattr(self, attribute, update[attribute])
-
-        settings_changed = False
-        for setting_id, value in update.get("setting_values", {}).items():
-            setting = self.connector.settings_by_id[setting_id]
-            old = self.value_of(setting)
-            if self.set_setting(setting, value):
-                settings_changed = True
-                if setting.is_secret:
-                    changes.append(Change(f"settingValues.{setting_id}", None, None))
-                else:
-                    changes.append(Change(f"settingValues.{setting_id}", old, value))
-        if settings_changed and self.setting_values_valid:
-            changes.append(Change("settingValuesValid", True, False))
-            self.setting_values_valid = False
-
-        if changes:
-            self.touch()
-        return changes
-
-    def set_setting(self, setting: Setting, value) -> bool:
-        """Hold ``value`` (None clears); True when that changed what is stored."""
-        stored = self.setting_values.get(setting.id)
-        if value is None:
-            if stored is None:
-                return False
-            del self.setting_values[setting.id]
-            return True
-        if stored is not None and stored.holds(setting, value):
-            return False
-        if stored is None:
-            stored = self.setting_values[setting.id] = SettingValue(setting_id=setting.id)
-        stored.store(setting, value)
-        return True
 
     def values_for_checks(self) -> dict[int, object]:
         """Each setting's value for the catalog's checks; a secret counts only as held (True) or not."""
@@ -306,7 +278,7 @@ class ConnectedSystem(db.Model):
 def ensure_name_free(name: str):
     taken = db.session.scalar(select(ConnectedSystem.id).where(ConnectedSystem.name_key == name.casefold()).limit(1))
     if taken is not None:
-        raise NameInUse(f"A connected system named {name!r} already exists.")
+        raise NameInUse(name)
 
 
 class ChangeAction(StrEnum):

@@ -363,7 +363,7 @@ class ChangeRecordSchema(Schema):
     id = fields.Integer()
     connected_system_id = fields.Integer(data_key="connectedSystemId")
     timestamp = UTCTimestamp(attribute="changed_at")
-    actor = fields.Function(lambda record: ActorSchema().dump(record))
+    actor = fields.Function(lambda record: actor_schema.dump(record))
     action = fields.String()
     change_reason = fields.String(data_key="changeReason", allow_none=True)
     changes = fields.Nested(ChangeSchema, many=True)
@@ -388,3 +388,21 @@ class ErrorSchema(Schema):
         keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors", allow_none=True
     )
     timestamp = UTCTimestamp()
+
+
+# Every schema is built once, here. Building one deep-copies its declared fields (hundreds of calls), while
+# load and dump keep nothing between calls, so all requests can share one instance.
+connector_definition_schema = ConnectorDefinitionSchema()
+connected_system_schema = ConnectedSystemSchema()
+create_schema = ConnectedSystemCreateSchema()
+# One update schema per connector: its settingValues field checks against that schema's connector.
+update_schemas = {connector.id: ConnectedSystemUpdateSchema(connector) for connector in CONNECTORS.values()}
+list_query_schema = ListQuerySchema()
+page_query_schema = PageQuerySchema()
+summary_page_schema = PageSchema(ConnectedSystemSummarySchema())
+history_page_schema = PageSchema(ChangeRecordSchema())
+settings_validation_schema = SettingsValidationSchema()
+actor_schema = ActorSchema()
+error_schema = ErrorSchema()
+health_schema = HealthSchema()
+version_schema = VersionSchema()

@@ -34,7 +34,7 @@ RESULTS = PROJECT / "bench" / "results"
 sys.path.insert(0, str(PROJECT))
 import app as app_module  # noqa: E402
 import auth  # noqa: E402
-import models  # noqa: E402
+import history  # noqa: E402
 from app import create_app  # noqa: E402
 from auth import create_key  # noqa: E402
 from config import database_url  # noqa: E402
@@ -154,18 +154,26 @@ def show_times(target: Target, count: int):
               f"test client included")
 
 
-def show_cprofile(target: Target, count: int, top: int):
+def profiled(target: Target, request, count: int) -> cProfile.Profile:
+    """cProfile of ``count`` requests, inside the WSGI app only."""
     profile = cProfile.Profile()
     inner = target.app.wsgi_app
     target.app.wsgi_app = profiled_wsgi(inner, profile)
     try:
         for _ in range(count):
-            target.put()
+            request()
     finally:
         target.app.wsgi_app = inner  # pyinstrument cannot sample while cProfile is on
+    return profile
+
+
+def show_cprofile(target: Target, count: int, top: int):
+    profile = profiled(target, target.put, count)
     stats = pstats.Stats(profile)
+    gets = pstats.Stats(profiled(target, target.get, count))
     print(f"\n== cProfile: {stats.total_calls / count:.0f} function calls a PUT "
-          f"({stats.prim_calls / count:.0f} primitive), inside the WSGI app")
+          f"({stats.prim_calls / count:.0f} primitive), {gets.total_calls / count:.0f} a GET of one system, "
+          "inside the WSGI app")
     for order in ("tottime", "cumulative"):
         out = io.StringIO()
         pstats.Stats(profile, stream=out).sort_stats(order).print_stats(top)
@@ -173,20 +181,20 @@ def show_cprofile(target: Target, count: int, top: int):
         print(out.getvalue().split("\n\n", 2)[-1].rstrip())
 
 
-# The steps of a PUT, each the function (module or class, and name) where it starts. The time and calls of a
-# step exclude those of the steps it calls (ensure_name_free is not counted in apply_update).
+# The steps of a PUT, each the function (module or class, and name) where it is looked up when called. The time
+# and calls of a step exclude those of the steps it calls (the driver's time is not counted in apply_update).
 STEPS = [
     ("auth.lookup: the key (own read transaction)", auth, "lookup"),
     # (its before_request hook is bound at init_app, so the step wraps what the hook calls: count and check)
     ("Flask-Limiter: count the request", Limiter, "_Limiter__evaluate_limits"),
     ("read the JSON body", app_module, "json_object"),
-    ("find_system: lock and load row + settings", app_module, "find_system"),
-    ("apply_update (diff, seal, set)", models.ConnectedSystem, "apply_update"),
-    ("ensure_name_free (a SELECT)", models, "ensure_name_free"),
+    ("peek_system: connector and version, unlocked", app_module, "peek_system"),
+    ("read_system: lock, read the row and values", app_module, "read_system"),
+    ("apply_update: diff, seal, UPDATE, upsert", app_module, "apply_update"),
+    ("history.record (an INSERT)", history, "record"),
     ("session.connection (BEGIN)", Session, "connection"),
     ("session.rollback (ends auth's read)", Session, "rollback"),
-    ("session.commit (flush + COMMIT)", Session, "commit"),
-    ("marshmallow Schema() construction", Schema, "__init__"),
+    ("session.commit (COMMIT)", Session, "commit"),
     ("marshmallow load (validate)", Schema, "load"),
     ("marshmallow dump", Schema, "dump"),
     ("driver: execute statements", DefaultDialect, "do_execute"),

@@ -369,7 +369,7 @@ def parse_args(argv=None):
     parser.add_argument("--connections", type=int, default=16, help="wrk's connections (default 16)")
     parser.add_argument("--threads", type=int, default=2, help="wrk's threads (default 2)")
     parser.add_argument("--systems", type=int, default=25, help="connected systems in each store, one list page (default 25)")
-    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's, two per core)")
+    parser.add_argument("--workers", type=int, help="gunicorn workers (default: gunicorn.conf.py's, one per core)")
     parser.add_argument("--stores", default="sqlite,postgres", help="stores to measure (default: sqlite,postgres)")
     parser.add_argument(
         "--postgres", default=os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432"),

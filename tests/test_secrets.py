@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlite_utils
 from cryptography.fernet import Fernet
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import StatementError
 
 from app import create_app
@@ -146,13 +146,15 @@ def test_secret_is_not_in_the_sqlite_files(app, client, admin, database_url):
             assert secret.encode() not in content and secret.encode("utf-16-le") not in content, file.name
 
 
-def test_secret_is_in_no_change_record(app, client, admin, ldap_system):
-    with app.app_context():
-        system = db.session.get(ConnectedSystem, 1)
-        changes = system.apply_update({"setting_values": {3: SECRET}, "description": "x"})
-        assert {change.field for change in changes} == {"settingValues.3", "description"}
-        assert SECRET not in repr(changes) and SECRET not in str(vars(system))
-        db.session.rollback()
+def test_secret_is_in_no_change_record(client, admin, ldap_system):
+    answer = client.put(f"{SYSTEMS}/1", json={"settingValues": {"3": {"stringValue": SECRET}}, "description": "x"},
+                        headers=admin)
+    assert answer.status_code == 200
+    history = client.get(f"{SYSTEMS}/1/history", headers=admin)
+    changes = {change["field"]: change for change in history.json["items"][0]["changes"]}
+    assert set(changes) == {"settingValues.3", "description"}
+    assert changes["settingValues.3"]["oldValue"] is None and changes["settingValues.3"]["newValue"] is None
+    assert SECRET not in history.get_data(as_text=True)
 
 
 def test_secret_hides_itself(app):
@@ -272,3 +274,29 @@ def test_secret_is_not_in_gunicorns_output(app, database_url, admin_key, ldap_sy
         for file in database.parent.glob(database.name + "*"):
             assert SECRET.encode() not in file.read_bytes(), file.name
     assert Fernet(TEST_ENCRYPTION_KEY).decrypt(stored_token(app, 1, "3").encode()).decode() == SECRET
+
+
+def test_a_secret_reaches_the_database_only_sealed(app, client, admin, ldap_system):
+    """No SQL statement or parameter ever holds the plaintext: it is sealed before anything is sent."""
+    passwords = ("s3cur3p@ssw0rd", "n3wp@ss")
+    sent = []
+
+    def capture(connection, cursor, statement, parameters, context, executemany):
+        sent.append(f"{statement} {parameters!r}")
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", capture)
+    try:
+        for password in (*passwords, passwords[-1]):  # set, change, send again
+            answer = client.put(f"{SYSTEMS}/1", json={"settingValues": {"3": {"stringValue": password}}}, headers=admin)
+            assert answer.status_code == 200
+            assert answer.json["settingValues"]["3"]["hasValue"] is True
+    finally:
+        event.remove(engine, "before_cursor_execute", capture)
+
+    assert any("connected_system_setting_values" in statement for statement in sent)
+    assert not [statement for statement in sent for password in passwords if password in statement]
+    with app.app_context():
+        stored = db.session.scalar(select(SettingValue.secret_value).where(SettingValue.setting_id == 3))
+        assert stored.reveal() == passwords[-1]

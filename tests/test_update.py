@@ -198,6 +198,17 @@ def test_every_problem_is_reported_at_once(client, admin, ldap_system):
     }
 
 
+def test_each_system_is_checked_against_its_own_connector(client, admin, ldap_system):
+    """The update schemas are shared by every request; each keeps its own connector's settings."""
+    file_system = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin).json
+    file_url = f"{SYSTEMS}/{file_system['id']}"
+    for url, own, other in ((URL, "1", "101"), (file_url, "101", "1"), (URL, "1", "101")):
+        assert client.put(url, json={"settingValues": {own: {"stringValue": "x"}}}, headers=admin).status_code == 200
+        refused = client.put(url, json={"settingValues": {other: {"stringValue": "x"}}}, headers=admin)
+        assert refused.status_code == 400
+        assert list(refused.json["validationErrors"]) == [f"settingValues.{other}"]
+
+
 def test_the_errors_name_the_setting(client, admin, ldap_system):
     response = put(client, admin, {"settingValues": {"4": {"stringValue": "389"}}})
     assert "Port" in response.json["validationErrors"]["settingValues.4"][0]
@@ -271,6 +282,7 @@ def test_a_rename_to_a_name_in_use_conflicts(client, admin, ldap_system):
     response = put(client, admin, {"name": "hr feed", "description": "not written"})
     assert response.status_code == 409
     assert response.json["code"] == "CONFLICT"
+    assert response.json["message"] == "A connected system named 'hr feed' already exists."
     assert stored(client, admin) == before
 
 

@@ -1,0 +1,175 @@
+"""Finding and changing a connected system for a request.
+
+A GET of one system and a PUT are the service's busy requests, so they read and write plain rows with
+SQLAlchemy Core: ORM entities cost them thousands of calls a request (loading, the identity map, the unit
+of work), most of it while a PUT holds the write lock. The other writes use the entity (``lock_system``).
+"""
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Row
+from sqlalchemy.exc import IntegrityError
+
+from catalog import CONNECTORS, Connector, Setting
+from database import db
+from errors import NotFound
+from models import ID_MAX, Change, ConnectedSystem, NameInUse, SettingValue, holds, utcnow
+
+SYSTEMS = ConnectedSystem.__table__
+VALUES = SettingValue.__table__
+
+# The statements are built once, with bound parameters: a request neither builds nor cache-keys them.
+PEEK = select(SYSTEMS.c.id, SYSTEMS.c.connector_definition_id, SYSTEMS.c.version).where(
+    SYSTEMS.c.id == bindparam("id")
+)
+SYSTEM = select(SYSTEMS).where(SYSTEMS.c.id == bindparam("id"))
+# SQLite has no row locks and leaves FOR UPDATE out: its BEGIN IMMEDIATE already holds the write lock.
+LOCKED_SYSTEM = SYSTEM.with_for_update()
+VALUES_OF_SYSTEM = select(VALUES).where(VALUES.c.connected_system_id == bindparam("id"))
+# SET takes the columns each execution is given; every change moves the version, from which the ETag is made.
+UPDATE_SYSTEM = (
+    update(SYSTEMS)
+    .where(SYSTEMS.c.id == bindparam("system_id"))
+    .values(version=SYSTEMS.c.version + 1)
+    .returning(*SYSTEMS.c)
+)
+DELETE_VALUE = delete(VALUES).where(
+    VALUES.c.connected_system_id == bindparam("system_id"), VALUES.c.setting_id == bindparam("cleared_id")
+)
+
+
+def upsert(insert):
+    """A setting's value inserted, or replacing the one it holds: each store spells it with its own insert."""
+    statement = insert(VALUES)
+    return statement.on_conflict_do_update(
+        index_elements=[VALUES.c.connected_system_id, VALUES.c.setting_id],
+        set_={column: statement.excluded[column] for column in SettingValue.VALUE_COLUMNS},
+    )
+
+
+UPSERT_VALUE = {"sqlite": upsert(sqlite.insert), "postgresql": upsert(postgresql.insert)}
+
+# The fields a PUT may change other than settings: as the contract and the history name them, and their column.
+FIELDS = (("name", "name"), ("description", "description"), ("maxExportParallelism", "max_export_parallelism"))
+
+
+@dataclass(frozen=True)
+class StoredSystem:
+    """A connected system as stored: its row's columns, and its values by setting id (a secret's a ``Secret``)."""
+
+    id: int
+    name: str
+    name_key: str
+    description: str | None
+    connector_definition_id: int
+    created: datetime
+    last_updated: datetime | None
+    setting_values_valid: bool
+    max_export_parallelism: int | None
+    version: int
+    values: dict[int, object]
+
+    @property
+    def connector(self) -> Connector:
+        return CONNECTORS[self.connector_definition_id]
+
+    def value_of(self, setting: Setting):
+        return self.values.get(setting.id)
+
+
+def not_found(system_id: int) -> NotFound:
+    return NotFound(f"Connected system {system_id} does not exist.")
+
+
+def lock_system(system_id: int) -> ConnectedSystem:
+    """The system as an entity, locked against other writers until the transaction ends.
+
+    SQLite has no row locks: BEGIN IMMEDIATE already holds the lock. populate_existing: the locked row's values
+    win over any copy the session already holds (PostgreSQL's write continues the request's read).
+    """
+    statement = (
+        select(ConnectedSystem).where(ConnectedSystem.id == system_id)
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    system = db.session.scalar(statement) if system_id <= ID_MAX else None
+    if system is None:
+        raise not_found(system_id)
+    return system
+
+
+def peek_system(system_id: int) -> Row:
+    """The system's id, connector and version, read without a lock.
+
+    Enough to validate a body before a write takes the lock (a system's connector never changes) and to refuse
+    a stale ``If-Match`` early; the write checks ``If-Match`` again under the lock.
+    """
+    row = db.session.execute(PEEK, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
+    if row is None:
+        raise not_found(system_id)
+    return row
+
+
+def read_system(system_id: int, for_update: bool = False) -> StoredSystem:
+    """The system and its values, locked against other writers until the transaction ends when ``for_update``."""
+    statement = LOCKED_SYSTEM if for_update else SYSTEM
+    row = db.session.execute(statement, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
+    if row is None:
+        raise not_found(system_id)
+    settings = CONNECTORS[row.connector_definition_id].settings_by_id
+    values = {}
+    for held in db.session.execute(VALUES_OF_SYSTEM, {"id": system_id}):
+        values[held.setting_id] = getattr(held, SettingValue.column_for(settings[held.setting_id]))
+    return StoredSystem(**row._mapping, values=values)
+
+
+def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list[Change]]:
+    """Write a validated partial update (``ConnectedSystemUpdateSchema``'s output) to ``system``, read locked.
+
+    Only what differs from what is stored is written; nothing at all when nothing differs. Returns the system
+    as written, and what changed, for the history.
+    """
+    columns, changes = {}, []
+    for field, column in FIELDS:
+        if column in update and getattr(system, column) != update[column]:
+            changes.append(Change(field, getattr(system, column), update[column]))
+            columns[column] = update[column]
+
+    values, upserted, cleared = dict(system.values), [], []
+    for setting_id, value in update.get("setting_values", {}).items():
+        setting, old = system.connector.settings_by_id[setting_id], system.values.get(setting_id)
+        if value is None:  # clears the setting
+            if old is None:
+                continue
+            cleared.append({"system_id": system.id, "cleared_id": setting_id})
+            del values[setting_id]
+        else:
+            if old is not None and holds(setting, old, value):
+                continue
+            columns_of_value = SettingValue.columns_holding(setting, value)  # a secret sealed here
+            upserted.append({"connected_system_id": system.id, "setting_id": setting_id, **columns_of_value})
+            values[setting_id] = columns_of_value[SettingValue.column_for(setting)]
+        field = f"settingValues.{setting_id}"
+        # A secret's change is recorded without either value.
+        changes.append(Change(field, None, None) if setting.is_secret else Change(field, old, value))
+    if (upserted or cleared) and system.setting_values_valid:
+        changes.append(Change("settingValuesValid", True, False))
+        columns["setting_values_valid"] = False
+
+    if not changes:
+        return system, changes
+    if "name" in columns:
+        columns["name_key"] = columns["name"].casefold()
+    columns["last_updated"] = utcnow()
+    try:
+        row = db.session.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
+    except IntegrityError:
+        if "name" not in columns:
+            raise
+        raise NameInUse(columns["name"]) from None  # the unique index on name_key decides, race-free
+    if upserted:
+        db.session.execute(UPSERT_VALUE[db.session.get_bind().dialect.name], upserted)
+    if cleared:
+        db.session.execute(DELETE_VALUE, cleared)
+    return StoredSystem(**row._mapping, values=values), changes

@@ -1,0 +1,50 @@
+"""A write holds the system's lock only to read, diff, write and commit: what can be answered without it is."""
+import pytest
+from sqlalchemy import select
+
+from conftest import SYSTEMS
+from database import WRITE_TRANSACTION, db
+from models import ConnectedSystem
+
+URL = f"{SYSTEMS}/1"
+
+
+@pytest.fixture
+def app_config(app_config):
+    # A PUT that waited for the lock would answer 503 after a second, not hang the run.
+    return {**app_config, "JIM_DATABASE_TIMEOUT_SECONDS": 1}
+
+
+@pytest.fixture
+def lock_held(app, ldap_system):
+    """Another writer holds system 1's write lock (SQLite's database lock, PostgreSQL's row lock)."""
+    with app.app_context(), db.engine.connect().execution_options(**{WRITE_TRANSACTION: True}) as other:
+        other.execute(select(ConnectedSystem.id).where(ConnectedSystem.id == 1).with_for_update())
+        yield
+        other.rollback()
+
+
+@pytest.mark.parametrize("body, status", [
+    ({"name": ""}, 400),
+    ({"settingValues": {"101": {"stringValue": "a setting of another connector"}}}, 400),
+    ("not json", 400),
+])
+def test_a_bad_body_is_refused_without_waiting_for_the_lock(client, admin, lock_held, body, status):
+    response = client.put(URL, data=body, headers=admin) if isinstance(body, str) else \
+        client.put(URL, json=body, headers=admin)
+    assert response.status_code == status
+
+
+def test_a_stale_if_match_is_refused_without_waiting_for_the_lock(client, admin, lock_held):
+    response = client.put(URL, json={"name": "x"}, headers={**admin, "If-Match": '"1-0"'})
+    assert response.status_code == 412
+
+
+def test_a_missing_system_is_404_without_waiting_for_the_lock(client, admin, lock_held):
+    assert client.put(f"{SYSTEMS}/2", json={"name": "x"}, headers=admin).status_code == 404
+
+
+def test_a_good_body_waits_for_the_lock(client, admin, lock_held):
+    """The write itself does take the lock: here it runs out of time (503) and writes nothing."""
+    assert client.put(URL, json={"name": "Renamed"}, headers=admin).status_code == 503
+    assert client.get(URL, headers=admin).json["name"] == "Corporate LDAP"
