@@ -255,8 +255,8 @@ class ShownSettingValues(fields.Dict):
         return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in settings}
 
 
-class ConnectedSystemSchema(Schema):
-    """The Connected System object, as every endpoint that answers with one shows it.
+class ConnectedSystemFieldsSchema(Schema):
+    """What the list's summary and the whole object both begin with.
 
     ``allow_none`` marks what an answer may show as null: dumping ignores it, the OpenAPI document states it.
     """
@@ -268,24 +268,24 @@ class ConnectedSystemSchema(Schema):
     last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
     status = fields.Constant("Active")
     setting_values_valid = fields.Boolean(data_key="settingValuesValid")
+
+
+class ConnectedSystemSummarySchema(ConnectedSystemFieldsSchema):
+    """A connected system in the list."""
+
+    connector_id = fields.Integer(attribute="connector.id", data_key="connectorId")
+    connector_name = fields.String(attribute="connector.name", data_key="connectorName")
+
+
+class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
+    """The Connected System object, as every endpoint that answers with one shows it."""
+
     connector = fields.Nested(ConnectorReferenceSchema)
     object_types = fields.Constant([], data_key="objectTypes")
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
     setting_values = ShownSettingValues(data_key="settingValues")
-
-
-class ConnectedSystemSummarySchema(Schema):
-    id = fields.Integer()
-    name = fields.String()
-    description = fields.String(allow_none=True)
-    created = UTCTimestamp()
-    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
-    status = fields.Constant("Active")
-    setting_values_valid = fields.Boolean(data_key="settingValuesValid")
-    connector_id = fields.Integer(attribute="connector.id", data_key="connectorId")
-    connector_name = fields.String(attribute="connector.name", data_key="connectorName")
 
 
 class PageSchema(Schema):
