@@ -2,7 +2,6 @@
 header limits, and its timeout for a client that stalls."""
 import json
 import runpy
-import socket
 import time
 
 import pytest

@@ -1,7 +1,6 @@
 """StringEncrypted values: stored encrypted, and never shown in a response, a log line or the raw store."""
 import json
 import logging
-import os
 import stat
 import urllib.error
 import urllib.request
@@ -17,7 +16,7 @@ from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from database import db
 from encryption import KEY_FILE, EncryptionKeyError, Secret
-from models import ConnectedSystem, SettingValue
+from models import SettingValue
 from servers import gunicorn
 
 # Each connector's secret setting: LDAP's password, SQL's password, SCIM's bearer token.
