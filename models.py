@@ -1,9 +1,11 @@
 """The stored state: API keys, the catalog's copy, connected systems, their setting values and their history."""
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, select
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -172,6 +174,20 @@ class NameInUse(Exception):
         super().__init__(f"A connected system named {name!r} already exists.")
 
 
+@contextmanager
+def name_guarded(name: str | None):
+    """A write that gives a system ``name`` (None: no new name), refused as NameInUse when another has it.
+
+    The unique index on ``name_key`` decides, so two writers racing for one name cannot both get it.
+    """
+    try:
+        yield
+    except IntegrityError:
+        if name is None:
+            raise
+        raise NameInUse(name) from None
+
+
 class ConnectedSystem(db.Model):
     __tablename__ = "connected_systems"
     # Ids are never reused (SQLite would otherwise hand a deleted system's id to the next one), so a deleted
@@ -209,7 +225,6 @@ class ConnectedSystem(db.Model):
     @classmethod
     def create(cls, name: str, description: str | None, connector: Connector) -> "ConnectedSystem":
         """A new system holding its connector's default values, added to the session."""
-        ensure_name_free(name)
         system = cls(
             name=name,
             name_key=name.casefold(),
@@ -225,7 +240,8 @@ class ConnectedSystem(db.Model):
                     setting_id=setting.id, **SettingValue.columns_holding(setting, setting.default)
                 )
         db.session.add(system)
-        db.session.flush()
+        with name_guarded(name):
+            db.session.flush()
         return system
 
     def values_for_checks(self) -> dict[int, object]:
@@ -273,12 +289,6 @@ class ConnectedSystem(db.Model):
     def touch(self):
         self.last_updated = utcnow()
         self.version += 1
-
-
-def ensure_name_free(name: str):
-    taken = db.session.scalar(select(ConnectedSystem.id).where(ConnectedSystem.name_key == name.casefold()).limit(1))
-    if taken is not None:
-        raise NameInUse(name)
 
 
 class ChangeAction(StrEnum):

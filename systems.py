@@ -10,12 +10,11 @@ from datetime import datetime
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Row
-from sqlalchemy.exc import IntegrityError
 
 from catalog import CONNECTORS, Connector, Setting
 from database import db
 from errors import NotFound
-from models import ID_MAX, Change, ConnectedSystem, NameInUse, SettingValue, holds, utcnow
+from models import ID_MAX, Change, ConnectedSystem, SettingValue, holds, name_guarded, utcnow
 
 SYSTEMS = ConnectedSystem.__table__
 VALUES = SettingValue.__table__
@@ -162,12 +161,8 @@ def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list
     if "name" in columns:
         columns["name_key"] = columns["name"].casefold()
     columns["last_updated"] = utcnow()
-    try:
+    with name_guarded(columns.get("name")):
         row = db.session.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
-    except IntegrityError:
-        if "name" not in columns:
-            raise
-        raise NameInUse(columns["name"]) from None  # the unique index on name_key decides, race-free
     if upserted:
         db.session.execute(UPSERT_VALUE[db.session.get_bind().dialect.name], upserted)
     if cleared:
