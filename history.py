@@ -5,8 +5,8 @@ from sqlalchemy import func, insert, select
 
 from auth import Principal
 from database import db
-from errors import NotFound
 from models import ID_MAX, Change, ChangeAction, ChangeRecord, ConnectedSystem, utcnow
+from systems import not_found
 
 ACTOR_TYPE = "ApiKey"  # the only kind of caller this service has
 # A Core insert, built once: a record is written with every change, and an entity would cost a flush.
@@ -46,11 +46,11 @@ def record_deleted(system: ConnectedSystem, by: Principal):
 def page_of_changes(system_id: int, page: int, page_size: int) -> tuple[list[ChangeRecord], int]:
     """One page of the system's records, newest first, and how many there are; 404 if it never existed."""
     if system_id > ID_MAX:
-        raise NotFound(f"Connected system {system_id} does not exist.")
+        raise not_found(system_id)
     of_system = ChangeRecord.connected_system_id == system_id
     total = db.session.scalar(select(func.count()).select_from(ChangeRecord).where(of_system))
     if total == 0 and db.session.get(ConnectedSystem, system_id) is None:
-        raise NotFound(f"Connected system {system_id} does not exist.")
+        raise not_found(system_id)
     records = db.session.scalars(
         select(ChangeRecord).where(of_system).order_by(ChangeRecord.id.desc())
         .limit(page_size).offset((page - 1) * page_size)
