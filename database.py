@@ -1,11 +1,16 @@
 """The database: the Flask-SQLAlchemy extension, its migrations, per-store connection settings and write
 transactions."""
+import fcntl
 import os
+import sqlite3
+import time
 from contextlib import contextmanager
 
+from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
 # An execution option on a session's connection that marks the transaction as a write.
@@ -93,6 +98,36 @@ def listen_sqlite(engine):
         connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+# How often a worker waiting for the writers' lock tries it again.
+WRITER_POLL_SECONDS = 0.0002
+
+
+@contextmanager
+def writers_queue(database_path: str, timeout_seconds: float):
+    """This machine's writers to one SQLite file, one at a time, the next one taking over at once.
+
+    SQLite's own busy handler retries a locked BEGIN IMMEDIATE after sleeps of 1, 2, 5, 10 ms and longer,
+    so a worker waiting for another's write sleeps on well after the lock is free, and the write lock sits
+    idle. The workers queue on a file lock instead, tried again every WRITER_POLL_SECONDS; it is released
+    when the file is closed, so a worker that dies holding it frees it. Writers outside the service (the
+    operator commands) still meet SQLite's own lock, with its busy timeout.
+    """
+    lock = os.open(database_path + ".write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_seconds
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:  # answered as SQLite's own busy timeout is: 503
+                    raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+                time.sleep(WRITER_POLL_SECONDS)
+        yield
+    finally:
+        os.close(lock)
+
+
 @contextmanager
 def write_transaction():
     """One write, all or nothing: committed when the block ends, rolled back on any error.
@@ -103,11 +138,22 @@ def write_transaction():
     the read would only cost round trips (ROLLBACK, psycopg's DEALLOCATE ALL, a pool checkout and its ping).
     """
     session = db.session
-    if session.get_bind().dialect.name == "sqlite":
-        session.rollback()
+    engine = session.get_bind()
+    if engine.dialect.name != "sqlite":
+        with committed(session):
+            yield session
+        return
+    session.rollback()
+    with writers_queue(engine.url.database, current_app.config["JIM_DATABASE_TIMEOUT_SECONDS"]):
         session.connection(execution_options={WRITE_TRANSACTION: True})
+        with committed(session):
+            yield session
+
+
+@contextmanager
+def committed(session):
     try:
-        yield session
+        yield
         session.commit()
     except BaseException:
         session.rollback()

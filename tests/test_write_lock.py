@@ -1,9 +1,14 @@
 """A write holds the system's lock only to read, diff, write and commit: what can be answered without it is."""
+import fcntl
+import os
+import threading
+
 import pytest
 from sqlalchemy import select
 
 from conftest import SYSTEMS
 from database import WRITE_TRANSACTION, db
+from envelope import assert_error
 from models import ConnectedSystem
 
 URL = f"{SYSTEMS}/1"
@@ -47,4 +52,35 @@ def test_a_missing_system_is_404_without_waiting_for_the_lock(client, admin, loc
 def test_a_good_body_waits_for_the_lock(client, admin, lock_held):
     """The write itself does take the lock: here it runs out of time (503) and writes nothing."""
     assert client.put(URL, json={"name": "Renamed"}, headers=admin).status_code == 503
+    assert client.get(URL, headers=admin).json["name"] == "Corporate LDAP"
+
+
+@pytest.fixture
+def sqlite_writers_lock(app, ldap_system):
+    """The lock on which the service's writers to this SQLite file queue, held as another worker would."""
+    with app.app_context():
+        lock = os.open(db.engine.url.database + ".write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    yield lock
+    os.close(lock)
+
+
+# SQLite only: PostgreSQL's writers wait on the row's lock, which its server hands over.
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_writer_waits_its_turn_behind_another_workers_write(client, admin, sqlite_writers_lock):
+    """Queued behind another worker's write, a PUT goes ahead as soon as that write ends."""
+    answers = []
+    writer = threading.Thread(target=lambda: answers.append(client.put(URL, json={"name": "Next"}, headers=admin)))
+    writer.start()
+    writer.join(timeout=0.3)
+    assert writer.is_alive() and not answers  # still waiting its turn
+    fcntl.flock(sqlite_writers_lock, fcntl.LOCK_UN)
+    writer.join(timeout=5)
+    assert answers[0].status_code == 200
+    assert client.get(URL, headers=admin).json["name"] == "Next"
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_writer_queued_past_the_timeout_gets_503_and_writes_nothing(client, admin, sqlite_writers_lock):
+    assert_error(client.put(URL, json={"name": "Too late"}, headers=admin), 503, "SERVICE_UNAVAILABLE")
     assert client.get(URL, headers=admin).json["name"] == "Corporate LDAP"
