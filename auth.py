@@ -94,12 +94,12 @@ def identify() -> Principal | None:
 def lookup(key: str) -> Principal | None:
     """The key's one row, read afresh on every request, so that a revocation or an expiry applies at once.
 
-    A plain Core row, not an entity: it is read on every request, and the ORM's loading would cost several
-    times the query.
+    A plain Core row, not an entity, read on the session's connection: it is read on every request, and the
+    ORM's loading would cost several times the query.
     """
     if not KEY_SHAPE.fullmatch(key):
         return None
-    row = db.session.execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).one_or_none()
+    row = db.session.connection().execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).one_or_none()
     if row is None or key_status(row.revoked_at, row.expires_at, utcnow()) != "active":
         return None
     return Principal(row.id, row.name, row.prefix, Role(row.role))

@@ -1,15 +1,16 @@
 """Finding and changing a connected system for a request.
 
 A GET of one system and a PUT are the service's busy requests, so they read and write plain rows with
-SQLAlchemy Core: ORM entities cost them thousands of calls a request (loading, the identity map, the unit
-of work), most of it while a PUT holds the write lock. The other writes use the entity (``lock_system``).
+SQLAlchemy Core, executed on the session's connection: ORM entities cost them thousands of calls a request
+(loading, the identity map, the unit of work), and even the session's own ``execute`` adds a hundred a
+statement, much of it while a PUT holds the write lock. The other writes use the entity (``lock_system``).
 """
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Connection, Row
 
 from catalog import CONNECTORS, Connector, Setting
 from database import db
@@ -18,15 +19,21 @@ from models import ID_MAX, Change, ConnectedSystem, SettingValue, holds, name_gu
 
 SYSTEMS = ConnectedSystem.__table__
 VALUES = SettingValue.__table__
+SYSTEM_COLUMNS = tuple(SYSTEMS.c.keys())
 
 # The statements are built once, with bound parameters: a request neither builds nor cache-keys them.
 PEEK = select(SYSTEMS.c.id, SYSTEMS.c.connector_definition_id, SYSTEMS.c.version).where(
     SYSTEMS.c.id == bindparam("id")
 )
-SYSTEM = select(SYSTEMS).where(SYSTEMS.c.id == bindparam("id"))
+# The row and its values in one statement, so that even without a transaction a reader sees one state:
+# one result row per value held, or one with the value columns null when none is.
+SYSTEM = (
+    select(SYSTEMS, VALUES.c.setting_id, *(VALUES.c[column] for column in SettingValue.VALUE_COLUMNS))
+    .outerjoin(VALUES, VALUES.c.connected_system_id == SYSTEMS.c.id)
+    .where(SYSTEMS.c.id == bindparam("id"))
+)
 # SQLite has no row locks and leaves FOR UPDATE out: its BEGIN IMMEDIATE already holds the write lock.
-LOCKED_SYSTEM = SYSTEM.with_for_update()
-VALUES_OF_SYSTEM = select(VALUES).where(VALUES.c.connected_system_id == bindparam("id"))
+LOCKED_SYSTEM = SYSTEM.with_for_update(of=SYSTEMS)
 # SET takes the columns each execution is given; every change moves the version, from which the ETag is made.
 UPDATE_SYSTEM = (
     update(SYSTEMS)
@@ -98,13 +105,18 @@ def lock_system(system_id: int) -> ConnectedSystem:
     return system
 
 
+def connection() -> Connection:
+    """The request's connection, in the session's transaction."""
+    return db.session.connection()
+
+
 def peek_system(system_id: int) -> Row:
     """The system's id, connector and version, read without a lock.
 
     Enough to validate a body before a write takes the lock (a system's connector never changes) and to refuse
     a stale ``If-Match`` early; the write checks ``If-Match`` again under the lock.
     """
-    row = db.session.execute(PEEK, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
+    row = connection().execute(PEEK, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
     if row is None:
         raise not_found(system_id)
     return row
@@ -113,14 +125,17 @@ def peek_system(system_id: int) -> Row:
 def read_system(system_id: int, for_update: bool = False) -> StoredSystem:
     """The system and its values, locked against other writers until the transaction ends when ``for_update``."""
     statement = LOCKED_SYSTEM if for_update else SYSTEM
-    row = db.session.execute(statement, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
-    if row is None:
+    rows = connection().execute(statement, {"id": system_id}).all() if system_id <= ID_MAX else []
+    if not rows:
         raise not_found(system_id)
-    settings = CONNECTORS[row.connector_definition_id].settings_by_id
-    values = {}
-    for held in db.session.execute(VALUES_OF_SYSTEM, {"id": system_id}):
-        values[held.setting_id] = getattr(held, SettingValue.column_for(settings[held.setting_id]))
-    return StoredSystem(**row._mapping, values=values)
+    fields = dict(zip(SYSTEM_COLUMNS, rows[0]))
+    settings = CONNECTORS[fields["connector_definition_id"]].settings_by_id
+    values = {
+        row.setting_id: getattr(row, SettingValue.column_for(settings[row.setting_id]))
+        for row in rows
+        if row.setting_id is not None
+    }
+    return StoredSystem(**fields, values=values)
 
 
 def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list[Change]]:
@@ -161,10 +176,11 @@ def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list
     if "name" in columns:
         columns["name_key"] = columns["name"].casefold()
     columns["last_updated"] = utcnow()
+    writer = connection()
     with name_guarded(columns.get("name")):
-        row = db.session.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
+        row = writer.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
     if upserted:
-        db.session.execute(UPSERT_VALUE[db.session.get_bind().dialect.name], upserted)
+        writer.execute(UPSERT_VALUE[writer.dialect.name], upserted)
     if cleared:
-        db.session.execute(DELETE_VALUE, cleared)
+        writer.execute(DELETE_VALUE, cleared)
     return StoredSystem(**row._mapping, values=values), changes
