@@ -1,6 +1,4 @@
 """The change history of connected systems: written inside the transaction of each change, read newest first."""
-from dataclasses import asdict
-
 from sqlalchemy import func, insert, select
 
 from auth import Principal
@@ -9,7 +7,8 @@ from models import ID_MAX, Change, ChangeAction, ChangeRecord, ConnectedSystem, 
 from systems import not_found
 
 ACTOR_TYPE = "ApiKey"  # the only kind of caller this service has
-# A Core insert, built once: a record is written with every change, and an entity would cost a flush.
+# A Core insert, built once and run on the session's connection: a record is written with every change,
+# and an entity would cost a flush.
 RECORD = insert(ChangeRecord.__table__)
 
 
@@ -17,7 +16,7 @@ def record(system_id: int, action: ChangeAction, changes: list[Change], by: Prin
     """Add the record to the current transaction; a change that changed nothing is not recorded."""
     if not changes:
         return
-    db.session.execute(
+    db.session.connection().execute(
         RECORD,
         {
             "connected_system_id": system_id,
@@ -27,7 +26,7 @@ def record(system_id: int, action: ChangeAction, changes: list[Change], by: Prin
             "actor_prefix": by.prefix,
             "action": str(action),
             "change_reason": reason,
-            "changes": [asdict(change) for change in changes],
+            "changes": [change.as_record() for change in changes],
         },
     )
 

@@ -166,6 +166,10 @@ class Change:
     old: object
     new: object
 
+    def as_record(self) -> dict:
+        """As the history stores it. The values are plain JSON values, so unlike ``asdict`` nothing is copied."""
+        return {"field": self.field, "old": self.old, "new": self.new}
+
 
 class NameInUse(Exception):
     """Another connected system already has this name."""
