@@ -84,6 +84,13 @@ class UnsupportedMediaType(ApiError):
     status = 415
 
 
+class TooManyRequests(ApiError):
+    status = 429
+
+    def __init__(self, retry_after_seconds: int):
+        super().__init__(MESSAGES[429], headers={"Retry-After": str(retry_after_seconds)})
+
+
 class ServiceUnavailable(ApiError):
     status = 503
 

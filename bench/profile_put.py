@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cryptography.fernet import Fernet
-from flask_limiter import Limiter
+from limits.strategies import FixedWindowRateLimiter
 from marshmallow import Schema
 from pyinstrument import Profiler
 from sqlalchemy import event
@@ -185,8 +185,8 @@ def show_cprofile(target: Target, count: int, top: int):
 # and calls of a step exclude those of the steps it calls (the driver's time is not counted in apply_update).
 STEPS = [
     ("auth.lookup: the key (own read transaction)", auth, "lookup"),
-    # (its before_request hook is bound at init_app, so the step wraps what the hook calls: count and check)
-    ("Flask-Limiter: count the request", Limiter, "_Limiter__evaluate_limits"),
+    # (its before_request hook is bound at init_app, so the step wraps what the hook calls: the count itself)
+    ("rate limit: count the request", FixedWindowRateLimiter, "hit"),
     ("read the JSON body", app_module, "json_object"),
     ("peek_system: connector and version, unlocked", app_module, "peek_system"),
     ("read_system: lock, read the row and values", app_module, "read_system"),

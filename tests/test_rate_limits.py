@@ -9,6 +9,7 @@ from contextlib import closing
 import pytest
 import redis
 
+import rate_limits
 from conftest import REDIS_URL, SYSTEMS, make_key, redis_or_skip
 from models import Role
 
@@ -17,10 +18,12 @@ BAD_KEY = "jim_" + "x" * 43
 
 @pytest.fixture(params=["default", "redis"])
 def limit_storage(request, tmp_path):
-    """The storage URI: the default's kind of file, or Redis."""
+    """The storage URI: the default's kind of file, or Redis; "late" is a file whose folder is not there yet."""
     if request.param == "redis":
         redis_or_skip()
         return REDIS_URL
+    if request.param == "late":
+        return f"jim-sqlite:///{tmp_path / 'later' / 'rate-limits.db'}"
     return f"jim-sqlite:///{tmp_path / 'rate-limits.db'}"
 
 
@@ -113,6 +116,28 @@ def test_an_unreachable_storage_falls_back_to_memory(client, reader_key):
     for _ in range(5):
         assert client.get(SYSTEMS, headers={"X-Api-Key": reader_key}).status_code == 200
     assert_too_many(client.get(SYSTEMS, headers={"X-Api-Key": reader_key}))
+
+
+@pytest.mark.parametrize("limit_storage", ["late"], indirect=True)
+def test_counting_goes_back_to_the_storage_once_it_answers(client, limit_storage, tmp_path, monkeypatch):
+    monkeypatch.setattr(rate_limits, "STORAGE_RETRY_SECONDS", 0)  # try the storage again on every request
+    for _ in range(3):
+        assert client.get(SYSTEMS).status_code == 401
+    assert_too_many(client.get(SYSTEMS))  # counted in memory: the file cannot be opened
+    (tmp_path / "later").mkdir()
+    assert client.get(SYSTEMS).status_code == 401  # counted afresh in the file
+    with closing(sqlite3.connect(limit_storage.removeprefix("jim-sqlite:///"))) as connection:
+        assert connection.execute("SELECT count FROM counters").fetchall() == [(1,)]
+
+
+@pytest.mark.parametrize("limit_storage", ["late"], indirect=True)
+def test_a_failed_storage_is_left_alone_for_a_while(client, tmp_path):
+    """A storage that failed is not tried again on every request: a Redis that hangs would hold each one."""
+    for _ in range(3):
+        client.get(SYSTEMS)
+    (tmp_path / "later").mkdir()
+    assert_too_many(client.get(SYSTEMS))  # still counted in memory
+    assert not (tmp_path / "later" / "rate-limits.db").exists()
 
 
 @pytest.mark.parametrize("enabled", [False])
