@@ -47,7 +47,7 @@ from schemas import (
     update_schemas,
     version_schema,
 )
-from systems import apply_update, lock_system, peek_system, read_system
+from systems import apply_update, lock_system, peek_system, read_locked_system, read_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -169,11 +169,11 @@ def list_connected_systems():
 @requires(Role.ADMINISTRATOR)
 def create_connected_system():
     fields = create_schema.load(json_object())
-    with write_transaction():
+    with write_transaction() as connection:
         system = ConnectedSystem.create(
             fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
         )
-        history.record_created(system, g.principal, fields.get("change_reason"))
+        history.record_created(connection, system, g.principal, fields.get("change_reason"))
     location = url_for(".get_connected_system", system_id=system.id)
     return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
@@ -194,21 +194,21 @@ def update_connected_system(system_id):
     seen = peek_system(system_id)
     require_match(seen)  # a stale If-Match is refused whatever the body holds
     update = update_schemas[seen.connector_definition_id].load(json_object())
-    with write_transaction():
-        system = read_system(system_id, for_update=True)  # 404 if deleted meanwhile
+    with write_transaction() as connection:
+        system = read_locked_system(connection, system_id)  # 404 if deleted meanwhile
         require_match(system)
-        system, changes = apply_update(system, update)
-        history.record(system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
+        system, changes = apply_update(connection, system, update)
+        history.record(connection, system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
     return connected_system_schema.dump(system), tagged(system)
 
 
 @api.delete(SYSTEMS + "/<id:system_id>")
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
-    with write_transaction():
+    with write_transaction() as connection:
         system = lock_system(system_id)
         require_match(system)
-        history.record_deleted(system, g.principal)
+        history.record_deleted(connection, system, g.principal)
         db.session.delete(system)
     return "", 204
 
@@ -216,12 +216,12 @@ def delete_connected_system(system_id):
 @api.post(SYSTEMS + "/<id:system_id>/validate-settings")
 @requires(Role.ADMINISTRATOR)
 def validate_settings(system_id):
-    with write_transaction():
+    with write_transaction() as connection:
         system = lock_system(system_id)
         require_match(system)
         problems = system.settings_problems()
         changes = system.record_validation(not problems)
-        history.record(system.id, ChangeAction.SETTINGS_VALIDATED, changes, g.principal)
+        history.record(connection, system.id, ChangeAction.SETTINGS_VALIDATED, changes, g.principal)
     answer = {
         "valid": not problems,
         "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},

@@ -13,10 +13,6 @@ from sqlalchemy import MetaData, event
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase
 
-# An execution option on a session's connection that marks the transaction as a write.
-WRITE_TRANSACTION = "jim_write_transaction"
-
-
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
 
@@ -76,11 +72,11 @@ def init_app(app):
 
 
 def listen_sqlite(engine):
-    """Take over SQLite's transaction control so that a write transaction holds the write lock from BEGIN.
+    """Take over SQLite's transaction control, so that ``write_transaction`` can begin its own.
 
     A deferred transaction reads a WAL snapshot first and then cannot upgrade it to a write when another
-    writer got there first ("database is locked"); BEGIN IMMEDIATE waits for the lock instead, and two
-    writers never read the same state.
+    writer got there first ("database is locked"); a write's BEGIN IMMEDIATE waits for the lock instead, and
+    two writers never read the same state.
     """
 
     @event.listens_for(engine, "connect")
@@ -94,8 +90,7 @@ def listen_sqlite(engine):
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
-        immediate = connection.get_execution_options().get(WRITE_TRANSACTION)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        connection.exec_driver_sql("BEGIN")
 
 
 # How often a worker waiting for the writers' lock tries it again.
@@ -130,24 +125,27 @@ def writers_queue(database_path: str, timeout_seconds: float):
 
 @contextmanager
 def write_transaction():
-    """One write, all or nothing: committed when the block ends, rolled back on any error.
+    """One write, all or nothing, on the request's connection, which it yields: committed when the block
+    ends, rolled back on any error.
 
-    On SQLite the request's read transaction (authentication's) ends first, so that the write transaction
-    starts with the write lock. On PostgreSQL the write continues it: the writer's ``SELECT ... FOR UPDATE``
-    takes the lock, and under READ COMMITTED every statement sees what was committed before it, so ending
-    the read would only cost round trips (ROLLBACK, psycopg's DEALLOCATE ALL, a pool checkout and its ping).
+    On SQLite the request's read (authentication's) ends first, and BEGIN IMMEDIATE takes the write lock,
+    once this machine's other writers are done (``writers_queue``). Both go to the driver on the same
+    connection while the session's transaction stays open around them, so the connection is not given back
+    to the pool and checked out again; the session's commit or rollback ends the write. On PostgreSQL the
+    write continues the read: the writer's ``SELECT ... FOR UPDATE`` takes the lock, and under READ COMMITTED
+    every statement sees what was committed before it, so ending the read would only cost round trips.
     """
     session = db.session
-    engine = session.get_bind()
-    if engine.dialect.name != "sqlite":
+    connection = session.connection()
+    if connection.dialect.name != "sqlite":
         with committed(session):
-            yield session
+            yield connection
         return
-    session.rollback()
-    with writers_queue(engine.url.database, current_app.config["JIM_DATABASE_TIMEOUT_SECONDS"]):
-        session.connection(execution_options={WRITE_TRANSACTION: True})
+    connection.exec_driver_sql("ROLLBACK")
+    with writers_queue(connection.engine.url.database, current_app.config["JIM_DATABASE_TIMEOUT_SECONDS"]):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
         with committed(session):
-            yield session
+            yield connection
 
 
 @contextmanager

@@ -1,5 +1,6 @@
 """The change history of connected systems: written inside the transaction of each change, read newest first."""
 from sqlalchemy import func, insert, select
+from sqlalchemy.engine import Connection
 
 from auth import Principal
 from database import db
@@ -7,16 +8,23 @@ from models import ID_MAX, Change, ChangeAction, ChangeRecord, ConnectedSystem, 
 from systems import not_found
 
 ACTOR_TYPE = "ApiKey"  # the only kind of caller this service has
-# A Core insert, built once and run on the session's connection: a record is written with every change,
-# and an entity would cost a flush.
+# A Core insert, built once and run on the write's connection: a record is written with every change, and
+# an entity would cost a flush.
 RECORD = insert(ChangeRecord.__table__)
 
 
-def record(system_id: int, action: ChangeAction, changes: list[Change], by: Principal, reason: str | None = None):
-    """Add the record to the current transaction; a change that changed nothing is not recorded."""
+def record(
+    connection: Connection,
+    system_id: int,
+    action: ChangeAction,
+    changes: list[Change],
+    by: Principal,
+    reason: str | None = None,
+):
+    """Add the record to the write on ``connection``; a change that changed nothing is not recorded."""
     if not changes:
         return
-    db.session.connection().execute(
+    connection.execute(
         RECORD,
         {
             "connected_system_id": system_id,
@@ -31,15 +39,15 @@ def record(system_id: int, action: ChangeAction, changes: list[Change], by: Prin
     )
 
 
-def record_created(system: ConnectedSystem, by: Principal, reason: str | None):
+def record_created(connection: Connection, system: ConnectedSystem, by: Principal, reason: str | None):
     changes = [Change(field, None, value) for field, value in system.stored_fields().items()]
-    record(system.id, ChangeAction.CREATED, changes, by, reason)
+    record(connection, system.id, ChangeAction.CREATED, changes, by, reason)
 
 
-def record_deleted(system: ConnectedSystem, by: Principal):
+def record_deleted(connection: Connection, system: ConnectedSystem, by: Principal):
     """What the system held when it was deleted, so that the history says what went."""
     changes = [Change(field, value, None) for field, value in system.stored_fields().items()]
-    record(system.id, ChangeAction.DELETED, changes, by)
+    record(connection, system.id, ChangeAction.DELETED, changes, by)
 
 
 def page_of_changes(system_id: int, page: int, page_size: int) -> tuple[list[ChangeRecord], int]:

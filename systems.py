@@ -105,27 +105,30 @@ def lock_system(system_id: int) -> ConnectedSystem:
     return system
 
 
-def connection() -> Connection:
-    """The request's connection, in the session's transaction."""
-    return db.session.connection()
-
-
 def peek_system(system_id: int) -> Row:
     """The system's id, connector and version, read without a lock.
 
     Enough to validate a body before a write takes the lock (a system's connector never changes) and to refuse
     a stale ``If-Match`` early; the write checks ``If-Match`` again under the lock.
     """
-    row = connection().execute(PEEK, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
+    row = db.session.connection().execute(PEEK, {"id": system_id}).one_or_none() if system_id <= ID_MAX else None
     if row is None:
         raise not_found(system_id)
     return row
 
 
-def read_system(system_id: int, for_update: bool = False) -> StoredSystem:
-    """The system and its values, locked against other writers until the transaction ends when ``for_update``."""
-    statement = LOCKED_SYSTEM if for_update else SYSTEM
-    rows = connection().execute(statement, {"id": system_id}).all() if system_id <= ID_MAX else []
+def read_system(system_id: int) -> StoredSystem:
+    """The system and its values, as last committed."""
+    return read(db.session.connection(), SYSTEM, system_id)
+
+
+def read_locked_system(connection: Connection, system_id: int) -> StoredSystem:
+    """The system and its values, read on a write's connection and locked against other writers until it ends."""
+    return read(connection, LOCKED_SYSTEM, system_id)
+
+
+def read(connection: Connection, statement, system_id: int) -> StoredSystem:
+    rows = connection.execute(statement, {"id": system_id}).all() if system_id <= ID_MAX else []
     if not rows:
         raise not_found(system_id)
     fields = dict(zip(SYSTEM_COLUMNS, rows[0]))
@@ -138,8 +141,9 @@ def read_system(system_id: int, for_update: bool = False) -> StoredSystem:
     return StoredSystem(**fields, values=values)
 
 
-def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list[Change]]:
-    """Write a validated partial update (``ConnectedSystemUpdateSchema``'s output) to ``system``, read locked.
+def apply_update(connection: Connection, system: StoredSystem, update: dict) -> tuple[StoredSystem, list[Change]]:
+    """Write a validated partial update (``ConnectedSystemUpdateSchema``'s output) to ``system``, read locked
+    on the write's ``connection``.
 
     Only what differs from what is stored is written; nothing at all when nothing differs. Returns the system
     as written, and what changed, for the history.
@@ -176,11 +180,10 @@ def apply_update(system: StoredSystem, update: dict) -> tuple[StoredSystem, list
     if "name" in columns:
         columns["name_key"] = columns["name"].casefold()
     columns["last_updated"] = utcnow()
-    writer = connection()
     with name_guarded(columns.get("name")):
-        row = writer.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
+        row = connection.execute(UPDATE_SYSTEM, {"system_id": system.id, **columns}).one()
     if upserted:
-        writer.execute(UPSERT_VALUE[writer.dialect.name], upserted)
+        connection.execute(UPSERT_VALUE[connection.dialect.name], upserted)
     if cleared:
-        writer.execute(DELETE_VALUE, cleared)
+        connection.execute(DELETE_VALUE, cleared)
     return StoredSystem(**row._mapping, values=values), changes

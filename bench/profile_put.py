@@ -26,6 +26,7 @@ from limits.strategies import FixedWindowRateLimiter
 from marshmallow import Schema
 from pyinstrument import Profiler
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
 from sqlalchemy.engine.default import DefaultDialect
 from sqlalchemy.orm import Session
 
@@ -189,11 +190,11 @@ STEPS = [
     ("rate limit: count the request", FixedWindowRateLimiter, "hit"),
     ("read the JSON body", app_module, "json_object"),
     ("peek_system: connector and version, unlocked", app_module, "peek_system"),
-    ("read_system: lock, read the row and values", app_module, "read_system"),
+    ("read_locked_system: lock, read the row and values", app_module, "read_locked_system"),
     ("apply_update: diff, seal, UPDATE, upsert", app_module, "apply_update"),
     ("history.record (an INSERT)", history, "record"),
     ("session.connection (BEGIN)", Session, "connection"),
-    ("session.rollback (ends auth's read)", Session, "rollback"),
+    ("BEGIN, ROLLBACK, BEGIN IMMEDIATE (exec_driver_sql)", Connection, "exec_driver_sql"),
     ("session.commit (COMMIT)", Session, "commit"),
     ("marshmallow load (validate)", Schema, "load"),
     ("marshmallow dump", Schema, "dump"),

@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from conftest import SYSTEMS
-from database import WRITE_TRANSACTION, db
+from database import db
 from envelope import assert_error
 from models import ConnectedSystem
 
@@ -23,8 +23,12 @@ def app_config(app_config):
 @pytest.fixture
 def lock_held(app, ldap_system):
     """Another writer holds system 1's write lock (SQLite's database lock, PostgreSQL's row lock)."""
-    with app.app_context(), db.engine.connect().execution_options(**{WRITE_TRANSACTION: True}) as other:
-        other.execute(select(ConnectedSystem.id).where(ConnectedSystem.id == 1).with_for_update())
+    with app.app_context(), db.engine.connect() as other:
+        if other.dialect.name == "sqlite":
+            other.exec_driver_sql("ROLLBACK")  # the deferred BEGIN of every transaction, made a write
+            other.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            other.execute(select(ConnectedSystem.id).where(ConnectedSystem.id == 1).with_for_update())
         yield
         other.rollback()
 
