@@ -123,3 +123,16 @@ def test_a_hostile_path_stays_on_one_ascii_line(client, caplog):
     formatted = JSONFormatter().format(record)
     assert "\n" not in formatted and formatted.isascii()
     assert json.loads(formatted)["path"] == '/café\n{"status":200}'
+
+
+@pytest.mark.slow
+def test_gunicorn_access_log_only_when_asked_for(app, database_url, tmp_path):
+    """Off by default (the app's line is the request's log), and still there for an operator who asks."""
+    url = database_url.replace("+psycopg", "")
+    access_log = tmp_path / "access.log"
+    for args in ((), ("--access-logfile", str(access_log))):
+        log_path = tmp_path / "gunicorn.log"
+        with gunicorn(url, TEST_ENCRYPTION_KEY, *args, log_path=log_path) as base:
+            urllib.request.urlopen(f"{base}/api/v1/health", timeout=30).close()
+        assert "gunicorn.access" not in log_path.read_text()
+    assert '"GET /api/v1/health HTTP/1.1" 200' in access_log.read_text()
