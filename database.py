@@ -4,7 +4,7 @@ import fcntl
 import os
 import sqlite3
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 from flask import current_app
 from flask_migrate import Migrate
@@ -142,7 +142,12 @@ def write_transaction():
             yield connection
         return
     connection.exec_driver_sql("ROLLBACK")
-    with writers_queue(connection.engine.url.database, current_app.config["JIM_DATABASE_TIMEOUT_SECONDS"]):
+    path = connection.engine.url.database
+    # An in-memory store belongs to one process: no other worker writes to it.
+    queue = nullcontext() if path in (None, "", ":memory:") else writers_queue(
+        path, current_app.config["JIM_DATABASE_TIMEOUT_SECONDS"]
+    )
+    with queue:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
         with committed(session):
             yield connection

@@ -6,10 +6,11 @@ import threading
 import pytest
 from sqlalchemy import select
 
-from conftest import SYSTEMS
+from app import create_app
+from conftest import SYSTEMS, TEST_ENCRYPTION_KEY, build_schema, make_key
 from database import db
 from envelope import assert_error
-from models import ConnectedSystem
+from models import ConnectedSystem, Role
 
 URL = f"{SYSTEMS}/1"
 
@@ -88,3 +89,20 @@ def test_a_writer_waits_its_turn_behind_another_workers_write(client, admin, sql
 def test_a_writer_queued_past_the_timeout_gets_503_and_writes_nothing(client, admin, sqlite_writers_lock):
     assert_error(client.put(URL, json={"name": "Too late"}, headers=admin), 503, "SERVICE_UNAVAILABLE")
     assert client.get(URL, headers=admin).json["name"] == "Corporate LDAP"
+
+
+def test_an_in_memory_sqlite_store_has_no_writers_queue():
+    """``sqlite://`` belongs to one process, so its writes queue on nothing: they simply work."""
+    app = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
+                      "JIM_RATE_LIMIT_ENABLED": False})
+    with app.app_context():
+        build_schema()
+        key = make_key(app, Role.ADMINISTRATOR)
+        client = app.test_client()
+        created = client.post(SYSTEMS, json={"name": "In memory", "connectorDefinitionId": 3},
+                              headers={"X-Api-Key": key})
+        assert created.status_code == 201
+        renamed = client.put(f"{SYSTEMS}/{created.json['id']}", json={"name": "Still in memory"},
+                             headers={"X-Api-Key": key})
+        assert renamed.status_code == 200 and renamed.json["name"] == "Still in memory"
+        db.engine.dispose()
