@@ -185,16 +185,16 @@ def show_cprofile(target: Target, count: int, top: int):
 # The steps of a PUT, each the function (module or class, and name) where it is looked up when called. The time
 # and calls of a step exclude those of the steps it calls (the driver's time is not counted in apply_update).
 STEPS = [
-    ("auth.lookup: the key (own read transaction)", auth, "lookup"),
+    ("auth.lookup: the key, first read of the request", auth, "lookup"),
     # (its before_request hook is bound at init_app, so the step wraps what the hook calls: the count itself)
     ("rate limit: count the request", FixedWindowRateLimiter, "hit"),
     ("read the JSON body", app_module, "json_object"),
     ("peek_system: connector and version, unlocked", app_module, "peek_system"),
-    ("read_locked_system: lock, read the row and values", app_module, "read_locked_system"),
+    ("read_locked_system: row and values, locked", app_module, "read_locked_system"),
     ("apply_update: diff, seal, UPDATE, upsert", app_module, "apply_update"),
     ("history.record (an INSERT)", history, "record"),
     ("session.connection (BEGIN)", Session, "connection"),
-    ("BEGIN, ROLLBACK, BEGIN IMMEDIATE (exec_driver_sql)", Connection, "exec_driver_sql"),
+    ("driver SQL: BEGIN, ROLLBACK, BEGIN IMMEDIATE", Connection, "exec_driver_sql"),
     ("session.commit (COMMIT)", Session, "commit"),
     ("marshmallow load (validate)", Schema, "load"),
     ("marshmallow dump", Schema, "dump"),
