@@ -185,7 +185,7 @@ def show_cprofile(target: Target, count: int, top: int):
 # The steps of a PUT, each the function (module or class, and name) where it is looked up when called. The time
 # and calls of a step exclude those of the steps it calls (the driver's time is not counted in apply_update).
 STEPS = [
-    ("auth.lookup: the key, first read of the request", auth, "lookup"),
+    ("auth.lookup: the key, the first read", auth, "lookup"),
     # (its before_request hook is bound at init_app, so the step wraps what the hook calls: the count itself)
     ("rate limit: count the request", FixedWindowRateLimiter, "hit"),
     ("read the JSON body", app_module, "json_object"),
