@@ -119,15 +119,16 @@ def peek_system(system_id: int) -> Row:
 
 def read_system(system_id: int) -> StoredSystem:
     """The system and its values, as last committed."""
-    return read(db.session.connection(), SYSTEM, system_id)
+    return fetch_system(db.session.connection(), SYSTEM, system_id)
 
 
 def read_locked_system(connection: Connection, system_id: int) -> StoredSystem:
     """The system and its values, read on a write's connection and locked against other writers until it ends."""
-    return read(connection, LOCKED_SYSTEM, system_id)
+    return fetch_system(connection, LOCKED_SYSTEM, system_id)
 
 
-def read(connection: Connection, statement, system_id: int) -> StoredSystem:
+def fetch_system(connection: Connection, statement, system_id: int) -> StoredSystem:
+    """The system as ``statement`` (``SYSTEM`` or ``LOCKED_SYSTEM``) reads it: its row, repeated beside each value."""
     rows = connection.execute(statement, {"id": system_id}).all() if system_id <= ID_MAX else []
     if not rows:
         raise not_found(system_id)
