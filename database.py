@@ -155,6 +155,7 @@ def write_transaction():
 
 @contextmanager
 def committed(session):
+    """The session's work committed when the block ends, rolled back on any error."""
     try:
         yield
         session.commit()

@@ -256,12 +256,12 @@ class ShownSettingValues(fields.Dict):
     def __init__(self, **kwargs):
         super().__init__(keys=fields.String(), values=fields.Nested(ShownSettingValueSchema), **kwargs)
 
-    def _serialize(self, system, attr, obj, **kwargs):
-        return {str(setting.id): dump_setting_value(setting, system.value_of(setting))
-                for setting in system.connector.settings}
-
     def get_value(self, obj, attr, accessor=None, default=missing):
-        return obj
+        settings = obj.connector.settings
+        return {str(setting.id): dump_setting_value(setting, obj.value_of(setting)) for setting in settings}
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return value  # already in its wire shape
 
 
 class ConnectedSystemFieldsSchema(Schema):
