@@ -18,11 +18,9 @@ import auth
 import commands
 import database
 import encryption
+import edge
 import errors
 import history
-import rate_limits
-import request_log
-import response_headers
 import openapi
 from auth import requires
 from catalog import CONNECTORS
@@ -31,8 +29,6 @@ from config import Config
 from database import db, write_transaction
 from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from models import ChangeAction, ConnectedSystem, ConnectorDefinition, Role
-from proxies import TrustedProxies
-from request_body import BufferedBody
 from schemas import (
     connected_system_schema,
     connector_definition_schema,
@@ -247,18 +243,13 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
         app.config.from_mapping(test_config)
     # The instance folder holds the embedded store and its key: readable by the service's user only.
     os.makedirs(app.instance_path, mode=0o700, exist_ok=True)
-    request_log.configure_logging(app.config["JIM_LOG_LEVEL"])
 
     app.json = StrictJSONProvider(app)
     app.url_map.converters["id"] = IdConverter
-    app.wsgi_app = BufferedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
-    app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["JIM_TRUSTED_PROXIES"])
-    request_log.init_app(app)  # first, so that its request id and clock cover everything after it
+    edge.init_app(app)
     database.init_app(app)
     encryption.init_app(app)
     errors.init_app(app)
-    rate_limits.init_app(app)
-    response_headers.init_app(app)
     commands.init_app(app)
     app.register_blueprint(api)
     openapi.init_app(app, SERVICE_VERSION)

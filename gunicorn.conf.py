@@ -24,7 +24,7 @@ keepalive = 5  # seconds an idle connection is kept; sync workers close each one
 limit_request_line = 4094
 limit_request_fields = 60
 limit_request_field_size = 8190
-# The app logs one JSON line per request (request_log.py); gunicorn's access log would be a second one.
+# The app logs one JSON line per request (edge/request_log.py); gunicorn's access log would be a second one.
 accesslog = None
 
 
@@ -42,16 +42,16 @@ class LoggerWithoutAccessLog(Logger):
 
 logger_class = LoggerWithoutAccessLog
 # gunicorn's own lines (workers booting, requests it refused) as the app's: JSON on stdout. The root logger
-# is left without handlers for the app to give it its own (request_log.configure_logging).
+# is left without handlers for the app to give it its own (edge.request_log.configure_logging).
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "root": {"handlers": []},
-    "formatters": {"json": {"()": "request_log.JSONFormatter"}},
+    "formatters": {"json": {"()": "edge.request_log.JSONFormatter"}},
     "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False}},
 }
-# The app applies X-Forwarded-* from JIM_TRUSTED_PROXIES only (proxies.py); gunicorn believes none itself.
+# The app applies X-Forwarded-* from JIM_TRUSTED_PROXIES only (edge/proxies.py); gunicorn believes none itself.
 forwarded_allow_ips = ""
 secure_scheme_headers = {}
 forwarder_headers = ""

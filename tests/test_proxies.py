@@ -1,7 +1,7 @@
 """Trusted proxies: X-Forwarded-For, -Proto and -Host count only from a peer in JIM_TRUSTED_PROXIES."""
 import pytest
 
-from proxies import TrustedProxies
+from edge.proxies import TrustedProxies
 
 TRUSTED = ["10.0.0.1", "192.168.0.0/16", "::1"]
 

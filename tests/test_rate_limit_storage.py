@@ -7,7 +7,7 @@ from limits import RateLimitItemPerMinute
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-import rate_limit_storage
+from edge import rate_limit_storage
 from config import Config
 
 

@@ -9,7 +9,7 @@ from contextlib import closing
 import pytest
 import redis
 
-import rate_limits
+from edge import rate_limits
 from conftest import REDIS_URL, SYSTEMS, make_key, redis_or_skip
 from models import Role
 

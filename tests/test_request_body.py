@@ -4,7 +4,7 @@ import io
 
 import pytest
 
-from request_body import BufferedBody
+from edge.request_body import BufferedBody
 
 LIMIT = 10
 

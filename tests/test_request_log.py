@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
-from request_log import JSONFormatter
+from edge.request_log import JSONFormatter
 from servers import gunicorn
 
 PASSWORD = "s3cur3p@ssw0rd"

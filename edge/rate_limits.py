@@ -19,7 +19,7 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-import rate_limit_storage  # noqa: F401  registers the jim-sqlite scheme with limits
+from edge import rate_limit_storage  # noqa: F401  registers the jim-sqlite scheme with limits
 from auth import identify
 from errors import TooManyRequests
 
