@@ -23,7 +23,7 @@ import errors
 import history
 import openapi
 from auth import requires
-from catalog import CONNECTORS
+from connectors import CONNECTORS
 from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from database import db, write_transaction

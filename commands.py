@@ -8,7 +8,7 @@ from flask_migrate import upgrade
 from sqlalchemy import String, cast, or_, select
 
 from auth import create_key, ensure_infrastructure_key
-from catalog import LDAP
+from connectors import ldap
 from database import db, write_transaction
 from encryption import UnreadableSecret
 from models import ApiKey, ConnectedSystem, Role, SettingValue, seed_catalog, utcnow
@@ -34,7 +34,7 @@ def init_db(with_example):
     ensure_infrastructure_key(current_app.config["JIM_INFRASTRUCTURE_API_KEY"])
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
     if with_example and db.session.scalar(select(ConnectedSystem.id).limit(1)) is None:
-        system = ConnectedSystem.create(EXAMPLE_SYSTEM_NAME, "An example system for trying the API.", LDAP)
+        system = ConnectedSystem.create(EXAMPLE_SYSTEM_NAME, "An example system for trying the API.", ldap.CONNECTOR)
         db.session.commit()
         click.echo(f"Created example connected system {system.id}: {system.name}.")
 

@@ -9,7 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, attribute_keyed_dict, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
-from catalog import CONNECTORS, Connector, Setting, check_settings
+from connectors import CONNECTORS
+from connectors.checks import check_settings
+from connectors.interface import Connector, Setting
 from database import db
 from encryption import EncryptedSecret, Secret, UnreadableSecret
 

@@ -19,7 +19,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from marshmallow import Schema, fields
 
 import schemas
-from catalog import VALUE_KEYS
+from connectors.interface import VALUE_KEYS
 
 TITLE = "JIM Connected Systems API"
 DOCUMENT_URL = "/api/openapi.json"

@@ -3,7 +3,8 @@ import re
 
 from marshmallow import Schema, ValidationError, fields, missing, pre_load, validate
 
-from catalog import CONNECTORS, Connector, Setting, SettingType
+from connectors import CONNECTORS
+from connectors.interface import Connector, Setting, SettingType
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MAX = 2**63 - 1  # the largest id

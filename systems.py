@@ -12,7 +12,8 @@ from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Row
 
-from catalog import CONNECTORS, Connector, Setting
+from connectors import CONNECTORS
+from connectors.interface import Connector, Setting
 from database import db
 from errors import NotFound
 from models import ID_MAX, Change, ConnectedSystem, SettingValue, holds, name_guarded, utcnow

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from catalog import CONNECTORS
+from connectors import CONNECTORS
 from conftest import SYSTEMS, empty_store
 from database import db
 from envelope import assert_error

@@ -5,7 +5,7 @@ import re
 import pytest
 from openapi_spec_validator import validate
 
-from catalog import VALUE_KEYS
+from connectors.interface import VALUE_KEYS
 from test_seed import SEED_NAME_AND_DESCRIPTION, SEED_SETTING_TYPES, SEED_SETTINGS
 
 PARAMETER = re.compile(r"\{[^}]+\}|<[^>]+>")

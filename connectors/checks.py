@@ -1,0 +1,59 @@
+"""The offline checks of a connector's settings: what can be found wrong without reaching the system.
+
+Each setting declares its rules (required, a range, URL schemes, a pattern, required when another setting
+holds a value); ``check_settings`` applies them, for validate-settings and before every import.
+"""
+import re
+from urllib.parse import urlsplit
+
+from connectors.interface import Connector, Setting, SettingType
+
+HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+
+
+def check_settings(connector: Connector, values: dict[int, object]) -> dict[int, list[str]]:
+    """The problems that can be found without reaching the remote system, by setting id.
+
+    ``values`` holds each setting's stored value; a secret's value is True when it holds one.
+    """
+    problems: dict[int, list[str]] = {}
+    for setting in connector.settings:
+        value = values.get(setting.id)
+        messages = problems.setdefault(setting.id, [])
+        if value is None or value == "":
+            if setting.required:
+                messages.append(f"{setting.name} is required.")
+            elif setting.required_when:
+                other_id, trigger = setting.required_when
+                if values.get(other_id) == trigger:
+                    other = connector.settings_by_id[other_id].name
+                    messages.append(f"{setting.name} is required when {other} is {trigger}.")
+            continue
+        if setting.type is SettingType.INTEGER:
+            if setting.minimum is not None and value < setting.minimum:
+                messages.append(f"{setting.name} must be at least {setting.minimum}.")
+            if setting.maximum is not None and value > setting.maximum:
+                messages.append(f"{setting.name} must be at most {setting.maximum}.")
+        elif setting.url_schemes and isinstance(value, str):
+            messages.extend(address_problems(setting, value))
+        elif setting.pattern and not re.search(setting.pattern, value):
+            messages.append(f"{setting.name} must be {setting.pattern_hint}.")
+    return {setting_id: messages for setting_id, messages in problems.items() if messages}
+
+
+def address_problems(setting: Setting, value: str) -> list[str]:
+    """A URL with one of the setting's schemes, or (where a bare host is allowed) a host name."""
+    if "://" not in value:
+        if setting.url_schemes[0] in ("http", "https"):
+            return [f"{setting.name} must be a URL starting with {' or '.join(s + '://' for s in setting.url_schemes)}."]
+        return [] if HOST_NAME.match(value) else [f"{setting.name} must be a host name or a URL."]
+    try:
+        parts = urlsplit(value)
+        parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return [f"{setting.name} is not a valid URL."]
+    if parts.scheme.lower() not in setting.url_schemes:
+        return [f"{setting.name} must use {' or '.join(setting.url_schemes)}."]
+    if not parts.hostname:
+        return [f"{setting.name} must name a host."]
+    return []

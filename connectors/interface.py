@@ -1,0 +1,201 @@
+"""What a connector is: its settings, and the questions every connector answers about its system.
+
+A connector module builds one ``Connector``. Its discovery functions take the system's ``Settings`` and a
+``Deadline``, talk to the system, and return plain data (``DiscoveredSchema``, ``DiscoveredHierarchy``), or
+raise ``Refused`` (the system answered, and said no) or ``Unreachable`` (it could not be reached, or did not
+answer in time). A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
+it, bounds its time and keeps its secrets out of what comes back.
+"""
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+
+class SettingType(StrEnum):
+    STRING = "String"
+    STRING_ENCRYPTED = "StringEncrypted"
+    TEXT = "Text"
+    INTEGER = "Integer"
+    CHECKBOX = "CheckBox"
+    DROPDOWN = "DropDown"
+    FILE = "File"
+
+
+# The one key of a setting value's object that each type takes.
+VALUE_KEYS = {
+    SettingType.STRING: "stringValue",
+    SettingType.STRING_ENCRYPTED: "stringValue",
+    SettingType.TEXT: "stringValue",
+    SettingType.DROPDOWN: "stringValue",
+    SettingType.FILE: "stringValue",
+    SettingType.INTEGER: "intValue",
+    SettingType.CHECKBOX: "checkboxValue",
+}
+
+
+@dataclass(frozen=True)
+class Setting:
+    id: int
+    name: str
+    type: SettingType
+    required: bool = False
+    description: str = ""
+    default: str | int | bool | None = None
+    allowed_values: tuple[str, ...] = ()
+    minimum: int | None = None
+    maximum: int | None = None
+    url_schemes: tuple[str, ...] = ()  # the value, when it names a scheme, must be a URL with one of these
+    required_when: tuple[int, str] | None = None  # (other setting id, value) that makes this one required
+    pattern: str | None = None  # a regular expression the value must contain a match of
+    pattern_hint: str = ""  # what the pattern asks for, in words
+
+    @property
+    def value_key(self) -> str:
+        return VALUE_KEYS[self.type]
+
+    @property
+    def is_secret(self) -> bool:
+        return self.type is SettingType.STRING_ENCRYPTED
+
+
+class Settings:
+    """A connected system's setting values as its connector reads them, for one call.
+
+    Secrets are plaintext here, in memory only, so ``repr`` shows no value and ``secrets`` lists them for the
+    runner to keep out of every message. A setting that holds no value reads as its default. ``files_root``
+    is the one folder the service lets connectors read files from.
+    """
+
+    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path):
+        self._values = dict(values)
+        self.secrets = secrets
+        self.files_root = files_root
+
+    def __getitem__(self, setting: Setting):
+        value = self._values.get(setting.id)
+        return setting.default if value is None else value
+
+    def __repr__(self):
+        return f"Settings({sorted(self._values)})"
+
+
+class ConnectorError(Exception):
+    """What the connected system said or did, fit to show the administrator."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class Refused(ConnectorError):
+    """The system answered and refused (bad credentials, an unknown database, a file that is not delimited):
+    the settings, or the system, need changing."""
+
+
+class Unreachable(ConnectorError):
+    """The system could not be reached, or did not answer in time (refused, unresolvable, timed out, TLS)."""
+
+
+class Deadline:
+    """The time an import has left. Each step waits at most its own timeout, and never past the deadline."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.clock = clock
+        self.at = clock() + seconds
+
+    def remaining(self) -> float:
+        """Seconds left; ``Unreachable`` once there are none, so a step past the deadline never starts."""
+        left = self.at - self.clock()
+        if left <= 0:
+            raise Unreachable(f"The import did not finish within its time limit of {self.seconds:g} seconds.")
+        return left
+
+    def bound(self, step_seconds: float) -> float:
+        """How long the next step may wait: its own timeout, or what is left of the deadline if less."""
+        return min(step_seconds, self.remaining())
+
+
+class AttributeType(StrEnum):
+    TEXT = "Text"
+    NUMBER = "Number"
+    LONG_NUMBER = "LongNumber"
+    DECIMAL = "Decimal"
+    DATE_TIME = "DateTime"
+    BOOLEAN = "Boolean"
+    GUID = "Guid"
+    REFERENCE = "Reference"
+    BINARY = "Binary"
+
+
+class Plurality(StrEnum):
+    SINGLE_VALUED = "SingleValued"
+    MULTI_VALUED = "MultiValued"
+
+
+class Writability(StrEnum):
+    WRITABLE = "Writable"
+    READ_ONLY = "ReadOnly"
+
+
+@dataclass(frozen=True)
+class DiscoveredAttribute:
+    name: str
+    type: AttributeType = AttributeType.TEXT
+    plurality: Plurality = Plurality.SINGLE_VALUED
+    writability: Writability = Writability.WRITABLE
+    description: str | None = None
+    class_name: str | None = None  # what contributes it: an LDAP object class, a SCIM schema, a SQL table
+
+
+@dataclass(frozen=True)
+class DiscoveredObjectType:
+    name: str
+    attributes: tuple[DiscoveredAttribute, ...]
+
+
+@dataclass(frozen=True)
+class DiscoveredSchema:
+    object_types: tuple[DiscoveredObjectType, ...]
+    warnings: tuple[str, ...] = ()  # what was found but left out, and why
+
+
+@dataclass(frozen=True)
+class DiscoveredContainer:
+    external_id: str  # the system's name for it, shown to the administrator (an LDAP DN)
+    name: str
+    stable_id: str | None = None  # an id that survives a rename or a move (entryUUID, objectGUID), if any
+    description: str | None = None
+    hidden: bool = False
+    children: tuple["DiscoveredContainer", ...] = ()
+
+
+@dataclass(frozen=True)
+class DiscoveredPartition:
+    external_id: str  # an LDAP naming context's DN
+    name: str
+    stable_id: str | None = None
+    containers: tuple[DiscoveredContainer, ...] = ()
+
+
+@dataclass(frozen=True)
+class DiscoveredHierarchy:
+    partitions: tuple[DiscoveredPartition, ...]
+
+
+
+@dataclass(frozen=True)
+class Connector:
+    id: int
+    name: str
+    description: str
+    settings: tuple[Setting, ...]
+    discover_schema: Callable[[Settings, Deadline], DiscoveredSchema]
+    # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
+    discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
+    settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})

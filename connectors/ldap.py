@@ -1,0 +1,64 @@
+"""The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
+from connectors.interface import (
+    Connector,
+    Deadline,
+    DiscoveredHierarchy,
+    DiscoveredSchema,
+    Refused,
+    Setting,
+    Settings,
+)
+from connectors.interface import SettingType as S
+
+HOST = Setting(1, "Host", S.STRING, True, "Host name, or an ldap:// or ldaps:// URL, of the directory server.",
+               url_schemes=("ldap", "ldaps"))
+USERNAME = Setting(2, "Username", S.STRING, True, "The account to bind as: a bind DN or DOMAIN\\user.",
+                   pattern=r"=|\\|@", pattern_hint="a bind DN, DOMAIN\\user or user@domain")
+PASSWORD = Setting(3, "Password", S.STRING_ENCRYPTED, True, "The bind account's password.")
+PORT = Setting(4, "Port", S.INTEGER, True, "The directory server's port.", 389, minimum=1, maximum=65535)
+USE_LDAPS = Setting(5, "Use Secure Connection (LDAPS)?", S.CHECKBOX, False, "Connect with TLS.", False)
+CONNECTION_TIMEOUT = Setting(6, "Connection Timeout", S.INTEGER, True, "Seconds to wait for a connection.", 10,
+                             minimum=1)
+AUTHENTICATION_TYPE = Setting(7, "Authentication Type", S.DROPDOWN, True, "How to bind.", "Simple",
+                              ("Simple", "NTLM"))
+INCLUDE_AUXILIARY_CLASSES = Setting(14, "Include Auxiliary Classes", S.CHECKBOX, False,
+                                    "Import auxiliary object classes.", False)
+TRUSTED_CA_CERTIFICATES = Setting(15, "Trusted CA Certificates", S.TEXT, False,
+                                  "PEM certificates to trust for LDAPS, one after another.")
+
+
+def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
+    raise Refused("The LDAP connector cannot import a schema yet.")
+
+
+def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
+    raise Refused("The LDAP connector cannot import a hierarchy yet.")
+
+
+CONNECTOR = Connector(
+    3,
+    "JIM LDAP Connector",
+    "Imports from and exports to an LDAP directory such as Active Directory or OpenLDAP.",
+    (
+        HOST,
+        USERNAME,
+        PASSWORD,
+        PORT,
+        USE_LDAPS,
+        CONNECTION_TIMEOUT,
+        AUTHENTICATION_TYPE,
+        Setting(8, "Search Timeout", S.INTEGER, False, "Seconds to wait for a search.", 300, minimum=1),
+        Setting(9, "Maximum Retries", S.INTEGER, False, "Retries of a failed operation.", 3, minimum=0, maximum=100),
+        Setting(10, "Retry Delay (ms)", S.INTEGER, False, "Milliseconds between retries.", 1000, minimum=0),
+        Setting(11, "Delete Behaviour", S.DROPDOWN, False, "What an export does with a deleted object.", "Delete",
+                ("Delete", "Disable")),
+        Setting(12, "Disable Attribute", S.STRING, False, "The attribute that disables an object.",
+                "userAccountControl", required_when=(11, "Disable")),
+        Setting(13, "Export Concurrency", S.INTEGER, False, "Concurrent operations within one export batch.", 4,
+                minimum=1, maximum=64),
+        INCLUDE_AUXILIARY_CLASSES,
+        TRUSTED_CA_CERTIFICATES,
+    ),
+    discover_schema,
+    discover_hierarchy,
+)

@@ -1,0 +1,28 @@
+"""The SQL connector (id 2): a relational database, read through SQLAlchemy's inspector."""
+from connectors.interface import Connector, Deadline, DiscoveredSchema, Refused, Setting, Settings
+from connectors.interface import SettingType as S
+
+DATABASE_TYPE = Setting(201, "Database Type", S.DROPDOWN, True, "The kind of database.", None,
+                        ("SQL Server", "PostgreSQL", "MySQL", "Oracle"))
+HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.")
+PORT = Setting(203, "Port", S.INTEGER, False, "The database server's port.", minimum=1, maximum=65535)
+DATABASE_NAME = Setting(204, "Database Name", S.STRING, True, "The database to connect to.")
+USERNAME = Setting(205, "Username", S.STRING, True, "The account to connect as.")
+PASSWORD = Setting(206, "Password", S.STRING_ENCRYPTED, True, "The account's password.")
+CONNECTION_TIMEOUT = Setting(207, "Connection Timeout", S.INTEGER, False, "Seconds to wait for a connection.", 30,
+                             minimum=1)
+SCHEMA = Setting(208, "Schema", S.STRING, False,
+                 "The schema whose tables and views are imported; the database's default schema when empty.")
+
+
+def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
+    raise Refused("The SQL connector cannot import a schema yet.")
+
+
+CONNECTOR = Connector(
+    2,
+    "JIM SQL Connector",
+    "Imports from and exports to a relational database.",
+    (DATABASE_TYPE, HOST, PORT, DATABASE_NAME, USERNAME, PASSWORD, CONNECTION_TIMEOUT, SCHEMA),
+    discover_schema,
+)
