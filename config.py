@@ -53,3 +53,9 @@ class Config:
         # Several deployments (staging, production) may share one Redis; each counts under its own prefix.
         self.JIM_RATE_LIMIT_KEY_PREFIX = environ.get("JIM_RATE_LIMIT_KEY_PREFIX", "jim")
         self.JIM_TRUSTED_PROXIES = comma_separated(environ.get("JIM_TRUSTED_PROXIES"))
+        # Connectors read files only from here (the File connector's File Path must lie inside it).
+        self.JIM_CONNECTOR_FILES_ROOT = os.path.abspath(
+            environ.get("JIM_CONNECTOR_FILES_ROOT") or os.path.join(instance_path, "connector-files")
+        )
+        # No import runs longer than this in all: below gunicorn's worker timeout, so an import always answers.
+        self.JIM_CONNECTOR_TIMEOUT_SECONDS = float(environ.get("JIM_CONNECTOR_TIMEOUT_SECONDS", 20))
