@@ -16,6 +16,7 @@ from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from database import db
 from encryption import KEY_FILE, EncryptionKeyError, Secret
+from leaks import shows
 from models import SettingValue
 from servers import gunicorn
 
@@ -24,9 +25,6 @@ SECRET_SETTINGS = [pytest.param(3, "3", id="ldap"), pytest.param(2, "206", id="s
 SECRET = "s3cur3p@ssw0rd-Ω-7f3a9c"  # not only ASCII: a JSON answer would show it escaped
 
 
-def shows(text: str, secret: str) -> bool:
-    """Whether the text holds the secret as it is or as JSON escapes it."""
-    return secret in text or json.dumps(secret)[1:-1] in text
 OTHER_SECRET = "another-Secret-Value-42"
 
 
