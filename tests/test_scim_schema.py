@@ -1,0 +1,270 @@
+"""The SCIM connector's schema import, against a real SCIM 2.0 service provider (scim2-server) and against
+servers that misbehave as no provider should: what the administrator is shown in each case."""
+import json
+import logging
+import secrets
+import time
+from pathlib import Path
+
+import pytest
+
+from connectors import runner, scim
+from connectors.interface import Refused, Settings, Unreachable
+from tests.canned_http import canned_http
+from tests.leaks import shows
+from tests.scim_provider import scim_provider
+from tests.servers import free_port
+from tests.silent import silent_server
+
+TOKEN = "scim-" + secrets.token_urlsafe(24)
+ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
+CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
+DEADLINE = 20
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with scim_provider(TOKEN) as base:
+        yield base
+
+
+def settings(base: str, token: str | None = TOKEN, method: str = "Bearer Token", timeout: int | None = None):
+    values = {scim.BASE_URL.id: base, scim.AUTHENTICATION_METHOD.id: method, scim.BEARER_TOKEN.id: token,
+              scim.CONNECTION_TIMEOUT.id: timeout}
+    return Settings(values, (token,) if token else (), Path("/nonexistent"))
+
+
+def discover(base: str, deadline: float = DEADLINE, **options):
+    return runner.run(scim.CONNECTOR.discover_schema, settings(base, **options), deadline)
+
+
+def failure(base: str, deadline: float = DEADLINE, **options):
+    with pytest.raises((Refused, Unreachable)) as caught:
+        discover(base, deadline, **options)
+    assert not shows(caught.value.message, TOKEN)
+    return caught.value
+
+
+def described(schema) -> dict[str, dict[str, tuple]]:
+    """Each object type's attributes as the administrator sees them: name, type, plurality, writability."""
+    return {
+        object_type.name: {a.name: (a.type, a.plurality, a.writability) for a in object_type.attributes}
+        for object_type in schema.object_types
+    }
+
+
+@pytest.mark.parametrize("slash", ["", "/"], ids=["without-slash", "with-slash"])
+def test_a_good_token_imports_each_resource_type_with_its_attributes(provider, slash):
+    schema = discover(provider + slash)
+
+    types = described(schema)
+    assert sorted(types) == ["Group", "User"]
+    assert schema.warnings == ()
+    user, group = types["User"], types["Group"]
+    expected_user = {
+        "id": ("Text", "SingleValued", "ReadOnly"),
+        "externalId": ("Text", "SingleValued", "Writable"),
+        "userName": ("Text", "SingleValued", "Writable"),
+        "name.givenName": ("Text", "SingleValued", "Writable"),
+        "active": ("Boolean", "SingleValued", "Writable"),
+        "emails.value": ("Text", "MultiValued", "Writable"),
+        "emails.primary": ("Boolean", "MultiValued", "Writable"),
+        "groups.value": ("Reference", "MultiValued", "ReadOnly"),
+        "groups.display": ("Text", "MultiValued", "ReadOnly"),
+        "x509Certificates.value": ("Binary", "MultiValued", "Writable"),
+        f"{ENTERPRISE}:employeeNumber": ("Text", "SingleValued", "Writable"),
+        f"{ENTERPRISE}:manager.value": ("Reference", "SingleValued", "Writable"),
+        f"{ENTERPRISE}:manager.displayName": ("Text", "SingleValued", "ReadOnly"),
+    }
+    assert {name: user.get(name) for name in expected_user} == expected_user
+    # A complex attribute is its sub-attributes; it holds no value of its own.
+    assert {"name", "emails", "groups", f"{ENTERPRISE}:manager"}.isdisjoint(user)
+    assert {name: group.get(name) for name in ("id", "externalId", "displayName", "members.value")} == {
+        "id": ("Text", "SingleValued", "ReadOnly"),
+        "externalId": ("Text", "SingleValued", "Writable"),
+        "displayName": ("Text", "SingleValued", "Writable"),
+        "members.value": ("Reference", "MultiValued", "Writable"),
+    }
+
+
+def test_each_attribute_names_the_schema_that_contributes_it(provider):
+    user = next(t for t in discover(provider).object_types if t.name == "User")
+    class_names = {a.name: a.class_name for a in user.attributes}
+    assert class_names["userName"] == CORE_USER
+    assert class_names["emails.value"] == CORE_USER
+    assert class_names[f"{ENTERPRISE}:employeeNumber"] == ENTERPRISE
+
+
+def test_a_providers_own_resource_type_maps_every_scim_type(tmp_path):
+    device = "urn:example:scim:schemas:Device"
+    attributes = [
+        {"name": "serialNumber", "type": "string", "multiValued": False, "mutability": "immutable"},
+        {"name": "ports", "type": "integer", "multiValued": False},
+        {"name": "weight", "type": "decimal", "multiValued": False},
+        {"name": "purchased", "type": "dateTime", "multiValued": False},
+        {"name": "tags", "type": "string", "multiValued": True},
+        {"name": "firmware", "type": "binary", "multiValued": False, "mutability": "readOnly"},
+        {"name": "owner", "type": "complex", "multiValued": False, "subAttributes": []},
+    ]
+    schemas = [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"], "id": device, "name": "Device",
+                "attributes": attributes}]
+    resource_types = [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"], "id": "Device",
+                       "name": "Device", "endpoint": "/Devices", "schema": device}]
+    with scim_provider(TOKEN, tmp_path, schemas, resource_types) as base:
+        schema = discover(base)
+
+    assert described(schema) == {"Device": {
+        "id": ("Text", "SingleValued", "ReadOnly"),
+        "externalId": ("Text", "SingleValued", "Writable"),
+        "serialNumber": ("Text", "SingleValued", "Writable"),  # immutable: written once, at creation
+        "ports": ("Number", "SingleValued", "Writable"),
+        "weight": ("Decimal", "SingleValued", "Writable"),
+        "purchased": ("DateTime", "SingleValued", "Writable"),
+        "tags": ("Text", "MultiValued", "Writable"),
+        "firmware": ("Binary", "SingleValued", "ReadOnly"),
+    }}
+    assert schema.warnings == ("Device: the complex attribute owner has no sub-attributes and was left out.",)
+
+
+def test_a_wrong_token_is_refused_with_what_the_provider_said(provider):
+    error = failure(provider, token="wrong-" + secrets.token_urlsafe(24))
+    assert isinstance(error, Refused)
+    assert error.message == (
+        f"The service provider did not accept the bearer token (GET {provider}/ResourceTypes answered 401 "
+        f"Unauthorized: Authorization failure. The authorization header is invalid or missing)."
+    )
+
+
+def test_no_token_where_one_is_needed_is_refused(provider):
+    error = failure(provider, token=None, method="None")
+    assert isinstance(error, Refused)
+    assert error.message.startswith("The service provider asks for credentials and Authentication Method is None "
+                                    f"(GET {provider}/ResourceTypes answered 401 Unauthorized")
+
+
+def test_a_base_url_that_is_not_the_scim_endpoint_is_refused_for_its_404(provider):
+    base = provider.replace("/v2", "/scim/v2")
+    error = failure(base)
+    assert isinstance(error, Refused)
+    assert error.message == (
+        f"The service provider has no such endpoint (GET {base}/ServiceProviderConfig answered 404 Not Found: "
+        f"No SCIM endpoint at '/scim/v2/ServiceProviderConfig'): the Base URL should be its SCIM base URL, such "
+        f"as https://example.com/scim/v2."
+    )
+
+
+@pytest.mark.parametrize("timeout, deadline", [(1, DEADLINE), (30, 2)], ids=["connection-timeout", "deadline"])
+def test_a_server_that_never_answers_is_unreachable_within_the_time_allowed(timeout, deadline):
+    with silent_server() as (host, port):
+        started = time.monotonic()
+        error = failure(f"http://{host}:{port}/v2", deadline, timeout=timeout)
+        elapsed = time.monotonic() - started
+    allowed = min(timeout, deadline)
+    assert isinstance(error, Unreachable)
+    # At the deadline, the connector's read timeout and the runner's own wait race to say so: either may.
+    assert error.message.endswith(f" {allowed} seconds.")
+    assert allowed - 0.1 < elapsed < allowed + 2
+
+
+@pytest.mark.parametrize("base, expected", [
+    ("http://127.0.0.1:{closed}/v2", "Connection refused"),
+    ("http://no-such-host.invalid/v2", "Name or service not known"),
+    ("https://{provider}", "TLS failed: [SSL: WRONG_VERSION_NUMBER] wrong version number."),
+], ids=["refused", "unresolvable", "tls"])
+def test_a_provider_that_cannot_be_reached_is_unreachable(provider, base, expected):
+    base = base.format(closed=free_port(), provider=provider.removeprefix("http://"))
+    error = failure(base)
+    assert isinstance(error, Unreachable)
+    assert error.message.startswith(f"Could not connect to the service provider for GET {base}/ServiceProviderConfig")
+    assert error.message.endswith(expected + ("" if expected.endswith(".") else "."))
+
+
+SCIM_ERROR = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "403",
+              "detail": "This client may not read the schema."}
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize("status, headers, body, kind, message", [
+    (200, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body>Sign in</body></html>", Refused,
+     "GET {url} answered an HTML page, not SCIM JSON: the Base URL should be the service provider's SCIM base "
+     "URL, such as https://example.com/scim/v2."),
+    (200, JSON, b'{"hello": "world"}', Refused,
+     "GET {url} answered JSON that is not SCIM: it does not name the schema "
+     "urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig."),
+    (200, JSON, b"Sign in", Refused, "GET {url} answered something that is not JSON."),
+    (200, JSON, b"[" * 100_000, Refused, "GET {url} answered something that is not JSON."),
+    (200, {"Content-Type": "application/xml"}, b"<config/>", Refused,
+     "GET {url} answered application/xml, not SCIM JSON."),
+    (403, {"Content-Type": "application/scim+json"}, json.dumps(SCIM_ERROR).encode(), Refused,
+     "The service provider refused access (GET {url} answered 403 Forbidden: This client may not read the schema.)."),
+    (503, {"Content-Type": "text/plain"}, b"Down for\nmaintenance", Unreachable,
+     "The service provider is not available (GET {url} answered 503 Service Unavailable: Down for maintenance)."),
+    (302, {"Location": "/login?next=/v2"}, b"", Refused,
+     "GET {url} answered 302 Found, to /login?next=/v2: redirects are not followed; set the Base URL to where the "
+     "service provider is."),
+], ids=["html", "other-json", "not-json", "too-deep", "xml", "forbidden", "unavailable", "redirect-same-host"])
+def test_an_answer_that_is_not_a_scim_document_is_shown_for_what_it_is(status, headers, body, kind, message):
+    with canned_http(status, headers, body) as server:
+        error = failure(f"{server.base}/v2")
+    assert isinstance(error, kind)
+    assert error.message == message.format(url=f"{server.base}/v2/ServiceProviderConfig")
+
+
+def test_a_redirect_to_another_host_is_not_followed_and_the_token_stays_home():
+    with canned_http(200, JSON, b"{}", host="127.0.0.2") as elsewhere:
+        target = f"{elsewhere.base}/v2/ServiceProviderConfig"
+        with canned_http(307, {"Location": target}) as server:
+            error = failure(f"{server.base}/v2")
+    assert isinstance(error, Refused)
+    assert error.message.startswith(f"GET {server.base}/v2/ServiceProviderConfig answered 307 Temporary Redirect, "
+                                    f"to {target}: redirects are not followed")
+    assert server.requests[0]["Authorization"] == f"Bearer {TOKEN}"
+    assert elsewhere.requests == []
+
+
+@pytest.mark.parametrize("headers, body, endless", [
+    ({}, b" " * 65536, True),  # read to its end, it would never be refused
+    ({"Content-Length": str(10 * 2**30)}, b"", False),  # read at all, it would be found cut short
+], ids=["streamed", "declared"])
+def test_an_oversized_answer_is_refused_without_reading_it_all(headers, body, endless):
+    with canned_http(200, {**JSON, **headers}, body, endless) as server:
+        error = failure(f"{server.base}/v2", timeout=5)
+    assert isinstance(error, Refused)
+    assert error.message == (f"The service provider's answer to GET {server.base}/v2/ServiceProviderConfig is "
+                             f"larger than 4 MiB, more than any SCIM schema needs; it was not read.")
+
+
+def test_an_answer_that_trickles_in_is_abandoned_at_the_deadline():
+    with canned_http(200, JSON, b" ", endless=True, pause=0.2) as server:
+        started = time.monotonic()
+        error = failure(f"{server.base}/v2", deadline=2, timeout=30)
+        assert time.monotonic() - started < 3
+        # The connector stops reading too, rather than leave its thread on the connection.
+        assert server.hung_up.wait(3)
+    assert isinstance(error, Unreachable)
+
+
+def test_a_token_no_header_can_carry_is_refused_before_anything_is_sent():
+    with canned_http(200, JSON, b"{}") as server:
+        error = failure(f"{server.base}/v2", token=TOKEN + "\r\nX-Injected: yes")
+    assert isinstance(error, Refused)
+    assert error.message == ("The Bearer Token holds characters an HTTP header cannot carry (spaces, line breaks "
+                             "or non-ASCII characters).")
+    assert server.requests == []
+
+
+def test_a_provider_that_echoes_the_token_does_not_get_it_shown():
+    echo = {**SCIM_ERROR, "status": "401", "detail": f"The token {TOKEN} has expired."}
+    with canned_http(401, {"Content-Type": "application/scim+json"}, json.dumps(echo).encode()) as server:
+        error = failure(f"{server.base}/v2")
+    assert error.message.startswith("The service provider did not accept the bearer token")
+    assert "has expired" in error.message
+
+
+def test_the_token_is_in_no_log_line(provider, caplog):
+    caplog.set_level(logging.DEBUG)
+    discover(provider)
+    failure(provider + "/nowhere")
+    assert "HTTP Request: GET" in caplog.text  # httpx's own lines were captured
+    assert "send_request_headers" in caplog.text  # and httpcore's
+    assert not shows(caplog.text, TOKEN)
