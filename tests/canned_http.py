@@ -9,10 +9,16 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
+@dataclass(frozen=True)
+class Request:
+    path: str
+    headers: dict
+
+
 @dataclass
 class Canned:
     base: str
-    requests: list[dict] = field(default_factory=list)  # the headers of each request, in order
+    requests: list[Request] = field(default_factory=list)  # in the order they came
     hung_up: threading.Event = field(default_factory=threading.Event)  # a client left an endless body
 
 
@@ -25,7 +31,7 @@ def canned_http(status: int = 200, headers: dict | None = None, body: bytes = b"
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            canned.requests.append(dict(self.headers))
+            canned.requests.append(Request(self.path, dict(self.headers)))
             self.send_response(status)
             for name, value in (headers or {}).items():
                 self.send_header(name, value)

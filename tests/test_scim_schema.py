@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from scim2_models import Context, ListResponse, ResourceType, Schema
 
 from connectors import runner, scim
 from connectors.interface import Refused, Settings, Unreachable
@@ -87,6 +88,13 @@ def test_a_good_token_imports_each_resource_type_with_its_attributes(provider, s
     }
 
 
+def test_a_base_url_with_a_trailing_slash_is_asked_for_the_same_paths():
+    # A provider that normalises "//" (scim2-server does) hides the difference; one that does not, 404s.
+    with canned_http(200, {"Content-Type": "text/html"}) as server:
+        failure(f"{server.base}/v2/")
+    assert [request.path for request in server.requests] == ["/v2/ServiceProviderConfig"]
+
+
 def test_each_attribute_names_the_schema_that_contributes_it(provider):
     user = next(t for t in discover(provider).object_types if t.name == "User")
     class_names = {a.name: a.class_name for a in user.attributes}
@@ -104,7 +112,9 @@ def test_a_providers_own_resource_type_maps_every_scim_type(tmp_path):
         {"name": "purchased", "type": "dateTime", "multiValued": False},
         {"name": "tags", "type": "string", "multiValued": True},
         {"name": "firmware", "type": "binary", "multiValued": False, "mutability": "readOnly"},
-        {"name": "owner", "type": "complex", "multiValued": False, "subAttributes": []},
+        {"name": "owner", "type": "complex", "multiValued": False, "mutability": "readOnly",
+         "subAttributes": [{"name": "name", "type": "string", "multiValued": False}]},
+        {"name": "accessories", "type": "complex", "multiValued": True, "subAttributes": []},
     ]
     schemas = [{"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Schema"], "id": device, "name": "Device",
                 "attributes": attributes}]
@@ -122,8 +132,9 @@ def test_a_providers_own_resource_type_maps_every_scim_type(tmp_path):
         "purchased": ("DateTime", "SingleValued", "Writable"),
         "tags": ("Text", "MultiValued", "Writable"),
         "firmware": ("Binary", "SingleValued", "ReadOnly"),
+        "owner.name": ("Text", "SingleValued", "ReadOnly"),  # read-only as its parent is
     }}
-    assert schema.warnings == ("Device: the complex attribute owner has no sub-attributes and was left out.",)
+    assert schema.warnings == ("Device: the complex attribute accessories has no sub-attributes and was left out.",)
 
 
 def test_a_wrong_token_is_refused_with_what_the_provider_said(provider):
@@ -218,7 +229,7 @@ def test_a_redirect_to_another_host_is_not_followed_and_the_token_stays_home():
     assert isinstance(error, Refused)
     assert error.message.startswith(f"GET {server.base}/v2/ServiceProviderConfig answered 307 Temporary Redirect, "
                                     f"to {target}: redirects are not followed")
-    assert server.requests[0]["Authorization"] == f"Bearer {TOKEN}"
+    assert server.requests[0].headers["Authorization"] == f"Bearer {TOKEN}"
     assert elsewhere.requests == []
 
 
@@ -268,3 +279,47 @@ def test_the_token_is_in_no_log_line(provider, caplog):
     assert "HTTP Request: GET" in caplog.text  # httpx's own lines were captured
     assert "send_request_headers" in caplog.text  # and httpcore's
     assert not shows(caplog.text, TOKEN)
+
+
+def listed(model, resources: list, total: int | None = None):
+    document = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                "totalResults": len(resources) if total is None else total, "Resources": resources}
+    return ListResponse[model].model_validate(document, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+
+
+def test_what_no_consistent_provider_serves_is_left_out_with_a_warning():
+    # scim2-server refuses to serve such discovery documents, so they are read as a provider would send them.
+    device, extra, absent = "urn:example:Device", "urn:example:Extra", "urn:example:Absent"
+    string = {"type": "string", "multiValued": False}
+    schemas = listed(Schema, [
+        {"id": device, "attributes": [
+            {"name": "externalId", **string},  # restating a common attribute: no news
+            {"name": "ports", **string},
+            {"name": "Ports", **string},
+            {"name": "site", "type": "complex", "multiValued": False, "subAttributes": [
+                {"name": "room", **string},
+                {"name": "rack", "type": "complex", "multiValued": False, "subAttributes": [{"name": "u", **string}]},
+            ]},
+        ]},
+        {"id": extra, "attributes": [{"name": "ports", **string}]},
+    ], total=5)
+    resource_types = listed(ResourceType, [
+        {"name": "Device", "schema": device, "schemaExtensions": [{"schema": extra, "required": False},
+                                                                  {"schema": absent, "required": False}]},
+        {"name": "DEVICE", "schema": device},
+        {"name": "Printer", "schema": absent},
+    ])
+
+    schema = scim.schema_of(resource_types, schemas)
+
+    assert {t.name: [a.name for a in t.attributes] for t in schema.object_types} == {
+        "Device": ["id", "externalId", "ports", "site.room", f"{extra}:ports"],
+    }
+    assert schema.warnings == (
+        "The service provider has 5 schemas and listed 2; the rest were not read.",
+        f"Device: the schema extension {absent} was left out: /Schemas does not have it.",
+        "Device: the attribute Ports is defined twice; the second was left out.",
+        "Device: the complex sub-attribute site.rack was left out.",
+        "The resource type DEVICE is listed twice; the second was left out.",
+        f"The resource type Printer was left out: /Schemas has no schema {absent}.",
+    )
