@@ -170,7 +170,7 @@ def create_connected_system():
             fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
         )
         history.record_created(connection, system, g.principal, fields.get("change_reason"))
-    location = url_for(".get_connected_system", system_id=system.id)
+    location = url_for(".get_connected_system", system_id=system.id, _external=True)  # as JIM: absolute
     return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 
