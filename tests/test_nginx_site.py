@@ -7,7 +7,10 @@ import pytest
 from deploy.nginx_site import render
 from servers import PROJECT
 
-CERTIFICATE = {"JIM_NGINX_CERTIFICATE": "/etc/ssl/jim/fullchain.pem", "JIM_NGINX_CERTIFICATE_KEY": "/etc/ssl/jim/key.pem"}
+CERTIFICATE = {
+    "JIM_NGINX_CERTIFICATE": "/etc/ssl/jim/fullchain.pem",
+    "JIM_NGINX_CERTIFICATE_KEY": "/etc/ssl/jim/key.pem",
+}
 
 
 def test_the_body_limit_is_the_services_own():
