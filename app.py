@@ -180,7 +180,7 @@ def create_connected_system():
     new = systems.created(fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]])
     with systems.writing() as write:
         system = systems.save(write, None, new, ChangeAction.CREATED, caller(), fields.get("change_reason"))
-    location = url_for(".get_connected_system", system_id=system.id)
+    location = url_for(".get_connected_system", system_id=system.id, _external=True)  # as JIM: absolute
     return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 

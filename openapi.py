@@ -227,8 +227,9 @@ VALUE_SCHEMAS = {
         "type": "string",
         "maxLength": schemas.SETTING_STRING_MAX,
         "pattern": schemas.allowed_characters(multiline=True),
-        "description": "String, StringEncrypted, Text, DropDown and File settings; line breaks and tabs only in "
-                       "Text; a DropDown's value is one of its allowed values.",
+        "description": "String, StringEncrypted, Text, DropDown and File settings; line breaks, tabs and "
+                       "bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) only in Text; "
+                       "a DropDown's value is one of its allowed values.",
     },
     "intValue": {"type": "integer", "format": "int32", "minimum": schemas.INT32_MIN, "maximum": schemas.INT32_MAX,
                  "description": "Integer settings."},
@@ -276,7 +277,8 @@ def custom_fields(self, field, **kwargs) -> dict:
         return {}
     properties = {"maxLength": field.max_length, "pattern": field.pattern}
     if isinstance(field, schemas.Name):
-        properties.update(minLength=1, description="Not only white space.")
+        properties.update(minLength=1, description="At least one letter, number, punctuation mark or symbol: not "
+                                                   "only white space or invisible characters.")
     return properties
 
 

@@ -1,5 +1,6 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
 import re
+import unicodedata
 
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
@@ -17,6 +18,15 @@ CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
 CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 CONTROL_EXCEPT_LINE_BREAKS = re.compile(f"[{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS}]")
+# Unicode's Bidi_Control characters. The embeddings, overrides and isolates reorder the text after them, so
+# that a name shows other than it reads ("Trojan Source"); the marks (U+061C, U+200E, U+200F) only sway their
+# neighbours, but in a one-line value that is all they can do, besides making two names look alike.
+BIDI_CONTROLS = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROL = re.compile(f"[{BIDI_CONTROLS}]")
+# What a name needs at least one of to be seen: a letter, number, punctuation mark or symbol (a joiner or a
+# variation selector may ride along), but not a Hangul filler, a letter that shows as blank.
+VISIBLE_CATEGORIES = ("L", "N", "P", "S")
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
@@ -29,6 +39,8 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
         if multiline:
             return ["Must not contain control characters other than line breaks and tabs."]
         return ["Must not contain control characters, line breaks or tabs."]
+    if not multiline and BIDI_CONTROL.search(value):
+        return ["Must not contain bidirectional controls (such as U+202E), which change how text is shown."]
     if len(value) > max_length:
         return [f"Must be at most {max_length} characters."]
     return []
@@ -36,7 +48,11 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
 
 def allowed_characters(multiline: bool) -> str:
     """The characters a string may hold, as the OpenAPI document states them (string_problems' rule)."""
-    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS}]*$"
+    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS + BIDI_CONTROLS}]*$"
+
+
+def is_visible(character: str) -> bool:
+    return unicodedata.category(character)[0] in VISIBLE_CATEGORIES and character not in BLANK_LETTERS
 
 
 class CleanString(fields.String):
@@ -67,6 +83,8 @@ class Name(CleanString):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not value.strip():
             raise ValidationError("Must not be empty or only white space.")
+        if not any(map(is_visible, value)):
+            raise ValidationError("Must hold a visible character, not only invisible ones such as U+200B.")
         return value
 
 
