@@ -41,7 +41,7 @@ OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
 
 SAMPLE_ROWS = 1000  # enough to see each column's kinds of value; the rest of the file is not read
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is not a delimited file's, and would be held whole
-CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary, not text; tab, LF, CR are text
+CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary, not text; tab, LF, CR are text
 
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
@@ -153,13 +153,12 @@ def text_lines(file: BinaryIO, given: str) -> Iterator[str]:
         first = False
         if len(line) > MAX_LINE_BYTES:
             raise refused(f"it has a line longer than {MAX_LINE_BYTES:,} bytes (lines end with LF or CRLF)")
+        if CONTROL_CHARACTERS.search(line):
+            raise refused("it holds control characters or NUL bytes, as binary files do")
         try:
-            text = decoder.decode(line)
+            yield decoder.decode(line)
         except UnicodeDecodeError:
             raise refused("it is not UTF-8 text") from None
-        if CONTROL_CHARACTERS.search(text):
-            raise refused("it holds control characters or NUL bytes, as binary files do")
-        yield text
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError:
