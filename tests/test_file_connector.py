@@ -223,6 +223,7 @@ def test_a_pipe_outside_the_root_is_never_opened(tmp_path, root):
     (lambda root: (root / "folder").mkdir(), "folder", "File Path 'folder' is a folder, not a delimited text file."),
     (lambda root: None, ".", "File Path '.' is a folder, not a delimited text file."),
     (lambda root: os.mkfifo(root / "pipe"), "pipe", "File Path 'pipe' is not a regular file, not a delimited text file."),
+    (lambda root: None, "x.csv\x00.png", "File Path must not hold a NUL character."),
     (lambda root: (root / "loop").symlink_to(root / "loop"), "loop",
      "File Path 'loop' cannot be resolved: it holds a loop of symbolic links."),
 ])
