@@ -72,7 +72,7 @@ def api(client, admin):
 
 
 def imported(api: Api, base: str, **settings) -> dict:
-    """{object type: {attribute: (type, plurality, writability)}} as stored by a successful import."""
+    """{object type: {attribute name: attribute}} as a successful import stores them."""
     api.configure(base, **settings)
     answer = api.import_schema()
     assert answer.status_code == 200, answer.json
