@@ -5,6 +5,7 @@ No redirect is followed: at discovery a redirect means the Base URL is not where
 the token would go wherever the redirect points, and provisioning's POST and PATCH do not survive one.
 """
 import json
+import logging
 import re
 import ssl
 
@@ -14,6 +15,9 @@ from scim2_models import Context, Error, ScimPolicy
 
 from connectors.interface import Deadline, Refused, Unreachable
 
+# httpcore's DEBUG lines quote each answer's headers, and a provider may echo there what it was sent, the
+# token included: its lines stop at INFO, whatever level the service logs at.
+logging.getLogger("httpcore").setLevel(logging.INFO)
 # RFC 7643's own schemas, all of them, are 26 KB; 1 MiB holds some 3,500 attributes described as fully, 40
 # times as many. The cap bounds the work too: 1 MiB of the tersest definitions (27,500) takes scim2-models
 # about 3 s to validate, 4 MiB 16 s, most of an import's deadline. Not read past this.

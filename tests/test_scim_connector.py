@@ -10,7 +10,7 @@ import pytest
 from scim2_models import Context, ListResponse, ResourceType, Schema
 
 from conftest import SYSTEMS
-from connectors import scim
+from connectors import scim, scim_schema
 from envelope import assert_error
 from tests.canned_http import canned_http
 from tests.leaks import shows
@@ -322,7 +322,8 @@ def test_the_token_is_in_no_log_line_or_history_record(api, provider, caplog):
     history = api("GET", f"{SYSTEM}/history")  # the Api checks the answer for the token
     assert {"Created", "Updated", "SchemaImported"} <= {record["action"] for record in history.json["items"]}
     assert "HTTP Request: GET" in caplog.text  # httpx's own lines were captured
-    assert "send_request_headers" in caplog.text  # and httpcore's
+    # httpcore's DEBUG lines quote the answers' headers, where a provider may echo the token: held back.
+    assert "send_request_headers" not in caplog.text
     assert not shows(caplog.text, TOKEN)
 
 
@@ -355,7 +356,7 @@ def test_what_no_consistent_provider_serves_is_left_out_with_a_warning():
         {"name": "Printer", "schema": absent},
     ])
 
-    schema = scim.schema_of(resource_types, schemas)
+    schema = scim_schema.schema_of(resource_types, schemas)
 
     assert {t.name: [a.name for a in t.attributes] for t in schema.object_types} == {
         "Device": ["id", "externalId", "ports", "site.room", f"{extra}:ports"],
