@@ -21,6 +21,7 @@ ENDPOINTS = [
     pytest.param("PUT", f"{SYSTEMS}/1", {"description": "Changed"}, True, 200, id="put"),
     pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 204, id="delete"),
     pytest.param("POST", f"{SYSTEMS}/1/validate-settings", None, True, 200, id="validate-settings"),
+    pytest.param("GET", f"{SYSTEMS}/1/history", None, False, 200, id="history"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
 ]
