@@ -168,7 +168,8 @@ def test_a_key_stops_working_when_it_expires(app, client, ldap_system):
 
 # The infrastructure key: JIM_INFRASTRUCTURE_API_KEY is an Administrator key the service ensures exists.
 
-INFRASTRUCTURE_KEY = "jim_JozndVmdAhwAU_cC3xnl530E7d_CjD7iwE9sH-tk39A"  # random, as a real one is: no word of it is in a path
+# Random, as a real one is: a word of it could be in a path or a message, and look like a leak.
+INFRASTRUCTURE_KEY = "jim_JozndVmdAhwAU_cC3xnl530E7d_CjD7iwE9sH-tk39A"
 
 
 @pytest.fixture

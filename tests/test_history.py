@@ -89,7 +89,8 @@ def test_an_update_records_each_changed_field_old_and_new(client, admin, ldap_sy
 
 def test_clearing_is_recorded_as_a_change_to_null(client, admin, ldap_system):
     updated(client, admin, {"description": "Primary", "maxExportParallelism": 4})
-    updated(client, admin, {"description": None, "maxExportParallelism": None, "settingValues": {"4": {"intValue": None}}})
+    updated(client, admin, {"description": None, "maxExportParallelism": None,
+                            "settingValues": {"4": {"intValue": None}}})
     assert changes_of(history(client, admin)["items"][0]) == {
         "description": ("Primary", None),
         "maxExportParallelism": (4, None),
