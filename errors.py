@@ -6,10 +6,11 @@ import logging
 
 from flask import jsonify
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from models import NameInUse, utcnow
+from connectors.interface import Refused, Unreachable
+from models import utcnow
 from schemas import error_schema
 
 log = logging.getLogger(__name__)
@@ -27,6 +28,7 @@ CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
     503: "SERVICE_UNAVAILABLE",
 }
 
@@ -74,6 +76,13 @@ class NotFound(ApiError):
 
 class Conflict(ApiError):
     status = 409
+
+
+class NameInUse(Conflict):
+    """Another connected system already has this name, whatever its case."""
+
+    def __init__(self, name: str):
+        super().__init__(f"A connected system named {name!r} already exists.")
 
 
 class PreconditionFailed(ApiError):
@@ -136,13 +145,18 @@ def init_app(app):
     def api_error(error: ApiError):
         return envelope(error.status, error.message, headers=error.headers)
 
+    @app.errorhandler(Refused)
+    def refused(error: Refused):
+        """The connected system answered and refused: the settings (or the system) need changing."""
+        return envelope(400, error.message)
+
+    @app.errorhandler(Unreachable)
+    def unreachable(error: Unreachable):
+        return envelope(502, error.message)
+
     @app.errorhandler(ValidationError)
     def validation_error(error: ValidationError):
         return envelope(400, "One or more fields are invalid.", flatten(error.normalized_messages()))
-
-    @app.errorhandler(NameInUse)
-    def name_in_use(error: NameInUse):
-        return envelope(409, str(error))
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -150,12 +164,6 @@ def init_app(app):
         if error.code == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return envelope(error.code, MESSAGES.get(error.code, error.description), headers=headers)
-
-    @app.errorhandler(IntegrityError)
-    def integrity_error(error: IntegrityError):
-        # A concurrent write got there first (two creates of one name); the constraint kept the store whole.
-        log.warning("write refused by a constraint: %s", type(error.orig).__name__)
-        return envelope(409, "The change conflicts with the current state; read it again and retry.")
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):

@@ -11,7 +11,7 @@ from conftest import SYSTEMS, empty_store
 from database import db
 from envelope import assert_error
 from leaks import shows
-from models import ApiKey, ConnectedSystem, ConnectorDefinition, ConnectorSetting, utcnow
+from models import ApiKey, ConnectorDefinition, ConnectorSetting, connected_systems_table, utcnow
 
 KEY = re.compile(r"jim_[A-Za-z0-9_-]{43,}")
 CATALOG = {"ConnectorDefinition": len(CONNECTORS),
@@ -26,8 +26,9 @@ def run(runner, *args):
 
 def counts(app) -> dict:
     with app.app_context():
-        return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                for model in (ConnectorDefinition, ConnectorSetting, ConnectedSystem, ApiKey)}
+        return {name: db.session.scalar(select(func.count()).select_from(table)) for name, table in (
+            ("ConnectorDefinition", ConnectorDefinition), ("ConnectorSetting", ConnectorSetting),
+            ("ConnectedSystem", connected_systems_table), ("ApiKey", ApiKey))}
 
 
 # --- init-db ----------------------------------------------------------------------------------------------

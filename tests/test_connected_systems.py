@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from conftest import SYSTEMS
 from database import db
 from envelope import assert_error
-from models import SettingValue
+from models import setting_values_table
 
 DEFINITIONS = "/api/v1/synchronisation/connector-definitions"
 
@@ -102,6 +102,10 @@ def test_empty_description_is_null(client, admin, description):
         ({"name": "x" * 201, "connectorDefinitionId": 3}, {"name"}),
         ({"name": "a\nb", "connectorDefinitionId": 3}, {"name"}),
         ({"name": "a\x00b", "connectorDefinitionId": 3}, {"name"}),
+        ({"name": "Payroll\u202e", "connectorDefinitionId": 3}, {"name"}),
+        ({"name": "HR\u2066", "connectorDefinitionId": 3}, {"name"}),
+        ({"name": "\u200b\u2060", "connectorDefinitionId": 3}, {"name"}),
+        ({"name": "\ufeff", "connectorDefinitionId": 3}, {"name"}),
         ({"name": "x", "connectorDefinitionId": 3, "description": "d" * 1001}, {"description"}),
         ({"name": "x", "connectorDefinitionId": 3, "description": 5}, {"description"}),
         ({"name": "x", "connectorDefinitionId": 3, "extra": 1}, {"extra"}),
@@ -123,6 +127,8 @@ def test_create_refuses(client, admin, body, fields):
         {"name": "x", "connectorDefinitionId": 3, "description": "d" * 1000},
         {"name": "x", "connectorDefinitionId": 3, "description": "line one\nline two\ttabbed"},
         {"name": "Zürich 東京 ☃", "connectorDefinitionId": 3},
+        {"name": "نرم\u200cافزار", "connectorDefinitionId": 3},
+        {"name": "👨\u200d👩\u200d👧", "connectorDefinitionId": 3},
         {"name": "x", "connectorDefinitionId": 3, "changeReason": "new directory"},
     ],
 )
@@ -144,7 +150,7 @@ def test_get_answers_what_create_answered(client, admin, ldap_system):
 def setting_value_rows(app, system_id) -> int:
     with app.app_context():
         return db.session.scalar(
-            select(func.count()).select_from(SettingValue).where(SettingValue.connected_system_id == system_id)
+            select(func.count()).where(setting_values_table.c.connected_system_id == system_id)
         )
 
 
