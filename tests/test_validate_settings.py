@@ -48,6 +48,9 @@ CHECKS = {
         (cleared("101"), {"101"}),  # File Path: required
         (text("101", ""), {"101"}),
         (cleared("102", "103", "104"), set()),
+        (text("102", ";;"), {"102"}),  # Delimiter: one character, not a quote
+        (text("102", '"'), {"102"}),
+        (text("102", ","), set()),
         (cleared("105", key="checkboxValue"), set()),
     ],
     2: [
