@@ -23,6 +23,21 @@ ENDPOINTS = [
     pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 204, id="delete"),
     pytest.param("POST", f"{SYSTEMS}/1/validate-settings", None, True, 200, id="validate-settings"),
     pytest.param("GET", f"{SYSTEMS}/1/history", None, False, 200, id="history"),
+    # System 1 is an LDAP system whose required settings are empty, with nothing imported: an import is refused
+    # before it connects, and its parts are not there.
+    pytest.param("POST", f"{SYSTEMS}/1/import-schema", None, True, 400, id="import-schema"),
+    pytest.param("POST", f"{SYSTEMS}/1/import-schema/preview", None, True, 400, id="import-schema-preview"),
+    pytest.param("GET", f"{SYSTEMS}/1/object-types", None, False, 200, id="object-types"),
+    pytest.param("GET", f"{SYSTEMS}/1/object-types/1", None, False, 404, id="object-type"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1", {"selected": True}, True, 404, id="put-object-type"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1/attributes/1", {"selected": True}, True, 404,
+                 id="put-attribute"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1/attributes", {"attributes": {"1": {"selected": True}}}, True,
+                 404, id="put-attributes"),
+    pytest.param("POST", f"{SYSTEMS}/1/import-hierarchy", None, True, 400, id="import-hierarchy"),
+    pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
+    pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
+    pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
 ]
@@ -90,7 +105,7 @@ def test_reader(client, reader_key, admin, ldap_system, method, path, body, writ
         assert_error(response, 403, "FORBIDDEN")
         assert stored_state(client, admin) == before
     else:
-        assert response.status_code == 200
+        assert response.status_code == status, response.json
 
 
 @pytest.mark.parametrize("expiry", [None, timedelta(hours=1)], ids=["no-expiry", "expires-later"])
@@ -113,6 +128,20 @@ def test_key_under_another_header_is_not_a_key(client, admin_key, ldap_system, h
 
 
 MISSING = f"{SYSTEMS}/999"
+# Routes that validate their body before they look for what they change, against the contract ("authentication
+# is checked before the existence of the resource ..., and both before the body is validated"). Strict: once a
+# route is put right, its row passes and must leave this list.
+BODY_FIRST = pytest.mark.xfail(strict=True, reason="the route validates its body before it looks for the resource")
+BODY_BEFORE_EXISTENCE = [
+    ("POST", f"{MISSING}/import-schema"),
+    ("POST", f"{MISSING}/import-schema/preview"),
+    ("POST", f"{MISSING}/import-hierarchy"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999/attributes/1"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999/attributes"),
+    ("PUT", f"{SYSTEMS}/1/partitions/999"),
+    ("PUT", f"{SYSTEMS}/1/containers/999"),
+]
 
 
 @pytest.mark.parametrize(
@@ -139,6 +168,8 @@ MISSING = f"{SYSTEMS}/999"
         ("admin", "PUT", MISSING, b'{"name": ""}', "application/json", 404),
         ("admin", "PUT", MISSING, b"name=x", "text/plain", 404),
         ("admin", "PUT", MISSING, b"name=x", None, 404),
+        *(pytest.param("admin", method, path, b'{"unknown": 1}', "application/json", 404, marks=BODY_FIRST)
+          for method, path in BODY_BEFORE_EXISTENCE),
         # And the body last.
         ("admin", "PUT", f"{SYSTEMS}/1", b"{not json", "application/json", 400),
         ("admin", "PUT", f"{SYSTEMS}/1", b"name=x", "text/plain", 415),

@@ -4,7 +4,7 @@ database (503).
 
 The other statuses are tested once each, with their table, in the module of their capability: 400
 VALIDATION_ERROR in test_update and test_connected_systems, 401 and 403 in test_auth, 404 for ids in test_ids, 409
-in test_names, 412 in test_etag.
+in test_names, 412 in test_etag; what must be checked before what, in test_auth.
 """
 import io
 
