@@ -13,7 +13,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import textwrap
 import time
@@ -282,6 +281,10 @@ def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[
         log.close()
 
 
+def stop(signal_number, frame):
+    raise SystemExit(0)
+
+
 def main():
     folder = Path(tempfile.mkdtemp(prefix="jim-slapd-"))
     try:
@@ -292,11 +295,9 @@ def main():
                 Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}.
                 Setting 1 (Host) for the seed's example: {directory.url}
                 Ctrl-C stops it and removes {folder}."""), flush=True)
-            signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-            try:
-                signal.pause()
-            except KeyboardInterrupt:
-                pass
+            for signal_number in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signal_number, stop)
+            signal.pause()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
