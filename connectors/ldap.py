@@ -38,7 +38,7 @@ TRUSTED_CA_CERTIFICATES = Setting(15, "Trusted CA Certificates", S.TEXT, False,
                                   "PEM certificates to trust for LDAPS, one after another.")
 
 
-SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "ldapSyntaxes", "dITContentRules"]
+SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
 
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:

@@ -14,12 +14,11 @@ from connectors.ldap_connection import texts
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
 ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]
-ROOT_DSE_ATTRIBUTES = ["namingContexts", "subschemaSubentry", "configContext", "monitorContext",
-                       "configurationNamingContext", "schemaNamingContext"]
 # The RootDSE attributes naming contexts that hold the directory's own workings, not its objects: OpenLDAP's
 # cn=config and cn=Monitor (which it does not list as naming contexts, but may), Active Directory's
 # configuration and schema partitions (which it does).
 OWN_CONTEXTS = ("configContext", "monitorContext", "configurationNamingContext", "schemaNamingContext")
+ROOT_DSE_ATTRIBUTES = ["namingContexts", "subschemaSubentry", *OWN_CONTEXTS]
 ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
 
 
