@@ -7,28 +7,28 @@ import json
 import logging
 import os
 
-from flask import Blueprint, Flask, current_app, g, request, url_for
+from flask import Blueprint, Flask, current_app, request, url_for
 from flask.json.provider import DefaultJSONProvider
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import raiseload
 from werkzeug.routing import BaseConverter
 
 import auth
 import commands
 import database
-import encryption
 import edge
+import encryption
 import errors
-import history
 import openapi
-from auth import requires
-from connectors import CONNECTORS
+import systems
+from auth import caller, requires
 from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
-from database import db, write_transaction
-from errors import BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
-from models import ChangeAction, ConnectedSystem, ConnectorDefinition, Role
+from connectors import CONNECTORS
+from database import db
+from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
+from history import ChangeAction
+from models import ID_MAX, Role
 from schemas import (
     connected_system_schema,
     connector_definition_schema,
@@ -36,14 +36,13 @@ from schemas import (
     health_schema,
     history_page_schema,
     list_query_schema,
-    page_of,
     page_query_schema,
+    paged,
     settings_validation_schema,
     summary_page_schema,
     update_schemas,
     version_schema,
 )
-from systems import apply_update, lock_system, peek_system, read_locked_system, read_system
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"
@@ -52,13 +51,14 @@ log = logging.getLogger(__name__)
 
 
 class IdConverter(BaseConverter):
-    """A positive decimal id. Anything else (abc, -1, 0, 01, 20 digits or more) matches no route: 404.
+    """A positive decimal id, with no more digits than the largest id (``models.ID_MAX``) has: anything else
+    (abc, -1, 0, 01, a longer number) matches no route, a 404.
 
-    An id past any row's (``models.ID_MAX``) is matched, and then found nowhere: refusing it here would make
-    werkzeug answer PUT and DELETE with 405.
+    An id past ``ID_MAX`` with as many digits is matched, and then found nowhere (``systems.in_range``):
+    refusing it here would make werkzeug answer PUT and DELETE with 405.
     """
 
-    regex = r"[1-9][0-9]{0,18}"
+    regex = rf"[1-9][0-9]{{0,{len(str(ID_MAX)) - 1}}}"
 
     def to_python(self, value):
         return int(value)
@@ -90,7 +90,7 @@ class StrictJSONProvider(DefaultJSONProvider):
 def json_object() -> dict:
     """The request's body, which must be a JSON object."""
     if request.mimetype != "application/json":
-        raise UnsupportedMediaType("The body must be JSON, sent with Content-Type: application/json.")
+        raise UnsupportedMediaType(MESSAGES[415])
     try:
         body = current_app.json.loads(request.get_data(cache=False))
     except ValueError as error:  # also invalid UTF-8, and numbers too long to read
@@ -101,8 +101,9 @@ def json_object() -> dict:
 
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
-SYSTEMS = "/synchronisation/connected-systems"
-DEFINITIONS = "/synchronisation/connector-definitions"
+SYSTEMS_PATH = "/synchronisation/connected-systems"
+SYSTEM_PATH = SYSTEMS_PATH + "/<id:system_id>"
+DEFINITIONS_PATH = "/synchronisation/connector-definitions"
 
 
 @api.get("/health")
@@ -125,13 +126,13 @@ def version():
     return version_schema.dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
 
 
-@api.get(DEFINITIONS)
+@api.get(DEFINITIONS_PATH)
 @requires(Role.READER)
 def list_connector_definitions():
     return connector_definition_schema.dump(sorted(CONNECTORS.values(), key=lambda c: c.id), many=True)
 
 
-@api.get(DEFINITIONS + "/<id:definition_id>")
+@api.get(DEFINITIONS_PATH + "/<id:definition_id>")
 @requires(Role.READER)
 def get_connector_definition(definition_id):
     if definition_id not in CONNECTORS:
@@ -139,100 +140,81 @@ def get_connector_definition(definition_id):
     return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
-@api.get(SYSTEMS)
+@api.get(SYSTEMS_PATH)
 @requires(Role.READER)
 def list_connected_systems():
     query = list_query_schema.load(request.args)
-    statement = select(ConnectedSystem).join(ConnectorDefinition).options(raiseload(ConnectedSystem.setting_values))
-    if query["filter"]:
-        statement = statement.where(ConnectedSystem.name_key.contains(query["filter"].casefold(), autoescape=True))
-    total = db.session.scalar(select(func.count()).select_from(statement.subquery()))
-    column = {
-        "name": ConnectedSystem.name_key,
-        "created": ConnectedSystem.created,
-        "connectorName": ConnectorDefinition.name,
-    }[query["sort_by"]]
-    if query["sort_direction"] == "desc":
-        order = (column.desc(), ConnectedSystem.id.desc())
-    else:
-        order = (column.asc(), ConnectedSystem.id.asc())
-    size = query["page_size"]
-    systems = db.session.scalars(statement.order_by(*order).limit(size).offset((query["page"] - 1) * size)).all()
-    return summary_page_schema.dump(page_of(systems, total, query["page"], size))
+    items, total = systems.list_page(
+        query["filter"], query["sort_by"], query["sort_direction"] == "desc", query["page"], query["page_size"]
+    )
+    return summary_page_schema.dump(paged(items, total, query["page"], query["page_size"]))
 
 
-@api.post(SYSTEMS)
+@api.post(SYSTEMS_PATH)
 @requires(Role.ADMINISTRATOR)
 def create_connected_system():
     fields = create_schema.load(json_object())
-    with write_transaction() as connection:
-        system = ConnectedSystem.create(
-            fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]]
-        )
-        history.record_created(connection, system, g.principal, fields.get("change_reason"))
+    new = systems.created(fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]])
+    with systems.writing() as write:
+        system = systems.save(write, None, new, ChangeAction.CREATED, caller(), fields.get("change_reason"))
     location = url_for(".get_connected_system", system_id=system.id)
     return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 
-@api.get(SYSTEMS + "/<id:system_id>")
+@api.get(SYSTEM_PATH)
 @requires(Role.READER)
 def get_connected_system(system_id):
-    system = read_system(system_id)
+    system = systems.read(system_id)
     stop_if_not_modified(system)
     return connected_system_schema.dump(system), tagged(system)
 
 
-@api.put(SYSTEMS + "/<id:system_id>")
+@api.put(SYSTEM_PATH)
 @requires(Role.ADMINISTRATOR)
 def update_connected_system(system_id):
     # The body is validated before the write lock is taken, so that the lock is held only to read, diff, write
     # and commit. A system's connector never changes: a body valid for it now is valid under the lock.
-    seen = peek_system(system_id)
+    seen = systems.peek(system_id)
     require_match(seen)  # a stale If-Match is refused whatever the body holds
     update = update_schemas[seen.connector_definition_id].load(json_object())
-    with write_transaction() as connection:
-        system = read_locked_system(connection, system_id)  # 404 if deleted meanwhile
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)  # 404 if deleted meanwhile
         require_match(system)
-        system, changes = apply_update(connection, system, update)
-        history.record(connection, system.id, ChangeAction.UPDATED, changes, g.principal, update.get("change_reason"))
+        after = systems.updated(system, update["fields"], update.get("setting_values", {}))
+        system = systems.save(write, system, after, ChangeAction.UPDATED, caller(), update.get("change_reason"))
     return connected_system_schema.dump(system), tagged(system)
 
 
-@api.delete(SYSTEMS + "/<id:system_id>")
+@api.delete(SYSTEM_PATH)
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
-    with write_transaction() as connection:
-        system = lock_system(system_id)
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        history.record_deleted(connection, system, g.principal)
-        db.session.delete(system)
+        systems.save(write, system, None, ChangeAction.DELETED, caller())
     return "", 204
 
 
-@api.post(SYSTEMS + "/<id:system_id>/validate-settings")
+@api.post(SYSTEM_PATH + "/validate-settings")
 @requires(Role.ADMINISTRATOR)
 def validate_settings(system_id):
-    with write_transaction() as connection:
-        system = lock_system(system_id)
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        problems = system.settings_problems()
-        changes = system.record_validation(not problems)
-        history.record(connection, system.id, ChangeAction.SETTINGS_VALIDATED, changes, g.principal)
-    answer = {
-        "valid": not problems,
-        "validation_errors": {f"settingValues.{setting_id}": messages for setting_id, messages in problems.items()},
-        "connected_system": system,
-    }
+        problems = systems.settings_problems(system)
+        after = systems.validated(system, not problems)
+        system = systems.save(write, system, after, ChangeAction.SETTINGS_VALIDATED, caller())
+    answer = {"valid": not problems, "validation_errors": problems, "connected_system": system}
     return settings_validation_schema.dump(answer), tagged(system)
 
 
-@api.get(SYSTEMS + "/<id:system_id>/history")
+@api.get(SYSTEM_PATH + "/history")
 @requires(Role.READER)
 def get_connected_system_history(system_id):
     """Newest first; a deleted system's history stays readable under its id."""
     query = page_query_schema.load(request.args)
-    records, total = history.page_of_changes(system_id, query["page"], query["page_size"])
-    return history_page_schema.dump(page_of(records, total, query["page"], query["page_size"]))
+    records, total = systems.history_page(system_id, query["page"], query["page_size"])
+    return history_page_schema.dump(paged(records, total, query["page"], query["page_size"]))
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:

@@ -91,6 +91,12 @@ def identify() -> Principal | None:
     return g.caller
 
 
+def caller() -> Principal | None:
+    """Who this request was identified as, without looking anything up: None before ``identify`` (or when
+    the key is not valid). A view behind ``requires`` always has one."""
+    return g.get("caller")
+
+
 def lookup(key: str) -> Principal | None:
     """The key's one row, read afresh on every request, so that a revocation or an expiry applies at once.
 
@@ -124,7 +130,6 @@ def requires(role: Role):
             principal = authenticate()
             if role is Role.ADMINISTRATOR and principal.role is not Role.ADMINISTRATOR:
                 raise Forbidden("This needs an API key with the Administrator role.")
-            g.principal = principal
             return view(*args, **kwargs)
 
         return guarded

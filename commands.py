@@ -7,11 +7,12 @@ from flask.cli import with_appcontext
 from flask_migrate import upgrade
 from sqlalchemy import String, cast, or_, select
 
+import systems
 from auth import create_key, ensure_infrastructure_key
 from connectors import ldap
-from database import db, write_transaction
-from encryption import UnreadableSecret
-from models import ApiKey, ConnectedSystem, Role, SettingValue, seed_catalog, utcnow
+from database import db
+from history import ChangeAction
+from models import ApiKey, Role, seed_catalog, utcnow
 
 EXAMPLE_SYSTEM_NAME = "Corporate LDAP"
 
@@ -33,9 +34,11 @@ def init_db(with_example):
     seed_catalog()
     ensure_infrastructure_key(current_app.config["JIM_INFRASTRUCTURE_API_KEY"])
     click.echo(f"Database ready: {db.engine.url.render_as_string(hide_password=True)}")
-    if with_example and db.session.scalar(select(ConnectedSystem.id).limit(1)) is None:
-        system = ConnectedSystem.create(EXAMPLE_SYSTEM_NAME, "An example system for trying the API.", ldap.CONNECTOR)
-        db.session.commit()
+    if with_example and systems.list_page(None, "name", False, 1, 1)[1] == 0:
+        example = systems.created(EXAMPLE_SYSTEM_NAME, "An example system for trying the API.", ldap.CONNECTOR)
+        with systems.writing() as write:
+            # No API key made it: it has no Created record.
+            system = systems.save(write, None, example, ChangeAction.CREATED, by=None)
         click.echo(f"Created example connected system {system.id}: {system.name}.")
 
 
@@ -102,19 +105,11 @@ def reencrypt():
     If any secret cannot be read with the configured keys, nothing is rewritten: a rotation must not leave some
     secrets behind under a key that is about to be removed.
     """
-    with write_transaction():
-        stored = db.session.scalars(
-            select(SettingValue).where(SettingValue.secret_value.is_not(None)).with_for_update()
-        ).all()
-        unreadable = []
-        for value in stored:
-            try:
-                value.secret_value = value.secret_value.rotated()
-            except UnreadableSecret:
-                unreadable.append(f"connected system {value.connected_system_id} setting {value.setting_id}")
+    with systems.writing() as write:
+        count, unreadable = systems.reencrypt_secrets(write)
         if unreadable:
             raise click.ClickException(
                 f"No configured key can read {len(unreadable)} secret(s) ({'; '.join(unreadable)}); nothing was "
                 "rewritten. Add the key they were written under to JIM_ENCRYPTION_KEY, or set those settings again."
             )
-    click.echo(f"Re-encrypted {len(stored)} secret(s) under the first key of JIM_ENCRYPTION_KEY.")
+    click.echo(f"Re-encrypted {count} secret(s) under the first key of JIM_ENCRYPTION_KEY.")

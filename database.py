@@ -1,17 +1,21 @@
 """The database: the Flask-SQLAlchemy extension, its migrations, per-store connection settings and write
 transactions."""
 import fcntl
+import functools
 import os
 import sqlite3
 import time
 from contextlib import contextmanager, nullcontext
 
+import psycopg
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.sql import Executable
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
@@ -162,3 +166,61 @@ def committed(session):
     except BaseException:
         session.rollback()
         raise
+
+
+def commit_writes(connection: Connection, statements: list[tuple[Executable, object]]):
+    """Send a write transaction's statements, in order, and commit it; each statement's parameters are a
+    dict, or a list of dicts for one execution per dict.
+
+    On PostgreSQL a write holds its system's row lock until it commits, and each statement sent one after
+    another costs a round trip under it. So the statements and the COMMIT go in one psycopg pipeline, one
+    round trip in all, on the driver connection SQLAlchemy hands out: SQLAlchemy cannot drive a pipeline
+    itself (it closes each result before the pipeline syncs). SQLAlchemy still compiles each statement, once
+    (``for_driver``), and its column types still convert the values (a ``Secret`` to its token, a time to
+    UTC); psycopg adapts the rest. A driver error is raised as SQLAlchemy would raise it, so the write path
+    maps it as any other (a lost connection is a 503, a name taken a 409). On SQLite, where the write lock
+    is the whole store's and a statement costs no round trip, they are executed one after another, and
+    the session's commit follows.
+    """
+    if connection.dialect.name != "postgresql":
+        for statement, parameters in statements:
+            connection.execute(statement, parameters)
+        return
+    driver = connection.connection.driver_connection
+    cursor = driver.cursor()
+    try:
+        with driver.pipeline():
+            for statement, parameters in statements:
+                rows = parameters if isinstance(parameters, list) else [parameters]
+                sql, convert = for_driver(statement, tuple(rows[0]), connection.dialect)
+                cursor.executemany(sql, [convert(row) for row in rows])
+            cursor.execute("COMMIT")
+    except psycopg.Error as error:
+        lost = connection.dialect.is_disconnect(error, driver, cursor)
+        if lost:
+            connection.invalidate(error)
+        raise DBAPIError.instance(None, None, error, psycopg.Error, hide_parameters=True, connection_invalidated=lost,
+                                  dialect=connection.dialect) from None
+    finally:
+        cursor.close()
+
+
+@functools.cache
+def for_driver(statement: Executable, keys: tuple[str, ...], dialect: Dialect):
+    """The statement as the driver takes it, given parameters named ``keys``: its SQL, and the function that
+    makes a row of parameters ready for the driver with the columns' own conversions."""
+    compiled = statement.compile(dialect=dialect, column_keys=list(keys))
+    processors = {
+        key: processor
+        for key, bind in compiled.binds.items()
+        if (processor := bind.type.dialect_impl(dialect).bind_processor(dialect))
+    }
+
+    def convert(row: dict) -> dict:
+        parameters = compiled.construct_params(row)
+        for key, processor in processors.items():
+            if key in parameters:
+                parameters[key] = processor(parameters[key])
+        return parameters
+
+    return compiled.string, convert

@@ -6,10 +6,10 @@ import logging
 
 from flask import jsonify
 from marshmallow import ValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
-from models import NameInUse, utcnow
+from models import utcnow
 from schemas import error_schema
 
 log = logging.getLogger(__name__)
@@ -72,8 +72,13 @@ class NotFound(ApiError):
     status = 404
 
 
-class Conflict(ApiError):
+class NameInUse(ApiError):
+    """Another connected system already has this name, whatever its case."""
+
     status = 409
+
+    def __init__(self, name: str):
+        super().__init__(f"A connected system named {name!r} already exists.")
 
 
 class PreconditionFailed(ApiError):
@@ -140,22 +145,12 @@ def init_app(app):
     def validation_error(error: ValidationError):
         return envelope(400, "One or more fields are invalid.", flatten(error.normalized_messages()))
 
-    @app.errorhandler(NameInUse)
-    def name_in_use(error: NameInUse):
-        return envelope(409, str(error))
-
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
         headers = {}
         if error.code == 405 and getattr(error, "valid_methods", None):
             headers["Allow"] = ", ".join(error.valid_methods)
         return envelope(error.code, MESSAGES.get(error.code, error.description), headers=headers)
-
-    @app.errorhandler(IntegrityError)
-    def integrity_error(error: IntegrityError):
-        # A concurrent write got there first (two creates of one name); the constraint kept the store whole.
-        log.warning("write refused by a constraint: %s", type(error.orig).__name__)
-        return envelope(409, "The change conflicts with the current state; read it again and retry.")
 
     @app.errorhandler(DBAPIError)
     def database_error(error: DBAPIError):

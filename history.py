@@ -1,65 +1,53 @@
-"""The change history of connected systems: written inside the transaction of each change, read newest first."""
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Connection
+"""The change history of connected systems: what a record says, and the row that keeps it.
+
+``systems.apply`` writes a record in the transaction of every change it makes, and reads the history back.
+"""
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import insert
 
 from auth import Principal
-from database import db
-from models import ID_MAX, Change, ChangeAction, ChangeRecord, ConnectedSystem, utcnow
-from systems import not_found
+from models import change_records_table, utcnow
 
 ACTOR_TYPE = "ApiKey"  # the only kind of caller this service has
-# A Core insert, built once and run on the write's connection: a record is written with every change, and
-# an entity would cost a flush.
-RECORD = insert(ChangeRecord.__table__)
+RECORD = insert(change_records_table)
 
 
-def record(
-    connection: Connection,
-    system_id: int,
-    action: ChangeAction,
-    changes: list[Change],
-    by: Principal,
-    reason: str | None = None,
-):
-    """Add the record to the write on ``connection``; a change that changed nothing is not recorded."""
-    if not changes:
-        return
-    connection.execute(
-        RECORD,
-        {
-            "connected_system_id": system_id,
-            "changed_at": utcnow(),
-            "actor_type": ACTOR_TYPE,
-            "actor_name": by.name,
-            "actor_prefix": by.prefix,
-            "action": str(action),
-            "change_reason": reason,
-            "changes": [change.as_record() for change in changes],
-        },
-    )
+class ChangeAction(StrEnum):
+    CREATED = "Created"
+    UPDATED = "Updated"
+    SETTINGS_VALIDATED = "SettingsValidated"
+    SCHEMA_IMPORTED = "SchemaImported"
+    SCHEMA_IMPORT_FAILED = "SchemaImportFailed"
+    HIERARCHY_IMPORTED = "HierarchyImported"
+    DELETED = "Deleted"
 
 
-def record_created(connection: Connection, system: ConnectedSystem, by: Principal, reason: str | None):
-    changes = [Change(field, None, value) for field, value in system.stored_fields().items()]
-    record(connection, system.id, ChangeAction.CREATED, changes, by, reason)
+@dataclass(frozen=True)
+class Change:
+    """One field's change, named as in validationErrors. A secret's values are never kept."""
+
+    field: str
+    old: object
+    new: object
 
 
-def record_deleted(connection: Connection, system: ConnectedSystem, by: Principal):
-    """What the system held when it was deleted, so that the history says what went."""
-    changes = [Change(field, value, None) for field, value in system.stored_fields().items()]
-    record(connection, system.id, ChangeAction.DELETED, changes, by)
+def setting_field(setting_id: int) -> str:
+    """How a setting is named in validationErrors and in the history."""
+    return f"settingValues.{setting_id}"
 
 
-def page_of_changes(system_id: int, page: int, page_size: int) -> tuple[list[ChangeRecord], int]:
-    """One page of the system's records, newest first, and how many there are; 404 if it never existed."""
-    if system_id > ID_MAX:
-        raise not_found(system_id)
-    of_system = ChangeRecord.connected_system_id == system_id
-    total = db.session.scalar(select(func.count()).select_from(ChangeRecord).where(of_system))
-    if total == 0 and db.session.get(ConnectedSystem, system_id) is None:
-        raise not_found(system_id)
-    records = db.session.scalars(
-        select(ChangeRecord).where(of_system).order_by(ChangeRecord.id.desc())
-        .limit(page_size).offset((page - 1) * page_size)
-    ).all()
-    return records, total
+def record_row(system_id: int, action: ChangeAction, changes: list[Change], by: Principal, reason: str | None) -> dict:
+    """The history row of a change, with who made it copied as they were then."""
+    return {
+        "connected_system_id": system_id,
+        "changed_at": utcnow(),
+        "actor_type": ACTOR_TYPE,
+        "actor_name": by.name,
+        "actor_prefix": by.prefix,
+        "action": str(action),
+        "change_reason": reason,
+        # Plain JSON values: nothing to copy.
+        "changes": [{"field": change.field, "old": change.old, "new": change.new} for change in changes],
+    }

@@ -20,6 +20,7 @@ from marshmallow import Schema, fields
 
 import schemas
 from connectors.interface import VALUE_KEYS
+from models import ID_MAX
 
 TITLE = "JIM Connected Systems API"
 DOCUMENT_URL = "/api/openapi.json"
@@ -79,7 +80,7 @@ class Endpoint:
         return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
 
 
-def page_of(item_schema: type[Schema]) -> Schema:
+def page_schema(item_schema: type[Schema]) -> Schema:
     """The list envelope as ``PageSchema(item_schema())`` dumps it, with its items' schema named."""
     name = item_schema.__name__.removesuffix("Schema") + "PageSchema"
     return type(name, (schemas.PageSchema,), {"items": fields.List(fields.Nested(item_schema))})(item_schema())
@@ -119,8 +120,8 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
-HEALTH, DEFINITIONS, SYSTEMS = "Health", "Connector definitions", "Connected systems"
-SYSTEM = "/synchronisation/connected-systems/{connectedSystemId}"
+HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
+SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
     "If-Match": "Write only if the system's ETag is one of these (or `*`); else 412 and nothing is written.",
@@ -128,42 +129,42 @@ PRECONDITIONS = {
 }
 
 ENDPOINTS = (
-    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH, BUG, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH, BUG, schemas.HealthSchema,
+    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema,
              public=True),
-    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH,
+    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH_TAG,
              STORE, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH, BUG,
+    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH_TAG, BUG,
              schemas.VersionSchema, public=True),
     Endpoint("get", "/synchronisation/connector-definitions", "listConnectorDefinitions",
-             "The connector catalog, each connector with its settings", DEFINITIONS, (*KEY, *STORE),
+             "The connector catalog, each connector with its settings", DEFINITIONS_TAG, (*KEY, *STORE),
              schemas.ConnectorDefinitionSchema(many=True)),
     Endpoint("get", "/synchronisation/connector-definitions/{connectorDefinitionId}", "getConnectorDefinition",
-             "One connector and its settings", DEFINITIONS, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
+             "One connector and its settings", DEFINITIONS_TAG, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
     Endpoint("get", "/synchronisation/connected-systems", "listConnectedSystems",
-             "A page of connected systems", SYSTEMS, (400, *KEY, *STORE),
-             page_of(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
+             "A page of connected systems", SYSTEMS_TAG, (400, *KEY, *STORE),
+             page_schema(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
     Endpoint("post", "/synchronisation/connected-systems", "createConnectedSystem",
-             "Create a connected system, holding its connector's defaults", SYSTEMS,
+             "Create a connected system, holding its connector's defaults", SYSTEMS_TAG,
              (*BODY, *ADMINISTRATOR, 409, *STORE), schemas.ConnectedSystemSchema, 201,
              schemas.ConnectedSystemCreateSchema, examples=CREATE_EXAMPLES,
              headers={"Location": "The new system's address.", **ETAG}),
-    Endpoint("get", SYSTEM, "getConnectedSystem", "A connected system", SYSTEMS, (*KEY, 404, *STORE),
+    Endpoint("get", SYSTEM_PATH, "getConnectedSystem", "A connected system", SYSTEMS_TAG, (*KEY, 404, *STORE),
              schemas.ConnectedSystemSchema, headers=ETAG, precondition="If-None-Match"),
-    Endpoint("put", SYSTEM, "updateConnectedSystem",
-             "Update a connected system: only the fields given change, all or nothing", SYSTEMS,
+    Endpoint("put", SYSTEM_PATH, "updateConnectedSystem",
+             "Update a connected system: only the fields given change, all or nothing", SYSTEMS_TAG,
              (*BODY, *ADMINISTRATOR, 404, 409, 412, *STORE), schemas.ConnectedSystemSchema,
              body=schemas.ConnectedSystemUpdateSchema(connector=None), examples=SEED_EXAMPLES, headers=ETAG,
              precondition="If-Match"),
-    Endpoint("delete", SYSTEM, "deleteConnectedSystem", "Delete a connected system", SYSTEMS,
+    Endpoint("delete", SYSTEM_PATH, "deleteConnectedSystem", "Delete a connected system", SYSTEMS_TAG,
              (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, precondition="If-Match"),
-    Endpoint("post", SYSTEM + "/validate-settings", "validateConnectedSystemSettings",
-             "Run the connector's offline checks over the stored settings", SYSTEMS,
+    Endpoint("post", SYSTEM_PATH + "/validate-settings", "validateConnectedSystemSettings",
+             "Run the connector's offline checks over the stored settings", SYSTEMS_TAG,
              (400, *ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
              precondition="If-Match"),
-    Endpoint("get", SYSTEM + "/history", "getConnectedSystemHistory",
-             "The system's change history, newest first; a deleted system's stays readable", SYSTEMS,
-             (400, *KEY, 404, *STORE), page_of(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
+    Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
+             "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
+             (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
 )
 
 PARAMETERS = {
@@ -272,7 +273,7 @@ def operation(endpoint: Endpoint) -> dict:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": {"type": "integer", "format": "int64", "minimum": 1, "maximum": schemas.INT64_MAX}, "example": 1}
+         "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:

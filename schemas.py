@@ -1,13 +1,12 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
 import re
 
-from marshmallow import Schema, ValidationError, fields, missing, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate
 
 from connectors import CONNECTORS
 from connectors.interface import Connector, Setting, SettingType
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
-INT64_MAX = 2**63 - 1  # the largest id
 SETTING_STRING_MAX = 4000
 
 NUL = "\x00"
@@ -151,8 +150,19 @@ class SettingValues(fields.Field):
         return values
 
 
+class ChangeReason(CleanString):
+    """Why, in the requester's words, kept with the change in the history."""
+
+    def __init__(self, **kwargs):
+        super().__init__(data_key="changeReason", max_length=2000, multiline=True, allow_none=True, **kwargs)
+
+
 class ConnectedSystemUpdateSchema(Schema):
-    """The PUT body: every field optional, absent means unchanged, anything unknown refused."""
+    """The PUT body: every field optional, absent means unchanged, anything unknown refused.
+
+    Loads as ``{"fields": {column: value}, "setting_values": {id: value}, "change_reason": ...}``: the
+    system's own fields by column, as ``systems.updated`` takes them.
+    """
 
     name = Name()
     description = Description()
@@ -160,11 +170,18 @@ class ConnectedSystemUpdateSchema(Schema):
     max_export_parallelism = StrictInteger(
         data_key="maxExportParallelism", allow_none=True, validate=validate.Range(1, 16)
     )
-    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, allow_none=True)
+    change_reason = ChangeReason()
+
+    FIELDS = ("name", "description", "max_export_parallelism")
 
     def __init__(self, connector: Connector, **kwargs):
         super().__init__(**kwargs)
         self.connector = connector
+
+    @post_load
+    def by_part(self, data, **kwargs):
+        data["fields"] = {name: data.pop(name) for name in self.FIELDS if name in data}
+        return data
 
 
 class ConnectedSystemCreateSchema(Schema):
@@ -173,7 +190,7 @@ class ConnectedSystemCreateSchema(Schema):
     connector_definition_id = StrictInteger(
         data_key="connectorDefinitionId", required=True, validate=validate.OneOf(sorted(CONNECTORS))
     )
-    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, allow_none=True)
+    change_reason = ChangeReason()
 
 
 class PageQuerySchema(Schema):
@@ -317,7 +334,8 @@ class PageSchema(Schema):
         return self.item_schema.dump(page["items"], many=True)
 
 
-def page_of(items: list, total_count: int, page: int, page_size: int) -> dict:
+def paged(items: list, total_count: int, page: int, page_size: int) -> dict:
+    """One page of a list, as ``PageSchema`` dumps it."""
     total_pages = -(-total_count // page_size)
     return {
         "items": items,

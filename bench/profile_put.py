@@ -35,7 +35,7 @@ RESULTS = PROJECT / "bench" / "results"
 sys.path.insert(0, str(PROJECT))
 import app as app_module  # noqa: E402
 import auth  # noqa: E402
-import history  # noqa: E402
+import systems  # noqa: E402
 from app import create_app  # noqa: E402
 from auth import create_key  # noqa: E402
 from config import database_url  # noqa: E402
@@ -183,16 +183,17 @@ def show_cprofile(target: Target, count: int, top: int):
 
 
 # The steps of a PUT, each the function (module or class, and name) where it is looked up when called. The time
-# and calls of a step exclude those of the steps it calls (the driver's time is not counted in apply_update).
+# and calls of a step exclude those of the steps it calls (the driver's time is not counted in save).
 STEPS = [
     ("auth.lookup: the key, the first read", auth, "lookup"),
     # (its before_request hook is bound at init_app, so the step wraps what the hook calls: the count itself)
     ("rate limit: count the request", FixedWindowRateLimiter, "hit"),
     ("read the JSON body", app_module, "json_object"),
-    ("peek_system: connector and version, unlocked", app_module, "peek_system"),
-    ("read_locked_system: row and values, locked", app_module, "read_locked_system"),
-    ("apply_update: diff, seal, UPDATE, upsert", app_module, "apply_update"),
-    ("history.record (an INSERT)", history, "record"),
+    ("systems.peek: connector and version, unlocked", systems, "peek"),
+    ("systems.read_locked: row, values, object types, locked", systems, "read_locked"),
+    ("systems.updated: the system as the PUT leaves it", systems, "updated"),
+    ("systems.save: diff, seal, the writes and the history row", systems, "save"),
+    ("commit_writes: UPDATE, upsert, history INSERT (and COMMIT)", systems, "commit_writes"),
     ("session.connection (BEGIN)", Session, "connection"),
     ("driver SQL: BEGIN, ROLLBACK, BEGIN IMMEDIATE", Connection, "exec_driver_sql"),
     ("session.commit (COMMIT)", Session, "commit"),

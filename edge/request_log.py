@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 
 from flask import g, has_request_context, request
 
+from auth import caller
+
 REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 
 log = logging.getLogger("jim.request")
@@ -84,8 +86,8 @@ def finish(response):
         "status": response.status_code,
         "durationMs": round((time.perf_counter() - g.request_started) * 1000, 1),
     }
-    caller = g.get("caller")  # set once the request's key was looked up (auth.identify)
-    if caller is not None:
-        fields["keyPrefix"] = caller.prefix
+    identified = caller()  # once the request's key was looked up: no lookup of its own
+    if identified is not None:
+        fields["keyPrefix"] = identified.prefix
     log.info("request", extra={"fields": fields})
     return response

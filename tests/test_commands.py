@@ -10,7 +10,7 @@ from connectors import CONNECTORS
 from conftest import SYSTEMS, empty_store
 from database import db
 from envelope import assert_error
-from models import ApiKey, ConnectedSystem, ConnectorDefinition, ConnectorSetting, utcnow
+from models import ApiKey, ConnectorDefinition, ConnectorSetting, connected_systems_table, utcnow
 
 KEY = re.compile(r"jim_[A-Za-z0-9_-]{43,}")
 CATALOG = {"ConnectorDefinition": len(CONNECTORS),
@@ -25,8 +25,9 @@ def run(runner, *args):
 
 def counts(app) -> dict:
     with app.app_context():
-        return {model.__name__: db.session.scalar(select(func.count()).select_from(model))
-                for model in (ConnectorDefinition, ConnectorSetting, ConnectedSystem, ApiKey)}
+        return {name: db.session.scalar(select(func.count()).select_from(table)) for name, table in (
+            ("ConnectorDefinition", ConnectorDefinition), ("ConnectorSetting", ConnectorSetting),
+            ("ConnectedSystem", connected_systems_table), ("ApiKey", ApiKey))}
 
 
 # --- init-db ----------------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from conftest import SYSTEMS
 from database import db
 from envelope import assert_error
-from models import SettingValue
+from models import setting_values_table
 
 DEFINITIONS = "/api/v1/synchronisation/connector-definitions"
 
@@ -144,7 +144,7 @@ def test_get_answers_what_create_answered(client, admin, ldap_system):
 def setting_value_rows(app, system_id) -> int:
     with app.app_context():
         return db.session.scalar(
-            select(func.count()).select_from(SettingValue).where(SettingValue.connected_system_id == system_id)
+            select(func.count()).where(setting_values_table.c.connected_system_id == system_id)
         )
 
 

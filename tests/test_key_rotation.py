@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from database import db
-from models import SettingValue
+from models import setting_values_table
 from servers import PROJECT
 
 SYSTEM = f"{SYSTEMS}/1"
@@ -35,8 +35,8 @@ def service_with_keys(app_config, *keys):
 
 def stored_tokens(app) -> list[str]:
     with app.app_context():
-        return [value.secret_value.token for value in db.session.scalars(
-            select(SettingValue).where(SettingValue.secret_value.is_not(None)))]
+        return [secret.token for secret in db.session.scalars(
+            select(setting_values_table.c.secret_value).where(setting_values_table.c.secret_value.is_not(None)))]
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ finds no drift), on SQLite and PostgreSQL; init-db builds on it and is safe to r
 import os
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect, text
 
 from app import create_app
@@ -73,7 +74,30 @@ def test_init_db_upgrades_seeds_and_can_run_again(empty_app):
     with empty_app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM connector_definitions")) == 4
         assert db.session.scalar(text("SELECT count(*) FROM connected_systems")) == 1
-        assert db.session.scalar(text("SELECT version_num FROM alembic_version")) == "0001"
+        current = db.session.scalar(text("SELECT version_num FROM alembic_version"))
+        head = ScriptDirectory.from_config(empty_app.extensions["migrate"].migrate.get_config()).get_current_head()
+    assert current == head
+
+
+def test_an_upgrade_keeps_what_the_store_held(empty_app):
+    """A store made by the first release (0001) is upgraded in place: its systems, values and keys stay."""
+    assert flask(empty_app, "db", "upgrade", "0001").exit_code == 0
+    with empty_app.app_context():
+        db.session.execute(text("INSERT INTO connector_definitions (id, name, description) VALUES (3, 'LDAP', '')"))
+        db.session.execute(text("INSERT INTO connector_settings (id, connector_definition_id, name, type, required)"
+                                " VALUES (4, 3, 'Port', 'Integer', true)"))
+        db.session.execute(text(
+            "INSERT INTO connected_systems (id, name, name_key, connector_definition_id, created,"
+            " setting_values_valid, version) VALUES (7, 'Kept', 'kept', 3, '2026-11-27 10:00:00', true, 3)"))
+        db.session.execute(text("INSERT INTO connected_system_setting_values (connected_system_id, setting_id,"
+                                " int_value) VALUES (7, 4, 636)"))
+        db.session.commit()
+    assert flask(empty_app, "init-db").exit_code == 0
+    assert flask(empty_app, "db", "check").exit_code == 0
+    with empty_app.app_context():
+        row = db.session.execute(text("SELECT name, version, setting_values_valid FROM connected_systems")).one()
+        assert tuple(row) == ("Kept", 3, True)
+        assert db.session.scalar(text("SELECT int_value FROM connected_system_setting_values")) == 636
 
 
 def test_the_release_step_upgrades():

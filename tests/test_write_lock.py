@@ -10,7 +10,7 @@ from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY, build_schema, make_key
 from database import db
 from envelope import assert_error
-from models import ConnectedSystem, Role
+from models import Role, connected_systems_table
 
 URL = f"{SYSTEMS}/1"
 
@@ -29,7 +29,8 @@ def lock_held(app, ldap_system):
             other.exec_driver_sql("ROLLBACK")  # the deferred BEGIN of every transaction, made a write
             other.exec_driver_sql("BEGIN IMMEDIATE")
         else:
-            other.execute(select(ConnectedSystem.id).where(ConnectedSystem.id == 1).with_for_update())
+            other.execute(select(connected_systems_table.c.id).where(connected_systems_table.c.id == 1)
+                          .with_for_update())
         yield
         other.rollback()
 
