@@ -6,6 +6,7 @@ in one transaction, dump the answer with a schema. Errors are raised; ``errors``
 import json
 import logging
 import os
+from dataclasses import replace
 
 from flask import Blueprint, Flask, current_app, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -22,6 +23,8 @@ import errors
 import openapi
 import systems
 from auth import caller, requires
+from discovery import Discovery, discover, require_same_settings
+from systems import hierarchy, object_types
 from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from connectors import CONNECTORS
@@ -30,6 +33,19 @@ from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, Unsupport
 from history import ChangeAction
 from models import ID_MAX, Role
 from schemas import (
+    attribute_schema,
+    attribute_update_schema,
+    bulk_attributes_result_schema,
+    bulk_attributes_update_schema,
+    container_schema,
+    hierarchy_import_schema,
+    import_options_schema,
+    no_options_schema,
+    object_type_schema,
+    object_type_update_schema,
+    partition_schema,
+    schema_preview_schema,
+    selection_update_schema,
     connected_system_schema,
     connector_definition_schema,
     create_schema,
@@ -100,6 +116,13 @@ def json_object() -> dict:
     return body
 
 
+def json_object_or_nothing() -> dict:
+    """The request's body as a JSON object, or an empty one when there is no body (then with any Content-Type)."""
+    if not request.content_length:  # also a body that is not sent, which Werkzeug reads as none
+        return {}
+    return json_object()
+
+
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 SYSTEMS_PATH = "/synchronisation/connected-systems"
 SYSTEM_PATH = SYSTEMS_PATH + "/<id:system_id>"
@@ -157,7 +180,7 @@ def create_connected_system():
     new = systems.created(fields["name"], fields.get("description"), CONNECTORS[fields["connector_definition_id"]])
     with systems.writing() as write:
         system = systems.save(write, None, new, ChangeAction.CREATED, caller(), fields.get("change_reason"))
-    location = url_for(".get_connected_system", system_id=system.id)
+    location = url_for(".get_connected_system", system_id=system.id, _external=True)  # as JIM: absolute
     return connected_system_schema.dump(system), 201, tagged(system, {"Location": location})
 
 
@@ -206,6 +229,147 @@ def validate_settings(system_id):
         system = systems.save(write, system, after, ChangeAction.SETTINGS_VALIDATED, caller())
     answer = {"valid": not problems, "validation_errors": problems, "connected_system": system}
     return settings_validation_schema.dump(answer), tagged(system)
+
+
+@api.post(SYSTEM_PATH + "/import-schema")
+@requires(Role.ADMINISTRATOR)
+def import_schema(system_id):
+    """Connect with the stored settings and merge what is found; the talking is done holding no lock."""
+    import_options_schema.load(json_object_or_nothing())
+    seen = systems.read(system_id)
+    require_match(seen)
+    discovered = discover(seen, Discovery.SCHEMA)
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        require_same_settings(seen, system)
+        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
+                     parts=(merge,))
+    system = systems.read(system_id)
+    return connected_system_schema.dump(system), tagged(system)
+
+
+@api.post(SYSTEM_PATH + "/import-schema/preview")
+@requires(Role.ADMINISTRATOR)
+def preview_schema_import(system_id):
+    """The same discovery, compared with what is stored; nothing is written, whatever the outcome."""
+    import_options_schema.load(json_object_or_nothing())
+    system = systems.read(system_id)
+    discovered = discover(system, Discovery.SCHEMA, record_failure=False)
+    stored = object_types.read_all(db.session.connection(), system_id)
+    return schema_preview_schema.dump(object_types.compare(stored, discovered))
+
+
+@api.get(SYSTEM_PATH + "/object-types")
+@requires(Role.READER)
+def list_object_types(system_id):
+    system = systems.peek(system_id)
+    found = object_types.read_all(db.session.connection(), system_id)
+    return object_type_schema.dump(found, many=True), tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
+@requires(Role.READER)
+def get_object_type(system_id, object_type_id):
+    system = systems.peek(system_id)
+    found = object_types.read_one(db.session.connection(), system_id, object_type_id)
+    return object_type_schema.dump(found), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/object-types/<id:object_type_id>")
+@requires(Role.ADMINISTRATOR)
+def update_object_type(system_id, object_type_id):
+    require_match(systems.peek(system_id))
+    flags = object_type_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        object_type = object_types.read_one(write.connection, system_id, object_type_id)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
+                              parts=(object_types.type_selected(object_type, flags),))
+    return object_type_schema.dump(replace(object_type, **flags)), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/object-types/<id:object_type_id>/attributes/<id:attribute_id>")
+@requires(Role.ADMINISTRATOR)
+def update_attribute(system_id, object_type_id, attribute_id):
+    require_match(systems.peek(system_id))
+    flags = attribute_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        object_type = object_types.read_one(write.connection, system_id, object_type_id)
+        selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+    return attribute_schema.dump(attribute), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/object-types/<id:object_type_id>/attributes")
+@requires(Role.ADMINISTRATOR)
+def update_attributes(system_id, object_type_id):
+    require_match(systems.peek(system_id))
+    edits = bulk_attributes_update_schema.load(json_object())["attributes"]
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        object_type = object_types.read_one(write.connection, system_id, object_type_id)
+        selection, updated = object_types.attributes_selected(object_type, edits)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+    return bulk_attributes_result_schema.dump({"updated_attributes": updated}), tagged(system)
+
+
+@api.post(SYSTEM_PATH + "/import-hierarchy")
+@requires(Role.ADMINISTRATOR)
+def import_hierarchy(system_id):
+    """Connect with the stored settings and merge the partitions and containers found; no lock while talking."""
+    no_options_schema.load(json_object_or_nothing())
+    seen = systems.read(system_id)
+    require_match(seen)
+    discovered = discover(seen, Discovery.HIERARCHY)
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        require_same_settings(seen, system)
+        merge, changes = hierarchy.merged(system_id, hierarchy.read_all(write.connection, system_id), discovered)
+        system = systems.save(write, system, systems.validated(system, True), ChangeAction.HIERARCHY_IMPORTED,
+                              caller(), parts=(merge,))
+    return hierarchy_import_schema.dump(changes), tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/partitions")
+@requires(Role.READER)
+def list_partitions(system_id):
+    system = systems.peek(system_id)
+    return partition_schema.dump(hierarchy.read_all(db.session.connection(), system_id), many=True), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/partitions/<id:partition_id>")
+@requires(Role.ADMINISTRATOR)
+def update_partition(system_id, partition_id):
+    require_match(systems.peek(system_id))
+    flags = selection_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        partition = hierarchy.find_partition(hierarchy.read_all(write.connection, system_id), system_id, partition_id)
+        selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+    return partition_schema.dump(replace(partition, **flags)), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/containers/<id:container_id>")
+@requires(Role.ADMINISTRATOR)
+def update_container(system_id, container_id):
+    require_match(systems.peek(system_id))
+    flags = selection_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        container = hierarchy.find_container(hierarchy.read_all(write.connection, system_id), system_id, container_id)
+        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+    return container_schema.dump(replace(container, **flags)), tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/history")

@@ -55,6 +55,12 @@ class Secret:
         except InvalidToken:
             raise UnreadableSecret("no configured encryption key can read this secret") from None
 
+    def __eq__(self, other):
+        """The same ciphertext: the same stored secret (sealing one plaintext twice gives two tokens)."""
+        return isinstance(other, Secret) and other.token == self.token
+
+    __hash__ = None  # a secret is a value, never a key
+
     def __repr__(self):
         return "Secret('***')"
 

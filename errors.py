@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException
 
+from connectors.interface import Refused, Unreachable
 from models import utcnow
 from schemas import error_schema
 
@@ -27,6 +28,7 @@ CODES = {
     415: "UNSUPPORTED_MEDIA_TYPE",
     429: "TOO_MANY_REQUESTS",
     500: "INTERNAL_ERROR",
+    502: "BAD_GATEWAY",
     503: "SERVICE_UNAVAILABLE",
 }
 
@@ -72,10 +74,12 @@ class NotFound(ApiError):
     status = 404
 
 
-class NameInUse(ApiError):
-    """Another connected system already has this name, whatever its case."""
-
+class Conflict(ApiError):
     status = 409
+
+
+class NameInUse(Conflict):
+    """Another connected system already has this name, whatever its case."""
 
     def __init__(self, name: str):
         super().__init__(f"A connected system named {name!r} already exists.")
@@ -140,6 +144,15 @@ def init_app(app):
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
         return envelope(error.status, error.message, headers=error.headers)
+
+    @app.errorhandler(Refused)
+    def refused(error: Refused):
+        """The connected system answered and refused: the settings (or the system) need changing."""
+        return envelope(400, error.message)
+
+    @app.errorhandler(Unreachable)
+    def unreachable(error: Unreachable):
+        return envelope(502, error.message)
 
     @app.errorhandler(ValidationError)
     def validation_error(error: ValidationError):

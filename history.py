@@ -21,6 +21,7 @@ class ChangeAction(StrEnum):
     SCHEMA_IMPORTED = "SchemaImported"
     SCHEMA_IMPORT_FAILED = "SchemaImportFailed"
     HIERARCHY_IMPORTED = "HierarchyImported"
+    HIERARCHY_IMPORT_FAILED = "HierarchyImportFailed"
     DELETED = "Deleted"
 
 

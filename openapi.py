@@ -30,6 +30,7 @@ STORE = (*BUG, 503)  # an operation that reads the database: a bug, or the datab
 KEY = (401, 429)  # a Reader's key is enough; every keyed operation is rate limited
 ADMINISTRATOR = (*KEY, 403)
 BODY = (400, 413, 415)
+TALKS = (400, 409, 502)  # an import: the system refused, the settings changed meanwhile, or it did not answer
 
 
 @dataclass(frozen=True)
@@ -40,12 +41,14 @@ class ErrorResponse:
 
 ERRORS = {
     400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
-                  "`BAD_REQUEST`: the body is not a JSON object, or `If-Match` is empty."),
+                  "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, or (imports) the connected "
+                  "system refused, as the message says."),
     401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
     403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
-    409: ErrorResponse("`CONFLICT`: the name is in use, or the write conflicts with the current state."),
+    409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
+                       "being imported."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
@@ -53,6 +56,7 @@ ERRORS = {
     429: ErrorResponse("`TOO_MANY_REQUESTS`: over the rate limit.",
                        {"Retry-After": "Whole seconds until the limit's window ends."}),
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
+    502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time."),
     503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
                   {"Retry-After": "Seconds to wait before retrying."}),
 }
@@ -69,6 +73,7 @@ class Endpoint:
     answer: Schema | type[Schema] | None = None  # None: no body
     status: int = 200
     body: Schema | type[Schema] | None = None
+    body_required: bool = True  # False: the operation may be called with no body at all
     query: type[Schema] | None = None
     examples: dict = field(default_factory=dict)  # request body examples by name
     public: bool = False  # no key needed
@@ -121,6 +126,7 @@ CREATE_EXAMPLES = {
 }
 
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
+SCHEMA_TAG = "Schema and hierarchy"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
@@ -162,6 +168,45 @@ ENDPOINTS = (
              "Run the connector's offline checks over the stored settings", SYSTEMS_TAG,
              (400, *ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
              precondition="If-Match"),
+    Endpoint("post", SYSTEM_PATH + "/import-schema", "importConnectedSystemSchema",
+             "Connect with the stored settings and import the system's object types and attributes", SYSTEMS_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *TALKS, *STORE), schemas.ConnectedSystemSchema,
+             body=schemas.ImportOptionsSchema, body_required=False, headers=ETAG, precondition="If-Match"),
+    Endpoint("post", SYSTEM_PATH + "/import-schema/preview", "previewConnectedSystemSchemaImport",
+             "What a schema import would change; nothing is written", SYSTEMS_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.SchemaPreviewSchema,
+             body=schemas.ImportOptionsSchema, body_required=False),
+    Endpoint("get", SYSTEM_PATH + "/object-types", "listConnectedSystemObjectTypes",
+             "The imported object types, each with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.ObjectTypeSchema(many=True), headers=ETAG),
+    Endpoint("get", SYSTEM_PATH + "/object-types/{objectTypeId}", "getConnectedSystemObjectType",
+             "One imported object type with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.ObjectTypeSchema, headers=ETAG),
+    Endpoint("put", SYSTEM_PATH + "/object-types/{objectTypeId}", "updateConnectedSystemObjectType",
+             "Select an object type, or say what becomes of its contributions", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ObjectTypeSchema,
+             body=schemas.ObjectTypeUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("put", SYSTEM_PATH + "/object-types/{objectTypeId}/attributes/{attributeId}",
+             "updateConnectedSystemAttribute", "Select an attribute, or make it the (secondary) external id",
+             SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.AttributeSchema,
+             body=schemas.AttributeUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("put", SYSTEM_PATH + "/object-types/{objectTypeId}/attributes", "updateConnectedSystemAttributes",
+             "Update several attributes of an object type: all or nothing", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.BulkAttributesResultSchema,
+             body=schemas.BulkAttributesUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("post", SYSTEM_PATH + "/import-hierarchy", "importConnectedSystemHierarchy",
+             "A directory's partitions and containers, imported with the stored settings", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *TALKS, *STORE), schemas.HierarchyImportSchema,
+             body=schemas.NoOptionsSchema, body_required=False, headers=ETAG, precondition="If-Match"),
+    Endpoint("get", SYSTEM_PATH + "/partitions", "listConnectedSystemPartitions",
+             "The imported partitions, each with its tree of containers", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.PartitionSchema(many=True), headers=ETAG),
+    Endpoint("put", SYSTEM_PATH + "/partitions/{partitionId}", "updateConnectedSystemPartition",
+             "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
+             body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
+             "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
+             body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
@@ -170,6 +215,10 @@ ENDPOINTS = (
 PARAMETERS = {
     "connectedSystemId": "The connected system's id.",
     "connectorDefinitionId": "The connector definition's id.",
+    "objectTypeId": "The object type's id, one of the system's.",
+    "attributeId": "The attribute's id, one of the object type's.",
+    "partitionId": "The partition's id, one of the system's.",
+    "containerId": "The container's id, one of the system's.",
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -178,8 +227,9 @@ VALUE_SCHEMAS = {
         "type": "string",
         "maxLength": schemas.SETTING_STRING_MAX,
         "pattern": schemas.allowed_characters(multiline=True),
-        "description": "String, StringEncrypted, Text, DropDown and File settings; line breaks and tabs only in "
-                       "Text; a DropDown's value is one of its allowed values.",
+        "description": "String, StringEncrypted, Text, DropDown and File settings; line breaks, tabs and "
+                       "bidirectional controls (U+061C, U+200E, U+200F, U+202A-U+202E, U+2066-U+2069) only in Text; "
+                       "a DropDown's value is one of its allowed values.",
     },
     "intValue": {"type": "integer", "format": "int32", "minimum": schemas.INT32_MIN, "maximum": schemas.INT32_MAX,
                  "description": "Integer settings."},
@@ -213,6 +263,12 @@ def custom_fields(self, field, **kwargs) -> dict:
                            "connector's: see the connector definitions.",
             "additionalProperties": {"$ref": "#/components/schemas/SettingValueInput"},
         }
+    if isinstance(field, schemas.AttributeEdits):
+        return {
+            "type": "object",
+            "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
+            "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
+        }
     if isinstance(field, fields.Constant):
         return constant(field.constant)
     if isinstance(field, fields.Enum):  # apispec lists the values but names no type
@@ -221,13 +277,14 @@ def custom_fields(self, field, **kwargs) -> dict:
         return {}
     properties = {"maxLength": field.max_length, "pattern": field.pattern}
     if isinstance(field, schemas.Name):
-        properties.update(minLength=1, description="Not only white space.")
+        properties.update(minLength=1, description="At least one letter, number, punctuation mark or symbol: not "
+                                                   "only white space or invisible characters.")
     return properties
 
 
 def constant(value) -> dict:
-    if isinstance(value, list):
-        return {"type": "array", "items": {}, "maxItems": 0}
+    if value is None:  # a field kept for JIM's shape that this service always leaves empty
+        return {"type": "string", "nullable": True, "enum": [None]}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -293,7 +350,7 @@ def operation(endpoint: Endpoint) -> dict:
                                       "headers": headers(ETAG)}
     if endpoint.body is not None:
         result["requestBody"] = {
-            "required": True,
+            "required": endpoint.body_required,
             "content": {"application/json": {"schema": endpoint.body, "examples": endpoint.examples}},
         }
     if endpoint.public:

@@ -1,7 +1,8 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
 import re
+import unicodedata
 
-from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate
+from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
 from connectors.interface import Connector, Setting, SettingType
@@ -17,6 +18,15 @@ CONTROL_CHARACTERS = r"\x00-\x1f\x7f-\x9f"
 CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS = r"\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f"
 CONTROL = re.compile(f"[{CONTROL_CHARACTERS}]")
 CONTROL_EXCEPT_LINE_BREAKS = re.compile(f"[{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS}]")
+# Unicode's Bidi_Control characters. The embeddings, overrides and isolates reorder the text after them, so
+# that a name shows other than it reads ("Trojan Source"); the marks (U+061C, U+200E, U+200F) only sway their
+# neighbours, but in a one-line value that is all they can do, besides making two names look alike.
+BIDI_CONTROLS = r"\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+BIDI_CONTROL = re.compile(f"[{BIDI_CONTROLS}]")
+# What a name needs at least one of to be seen: a letter, number, punctuation mark or symbol (a joiner or a
+# variation selector may ride along), but not a Hangul filler, a letter that shows as blank.
+VISIBLE_CATEGORIES = ("L", "N", "P", "S")
+BLANK_LETTERS = frozenset("\u115f\u1160\u3164\uffa0")
 
 
 def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
@@ -29,6 +39,8 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
         if multiline:
             return ["Must not contain control characters other than line breaks and tabs."]
         return ["Must not contain control characters, line breaks or tabs."]
+    if not multiline and BIDI_CONTROL.search(value):
+        return ["Must not contain bidirectional controls (such as U+202E), which change how text is shown."]
     if len(value) > max_length:
         return [f"Must be at most {max_length} characters."]
     return []
@@ -36,7 +48,11 @@ def string_problems(value: str, max_length: int, multiline: bool) -> list[str]:
 
 def allowed_characters(multiline: bool) -> str:
     """The characters a string may hold, as the OpenAPI document states them (string_problems' rule)."""
-    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS}]*$"
+    return f"^[^{CONTROL_CHARACTERS_EXCEPT_LINE_BREAKS if multiline else CONTROL_CHARACTERS + BIDI_CONTROLS}]*$"
+
+
+def is_visible(character: str) -> bool:
+    return unicodedata.category(character)[0] in VISIBLE_CATEGORIES and character not in BLANK_LETTERS
 
 
 class CleanString(fields.String):
@@ -67,6 +83,8 @@ class Name(CleanString):
         value = super()._deserialize(value, attr, data, **kwargs)
         if not value.strip():
             raise ValidationError("Must not be empty or only white space.")
+        if not any(map(is_visible, value)):
+            raise ValidationError("Must hold a visible character, not only invisible ones such as U+200B.")
         return value
 
 
@@ -92,11 +110,28 @@ class StrictInteger(fields.Integer):
         return super()._validated(value)
 
 
+class StrictBoolean(fields.Boolean):
+    """A JSON boolean: not 1, "true" or "yes"."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
+
+
+def canonical_id(key: str) -> int | None:
+    """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
+    if 0 < len(key) <= 10 and key.isascii() and key.isdigit() and str(int(key)) == key:
+        return int(key)
+    return None
+
+
 def parse_setting_value(connector: Connector, key: str, item) -> tuple[int, object]:
     """One entry of settingValues, checked against the connector's setting of that id."""
-    if not (0 < len(key) <= 10 and key.isascii() and key.isdigit() and str(int(key)) == key):
+    setting_id = canonical_id(key)
+    if setting_id is None:
         raise ValidationError("Setting ids are decimal integers, such as \"1\".")
-    setting = connector.settings_by_id.get(int(key))
+    setting = connector.settings_by_id.get(setting_id)
     if setting is None:
         raise ValidationError(f"{connector.name} has no setting {key}.")
     expected = f"{setting.name} ({setting.type}) takes an object holding only \"{setting.value_key}\"."
@@ -304,11 +339,45 @@ class ConnectedSystemSummarySchema(ConnectedSystemFieldsSchema):
     connector_name = fields.String(attribute="connector.name", data_key="connectorName")
 
 
+class ObjectTypeSummarySchema(Schema):
+    """An imported object type, as the Connected System object lists it."""
+
+    id = fields.Integer()
+    name = fields.String()
+    created = UTCTimestamp()
+    selected = fields.Boolean()
+    remove_contributed_attributes_on_obsoletion = fields.Boolean(data_key="removeContributedAttributesOnObsoletion")
+    attribute_count = fields.Integer(data_key="attributeCount")
+
+
+class AttributeSchema(Schema):
+    """An attribute of an imported object type."""
+
+    id = fields.Integer()
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    class_name = fields.String(data_key="className", allow_none=True)
+    created = UTCTimestamp()
+    type = fields.String()
+    attribute_plurality = fields.String(data_key="attributePlurality")
+    selected = fields.Boolean()
+    is_external_id = fields.Boolean(data_key="isExternalId")
+    is_secondary_external_id = fields.Boolean(data_key="isSecondaryExternalId")
+    selection_locked = fields.Boolean(data_key="selectionLocked")
+    writability = fields.String()
+
+
+class ObjectTypeSchema(ObjectTypeSummarySchema):
+    """An imported object type with its attributes, sorted by name."""
+
+    attributes = fields.Nested(AttributeSchema, many=True)
+
+
 class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
     """The Connected System object, as every endpoint that answers with one shows it."""
 
     connector = fields.Nested(ConnectorReferenceSchema)
-    object_types = fields.Constant([], data_key="objectTypes")
+    object_types = fields.Nested(ObjectTypeSummarySchema, many=True, data_key="objectTypes")
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
@@ -363,6 +432,177 @@ class ConnectorDefinitionSchema(Schema):
     name = fields.String()
     description = fields.String()
     settings = fields.Nested(ConnectorSettingSchema, many=True)
+
+
+class ImportOptionsSchema(Schema):
+    """The body of import-schema, when there is one: the JIM module's switches. Nothing depends on a schema
+    here, so they change nothing; asking for both is a contradiction all the same."""
+
+    disable_dependents = StrictBoolean(data_key="disableDependents")
+    remove_dependents = StrictBoolean(data_key="removeDependents")
+
+    @validates_schema
+    def one_or_the_other(self, data, **kwargs):
+        if data.get("disable_dependents") and data.get("remove_dependents"):
+            raise ValidationError("disableDependents and removeDependents cannot both be true.", "removeDependents")
+
+
+class NoOptionsSchema(Schema):
+    """The body of an operation that takes none: nothing, an empty body or ``{}``."""
+
+
+class ObjectTypeUpdateSchema(Schema):
+    """An object type's PUT: each field optional, absent means unchanged."""
+
+    selected = StrictBoolean()
+    remove_contributed_attributes_on_obsoletion = StrictBoolean(data_key="removeContributedAttributesOnObsoletion")
+
+
+class AttributeUpdateSchema(Schema):
+    """An attribute's PUT: each field optional, absent means unchanged."""
+
+    selected = StrictBoolean()
+    is_external_id = StrictBoolean(data_key="isExternalId")
+    is_secondary_external_id = StrictBoolean(data_key="isSecondaryExternalId")
+
+
+class AttributeEdits(fields.Field):
+    """The bulk PUT's ``attributes``: attribute id (a decimal string) to an attribute's PUT, each problem
+    named ``attributes.<id>``."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, dict):
+            raise ValidationError("Must be an object keyed by attribute id.")
+        edits, problems = {}, {}
+        for key, item in value.items():
+            attribute_id = canonical_id(key)
+            if attribute_id is None:
+                problems[key] = ["Attribute ids are decimal integers, such as \"12\"."]
+                continue
+            if not isinstance(item, dict):
+                problems[key] = ["Must be an object of the attribute's fields."]
+                continue
+            try:
+                edits[attribute_id] = attribute_update_schema.load(item)
+            except ValidationError as error:
+                problems[key] = error.messages
+        if problems:
+            raise ValidationError(problems)
+        return edits
+
+
+class BulkAttributesUpdateSchema(Schema):
+    """The bulk PUT of a type's attributes: all or nothing."""
+
+    attributes = AttributeEdits(required=True)
+
+
+class BulkAttributesResultSchema(Schema):
+    updated_count = fields.Function(lambda result: len(result["updated_attributes"]), data_key="updatedCount")
+    updated_attributes = fields.Nested(AttributeSchema, many=True, data_key="updatedAttributes")
+    errors = fields.Constant(None, allow_none=True)
+
+
+class AttributeChangeSchema(Schema):
+    attribute_name = fields.String(attribute="attribute", data_key="attributeName")
+    aspect = fields.String()
+    old_value = fields.Raw(attribute="old", data_key="oldValue", allow_none=True)
+    new_value = fields.Raw(attribute="new", data_key="newValue", allow_none=True)
+
+
+class ChangedAttributes(fields.Dict):
+    """Attribute changes grouped by the object type they belong to."""
+
+    def __init__(self, **kwargs):
+        super().__init__(keys=fields.String(), values=fields.List(fields.Nested(AttributeChangeSchema)), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        grouped = {}
+        for change in value:
+            grouped.setdefault(change.object_type, []).append(change)
+        return super()._serialize(grouped, attr, obj, **kwargs)
+
+
+class SchemaPreviewSchema(Schema):
+    """What an import would change; an import that fails answers its error instead."""
+
+    success = fields.Constant(True)
+    error_message = fields.Constant(None, data_key="errorMessage", allow_none=True)
+    total_object_types = fields.Integer(data_key="totalObjectTypes")
+    total_attributes = fields.Integer(data_key="totalAttributes")
+    added_object_types = fields.List(fields.String(), data_key="addedObjectTypes")
+    removed_object_types = fields.List(fields.String(), data_key="removedObjectTypes")
+    updated_object_types = fields.List(fields.String(), data_key="updatedObjectTypes")
+    added_attributes = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                                   data_key="addedAttributes")
+    removed_attributes = fields.Dict(keys=fields.String(), values=fields.List(fields.String()),
+                                     data_key="removedAttributes")
+    changed_attributes = ChangedAttributes(data_key="changedAttributes")
+    has_changes = fields.Boolean(data_key="hasChanges")
+    has_removals_or_definition_changes = fields.Boolean(data_key="hasRemovalsOrDefinitionChanges")
+    discovery_warnings = fields.List(fields.String(), data_key="discoveryWarnings")
+
+
+class SelectionUpdateSchema(Schema):
+    """A partition's or a container's PUT."""
+
+    selected = StrictBoolean()
+
+
+class ContainerSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    external_id = fields.String(data_key="externalId")
+    description = fields.String(allow_none=True)
+    hidden = fields.Boolean()
+    selected = fields.Boolean()
+    partition_id = fields.Integer(data_key="partitionId")
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    child_containers = fields.List(fields.Nested(lambda: ContainerSchema()), data_key="childContainers")
+
+
+class PartitionSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    external_id = fields.String(data_key="externalId")
+    selected = fields.Boolean()
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    containers = fields.Nested(ContainerSchema, many=True)
+
+
+class HierarchyItemSchema(Schema):
+    external_id = fields.String(data_key="externalId")
+    name = fields.String()
+    was_selected = fields.Boolean(data_key="wasSelected")
+    item_type = fields.String(data_key="itemType")
+
+
+class RenamedItemSchema(HierarchyItemSchema):
+    old_name = fields.String(data_key="oldName")
+    new_name = fields.String(data_key="newName")
+
+
+class MovedItemSchema(HierarchyItemSchema):
+    old_parent_external_id = fields.String(data_key="oldParentExternalId", allow_none=True)
+    new_parent_external_id = fields.String(data_key="newParentExternalId", allow_none=True)
+
+
+class HierarchyImportSchema(Schema):
+    """What a hierarchy import changed."""
+
+    success = fields.Constant(True)
+    error_message = fields.Constant(None, data_key="errorMessage", allow_none=True)
+    total_partitions = fields.Integer(data_key="totalPartitions")
+    total_containers = fields.Integer(data_key="totalContainers")
+    added_partitions = fields.Nested(HierarchyItemSchema, many=True, data_key="addedPartitions")
+    removed_partitions = fields.Nested(HierarchyItemSchema, many=True, data_key="removedPartitions")
+    renamed_partitions = fields.Nested(RenamedItemSchema, many=True, data_key="renamedPartitions")
+    added_containers = fields.Nested(HierarchyItemSchema, many=True, data_key="addedContainers")
+    removed_containers = fields.Nested(HierarchyItemSchema, many=True, data_key="removedContainers")
+    renamed_containers = fields.Nested(RenamedItemSchema, many=True, data_key="renamedContainers")
+    moved_containers = fields.Nested(MovedItemSchema, many=True, data_key="movedContainers")
+    has_changes = fields.Boolean(data_key="hasChanges")
+    has_selected_items_removed = fields.Boolean(data_key="hasSelectedItemsRemoved")
 
 
 class SettingsValidationSchema(Schema):
@@ -430,6 +670,19 @@ page_query_schema = PageQuerySchema()
 summary_page_schema = PageSchema(ConnectedSystemSummarySchema())
 history_page_schema = PageSchema(ChangeRecordSchema())
 settings_validation_schema = SettingsValidationSchema()
+import_options_schema = ImportOptionsSchema()
+no_options_schema = NoOptionsSchema()
+schema_preview_schema = SchemaPreviewSchema()
+object_type_schema = ObjectTypeSchema()
+object_type_update_schema = ObjectTypeUpdateSchema()
+attribute_schema = AttributeSchema()
+attribute_update_schema = AttributeUpdateSchema()
+bulk_attributes_update_schema = BulkAttributesUpdateSchema()
+bulk_attributes_result_schema = BulkAttributesResultSchema()
+selection_update_schema = SelectionUpdateSchema()
+partition_schema = PartitionSchema()
+container_schema = ContainerSchema()
+hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
 error_schema = ErrorSchema()
 health_schema = HealthSchema()

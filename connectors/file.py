@@ -1,16 +1,168 @@
-"""The File connector (id 1): a delimited text file inside JIM_CONNECTOR_FILES_ROOT."""
-from connectors.interface import Connector, Deadline, DiscoveredSchema, Refused, Setting, Settings
+"""The File connector (id 1): a delimited text file inside JIM_CONNECTOR_FILES_ROOT.
+
+Discovery reads the header and at most ``SAMPLE_ROWS`` rows, line by line, and keeps one row at a time, so a
+file of any size imports in the same time and memory. UTF-8 (with or without a byte-order mark), lines ending
+in LF or CRLF, fields quoted with ``"`` as RFC 4180 says.
+
+No message quotes the file: a file that is not delimited text may hold anything, and this service is not a
+way to read it. Messages name the File Path as given, and rows and columns by number.
+"""
+import csv
+import codecs
+import os
+import re
+import stat
+from collections.abc import Iterator
+from pathlib import Path, PurePath
+from typing import BinaryIO
+
+from connectors.inference import ColumnType
+from connectors.interface import (
+    Connector,
+    Deadline,
+    DiscoveredAttribute,
+    DiscoveredObjectType,
+    DiscoveredSchema,
+    Plurality,
+    Refused,
+    Setting,
+    Settings,
+)
 from connectors.interface import SettingType as S
 
-FILE_PATH = Setting(101, "File Path", S.FILE, True, "The path of the file to read or write.")
-DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter.", ",")
+FILE_PATH = Setting(101, "File Path", S.FILE, True,
+                    "The path of the file to read or write, relative to the connector files folder.")
+DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: one character.", ",",
+                    pattern=r'\A[^"\r\n]\Z', pattern_hint='one character other than a quote or a line break')
 MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
                                 "The delimiter between values of one column.", "|")
-OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False, "The object type every row describes.")
+OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
+                      "The object type every row describes; the file's name without its extension when empty.")
+
+SAMPLE_ROWS = 1000  # enough to see each column's kinds of value; the rest of the file is not read
+MAX_LINE_BYTES = 1024 * 1024  # a longer line is not a delimited file's, and would be held whole
+CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary, not text; tab, LF, CR are text
 
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
-    raise Refused("The File connector cannot import a schema yet.")
+    given = settings[FILE_PATH]
+    delimiter = settings[DELIMITER] or DELIMITER.default
+    value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default
+    if value_delimiter == delimiter:
+        raise Refused("The Multi-Value Delimiter must differ from the Delimiter.")
+    path = inside_root(Path(settings.files_root), given)
+    with open_file(path, given) as file:
+        header, columns, warnings = read_columns(file, given, delimiter, value_delimiter)
+    attributes = tuple(
+        DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multi_valued else Plurality.SINGLE_VALUED)
+        for name, (column_type, multi_valued) in zip(header, columns)
+    )
+    name = (settings[OBJECT_TYPE] or "").strip() or PurePath(given).stem
+    return DiscoveredSchema((DiscoveredObjectType(name, attributes),), warnings)
+
+
+def inside_root(root: Path, given: str) -> Path:
+    """``given`` (relative to the root, or absolute) with every symbolic link and ``..`` resolved, if it lies
+    inside the root. Nothing is opened: a path outside may be a device or a pipe that blocks when opened."""
+    if "\x00" in given:
+        raise Refused("File Path must not hold a NUL character.")
+    root = root.resolve()
+    try:
+        path = (root / given).resolve()
+    except (OSError, RuntimeError):  # a loop of symbolic links
+        raise Refused(f"File Path {given!r} cannot be resolved: it holds a loop of symbolic links.") from None
+    if not path.is_relative_to(root):
+        raise Refused(f"File Path {given!r} lies outside the connector files folder (JIM_CONNECTOR_FILES_ROOT); "
+                      f"files are read only from there.")
+    return path
+
+
+def open_file(path: Path, given: str) -> BinaryIO:
+    """The regular file at ``path``. Opened without blocking and without following a link swapped in since
+    ``path`` was resolved; a pipe or a device inside the root is refused before it is read."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise Refused(f"There is no file at File Path {given!r}.") from None
+    except PermissionError:
+        raise Refused(f"The service may not read the file at File Path {given!r}.") from None
+    except OSError as error:
+        raise Refused(f"The file at File Path {given!r} cannot be opened: {error.strerror}.") from None
+    mode = os.fstat(descriptor).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(descriptor)
+        what = "a folder" if stat.S_ISDIR(mode) else "not a regular file"
+        raise Refused(f"File Path {given!r} is {what}, not a delimited text file.")
+    return os.fdopen(descriptor, "rb")
+
+
+def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: str):
+    """The header's column names, each column's (type, multi-valued), and what the sample found amiss."""
+    rows = csv.reader(text_lines(file, given), delimiter=delimiter)
+    try:
+        header = next(rows, None)
+        if not header:  # an empty file, or an empty first line
+            raise Refused(f"The file at File Path {given!r} has no header row: its first line must name its columns.")
+        header = column_names(header, given)
+        columns = [(ColumnType(), False) for _ in header]
+        longer = sampled = 0
+        for sampled, row in enumerate(rows, start=1):
+            if len(row) > len(header):
+                longer += 1
+            for index, cell in enumerate(row[:len(header)]):
+                column_type, multi_valued = columns[index]
+                values = cell.split(value_delimiter) if value_delimiter in cell else (cell,)
+                for value in values:
+                    column_type.add(value)
+                columns[index] = column_type, multi_valued or len(values) > 1
+            if sampled == SAMPLE_ROWS:
+                break
+    except csv.Error:
+        raise Refused(f"The file at File Path {given!r} is not a delimited text file: line {rows.line_num} "
+                      f"cannot be read (a value longer than {csv.field_size_limit():,} characters, or "
+                      f"unbalanced quotes).") from None
+    warnings = ()
+    if longer:
+        warnings = (f"{longer} of the first {sampled:,} rows of {given!r} have more values than the header "
+                    f"has columns; the values past the last column were left out.",)
+    return header, columns, warnings
+
+
+def column_names(header: list[str], given: str) -> list[str]:
+    names = [name.strip() for name in header]
+    seen: dict[str, int] = {}
+    for position, name in enumerate(names, start=1):
+        if not name:
+            raise Refused(f"Column {position} of the header row of {given!r} has no name.")
+        first = seen.setdefault(name.casefold(), position)
+        if first != position:
+            raise Refused(f"Columns {first} and {position} of the header row of {given!r} have the same name.")
+    return names
+
+
+def text_lines(file: BinaryIO, given: str) -> Iterator[str]:
+    """The file's lines as text, each checked to be UTF-8 and free of the control characters of binary data."""
+    def refused(why: str) -> Refused:
+        return Refused(f"The file at File Path {given!r} is not a delimited text file: {why}.")
+
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()  # the BOM, if there is one, is not text
+    first = True
+    while line := file.readline(MAX_LINE_BYTES + 1):
+        if first and line.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            raise refused("it is UTF-16 text; save it as UTF-8")
+        first = False
+        if len(line) > MAX_LINE_BYTES:
+            raise refused(f"it has a line longer than {MAX_LINE_BYTES:,} bytes (lines end with LF or CRLF)")
+        if CONTROL_CHARACTERS.search(line):
+            raise refused("it holds control characters or NUL bytes, as binary files do")
+        try:
+            yield decoder.decode(line)
+        except UnicodeDecodeError:
+            raise refused("it is not UTF-8 text") from None
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        raise refused("it is not UTF-8 text") from None
 
 
 CONNECTOR = Connector(

@@ -3,21 +3,35 @@
 Per-process memory would give each worker a limit of its own, and Redis may not be running where the
 embedded SQLite store is the default. ``limits`` registers every ``Storage`` subclass under the schemes it
 names, so this one answers ``jim-sqlite:////absolute/path/rate-limits.db`` (SQLAlchemy's form: three
-slashes, then the path). It serves the fixed-window strategy: one counter and its expiry per key, counted
-by one atomic UPSERT per request.
+slashes, then the path). It serves two strategies, each counted by one statement per request, which SQLite
+runs atomically across processes:
+
+- the fixed window (``counters``): one counter and its expiry per key;
+- the moving window (``entries``): a log of the requests a key was allowed, one row each, kept until its
+  expiry; a request is allowed while fewer than the limit are in the log. Since only allowed requests are
+  logged, a key at its limit holds exactly ``limit`` rows, and its next request is allowed when the oldest
+  one expires.
+
+Times are compared as ``limits``' own memory and Redis storages compare them: an entry still counts at the
+very instant it expires.
 """
 import os
 import sqlite3
 import threading
 import time
 
-from limits.storage import Storage
+from limits.storage import MovingWindowSupport, Storage
 
 SCHEME = "jim-sqlite"
 PURGE_INTERVAL_SECONDS = 60
+SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT NOT NULL, expires REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS entries_by_key ON entries (key, expires)",
+)
 
 
-class SQLiteStorage(Storage):
+class SQLiteStorage(Storage, MovingWindowSupport):
     STORAGE_SCHEME = [SCHEME]
 
     def __init__(self, uri: str, wrap_exceptions: bool = False, timeout: float = 2, **options):
@@ -38,10 +52,8 @@ class SQLiteStorage(Storage):
             connection = sqlite3.connect(self.path, timeout=self.timeout, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")  # counters need not survive a power cut
-            connection.execute(
-                "CREATE TABLE IF NOT EXISTS counters"
-                " (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)"
-            )
+            for statement in SCHEMA:
+                connection.execute(statement)
             self.local.connection, self.local.pid = connection, os.getpid()
         return self.local.connection
 
@@ -72,6 +84,28 @@ class SQLiteStorage(Storage):
         ).fetchone()
         return row[0] if row else now
 
+    def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
+        now = time.time()
+        self.purge(now)
+        # One statement: SQLite takes the write lock before it counts, so two workers cannot both take the
+        # last place. It reads the log before inserting into it, so the count is the one before this request.
+        inserted = self.connection().execute(
+            "INSERT INTO entries (key, expires)"
+            " WITH RECURSIVE one (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM one WHERE n < ?3)"
+            " SELECT ?1, ?2 FROM one"
+            " WHERE (SELECT count(*) FROM entries WHERE key = ?1 AND expires >= ?4) + ?3 <= ?5",
+            (key, now + expiry, amount, now, limit),
+        ).rowcount
+        return inserted > 0
+
+    def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
+        """When the oldest entry still counting was allowed, and how many count."""
+        now = time.time()
+        oldest, count = self.connection().execute(
+            "SELECT min(expires), count(*) FROM entries WHERE key = ? AND expires >= ?", (key, now)
+        ).fetchone()
+        return (now, 0) if count == 0 else (oldest - expiry, count)
+
     def check(self) -> bool:
         try:
             self.connection().execute("SELECT 1").fetchall()
@@ -80,13 +114,18 @@ class SQLiteStorage(Storage):
         return True
 
     def reset(self) -> int:
-        return self.connection().execute("DELETE FROM counters").rowcount
+        connection = self.connection()
+        return connection.execute("DELETE FROM counters").rowcount + connection.execute("DELETE FROM entries").rowcount
 
     def clear(self, key: str) -> None:
-        self.connection().execute("DELETE FROM counters WHERE key = ?", (key,))
+        connection = self.connection()
+        connection.execute("DELETE FROM counters WHERE key = ?", (key,))
+        connection.execute("DELETE FROM entries WHERE key = ?", (key,))
 
     def purge(self, now: float):
-        """Drop expired counters now and then, so the file holds only the current windows."""
+        """Drop what has expired now and then, so the file holds only the current windows and logs."""
         if now >= self.next_purge:
             self.next_purge = now + PURGE_INTERVAL_SECONDS
-            self.connection().execute("DELETE FROM counters WHERE expires <= ?", (now,))
+            connection = self.connection()
+            connection.execute("DELETE FROM counters WHERE expires <= ?", (now,))
+            connection.execute("DELETE FROM entries WHERE expires < ?", (now,))

@@ -1,6 +1,7 @@
 """Requests to a real server over loopback, one connection each, as a script's HTTP client makes them."""
 import http.client
 import json
+import ssl
 from dataclasses import dataclass
 from email.message import Message
 from urllib.parse import urlsplit
@@ -21,11 +22,19 @@ class Answer:
         return self.headers.get("ETag")
 
 
-def call(base: str, method: str, path: str, key: str, body: dict | None = None, headers: dict | None = None) -> Answer:
-    """One request; a lost connection (a killed worker) raises ``OSError`` or ``http.client.HTTPException``."""
+def call(base: str, method: str, path: str, key: str | None, body: dict | None = None, headers: dict | None = None,
+         *, source: str | None = None, tls: ssl.SSLContext | None = None, timeout: float = TIMEOUT_SECONDS) -> Answer:
+    """One request; a lost connection (a killed worker) raises ``OSError`` or ``http.client.HTTPException``.
+
+    ``source`` is the client's own loopback address (such as 127.0.0.3); ``tls`` the context of an https base.
+    """
     address = urlsplit(base)
-    connection = http.client.HTTPConnection(address.hostname, address.port, timeout=TIMEOUT_SECONDS)
-    sent = {"X-Api-Key": key, **(headers or {})}
+    options = {"timeout": timeout, "source_address": (source, 0) if source else None}
+    if address.scheme == "https":
+        connection = http.client.HTTPSConnection(address.hostname, address.port, context=tls, **options)
+    else:
+        connection = http.client.HTTPConnection(address.hostname, address.port, **options)
+    sent = {**({"X-Api-Key": key} if key is not None else {}), **(headers or {})}
     if body is not None:
         sent["Content-Type"] = "application/json"
     try:

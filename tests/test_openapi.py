@@ -69,7 +69,8 @@ def test_fields_carry_their_rules(document):
     update = schemas["ConnectedSystemUpdate"]
     assert update["additionalProperties"] is False
     assert update["properties"]["name"] | {"description": None} == {
-        "type": "string", "minLength": 1, "maxLength": 200, "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f]*$",
+        "type": "string", "minLength": 1, "maxLength": 200,
+        "pattern": "^[^\\x00-\\x1f\\x7f-\\x9f\\u061c\\u200e\\u200f\\u202a-\\u202e\\u2066-\\u2069]*$",
         "description": None,
     }
     assert update["properties"]["description"]["maxLength"] == 1000

@@ -37,6 +37,24 @@ BAD = [
     ({"name": "del\x7f"}, "name"),
     ({"name": "c1\x85"}, "name"),
     ('{"name": "half \\ud800 a surrogate"}', "name"),
+    # ... no bidirectional controls, which show text in another order than it reads ...
+    ({"name": "invoice\u202etxt.exe"}, "name"),  # RIGHT-TO-LEFT OVERRIDE
+    ({"name": "\u202aLDAP\u202c"}, "name"),  # an embedding and its POP DIRECTIONAL FORMATTING
+    ({"name": "HR \u2066admin\u2069"}, "name"),  # an isolate
+    ({"name": "HR \u2067x\u2069"}, "name"),
+    ({"name": "HR \u2068x\u2069"}, "name"),
+    ({"name": "HR\u200e"}, "name"),  # the marks: invisible, they only make names look alike
+    ({"name": "HR\u200f"}, "name"),
+    ({"name": "HR\u061c"}, "name"),
+    # ... and something to see, not only invisible or format characters
+    ({"name": "\u200b"}, "name"),
+    ({"name": "\u2060\ufeff"}, "name"),
+    ({"name": "\u200b \u200b"}, "name"),
+    ({"name": "\u200d"}, "name"),  # a joiner with nothing to join
+    ({"name": "\u00ad"}, "name"),  # SOFT HYPHEN
+    ({"name": "\ufe0f\u034f"}, "name"),  # a variation selector, COMBINING GRAPHEME JOINER
+    ({"name": "\u3164"}, "name"),  # HANGUL FILLER, a letter that shows as nothing
+    ({"name": "\U000e0041\U000e0042"}, "name"),  # tag characters
     # description: at most 1000 characters, line breaks allowed, nothing else of control
     ({"description": "a" * 1001}, "description"),
     ({"description": 5}, "description"),
@@ -112,6 +130,11 @@ BAD = [
     ({"settingValues": {"3": {"stringValue": "pass\r\nword"}}}, "settingValues.3"),
     ({"settingValues": {"3": {"stringValue": "a" * 4001}}}, "settingValues.3"),
     ('{"settingValues": {"1": {"stringValue": "\\udfff"}}}', "settingValues.1"),
+    # ... and no bidirectional controls in single-line settings: String, StringEncrypted, DropDown
+    ({"settingValues": {"1": {"stringValue": "ldap://corp\u202e.example.com"}}}, "settingValues.1"),
+    ({"settingValues": {"2": {"stringValue": "CN=\u2066admin\u2069"}}}, "settingValues.2"),
+    ({"settingValues": {"3": {"stringValue": "pass\u200fword"}}}, "settingValues.3"),
+    ({"settingValues": {"7": {"stringValue": "Simple\u200e"}}}, "settingValues.7"),
     # ... and a DropDown value among its allowed values, exactly
     ({"settingValues": {"7": {"stringValue": "Kerberos"}}}, "settingValues.7"),
     ({"settingValues": {"7": {"stringValue": "simple"}}}, "settingValues.7"),
@@ -141,8 +164,16 @@ GOOD = [
     ({"name": "🚀" * 200}, ["name"], "🚀" * 200),
     ({"name": "Répertoire 名前 Ελληνικά"}, ["name"], "Répertoire 名前 Ελληνικά"),
     ({"name": "  kept as given  "}, ["name"], "  kept as given  "),
+    # Joiners within real words and emoji sequences, and a Thai word break, are text, not deception.
+    ({"name": "سامانه\u200cهای منابع انسانی"}, ["name"], "سامانه\u200cهای منابع انسانی"),  # Persian ZWNJ
+    ({"name": "क्\u200dष मानव संसाधन"}, ["name"], "क्\u200dष मानव संसाधन"),  # Devanagari ZWJ
+    ({"name": "👩\u200d💻 Developers ❤\ufe0f"}, ["name"], "👩\u200d💻 Developers ❤\ufe0f"),
+    ({"name": "ระบบ\u200bบุคคล"}, ["name"], "ระบบ\u200bบุคคล"),
+    ({"name": "מערכת משאבי אנוש (HR)"}, ["name"], "מערכת משאבי אנוש (HR)"),
     ({"description": "a" * 1000}, ["description"], "a" * 1000),
     ({"description": "line one\nline two\r\n\tindented"}, ["description"], "line one\nline two\r\n\tindented"),
+    # Multi-line text is prose, where right-to-left writers need the bidirectional controls.
+    ({"description": "\u202bשלום LDAP\u202c\u200f"}, ["description"], "\u202bשלום LDAP\u202c\u200f"),
     ({"description": None}, ["description"], None),
     ({"description": ""}, ["description"], None),
     ({"maxExportParallelism": 1}, ["maxExportParallelism"], 1),
@@ -165,6 +196,8 @@ GOOD = [
     ({"settingValues": {"7": {"stringValue": None}}}, ["settingValues", "7", "stringValue"], None),
     ({"settingValues": {"15": {"stringValue": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}}},
      ["settingValues", "15", "stringValue"], "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"),
+    ({"settingValues": {"15": {"stringValue": "# \u2067תעודה\u2069\n"}}}, ["settingValues", "15", "stringValue"],
+     "# \u2067תעודה\u2069\n"),
     ({"settingValues": {"3": {"stringValue": "pä$$wörd 🔑"}}}, ["settingValues", "3", "hasValue"], True),
     ({"settingValues": {"3": {"stringValue": "a" * 4000}}}, ["settingValues", "3", "hasValue"], True),
     ({"settingValues": {"3": {"stringValue": None}}}, ["settingValues", "3", "hasValue"], False),
@@ -207,6 +240,14 @@ def test_each_system_is_checked_against_its_own_connector(client, admin, ldap_sy
         refused = client.put(url, json={"settingValues": {other: {"stringValue": "x"}}}, headers=admin)
         assert refused.status_code == 400
         assert list(refused.json["validationErrors"]) == [f"settingValues.{other}"]
+
+
+def test_a_file_setting_is_single_line_too(client, admin):
+    """File Path is of the File connector, which the table's LDAP system has not."""
+    file_system = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin).json
+    refused = client.put(f"{SYSTEMS}/{file_system['id']}", headers=admin,
+                         json={"settingValues": {"101": {"stringValue": "hr\u202excs.csv"}}})
+    assert list(refused.json["validationErrors"]) == ["settingValues.101"]
 
 
 def test_the_errors_name_the_setting(client, admin, ldap_system):

@@ -1,0 +1,77 @@
+"""Talking to a connected system: its connector's discovery, run with the stored settings.
+
+The settings are checked offline first, and nothing is attempted while they fail. The secrets are
+revealed in memory for the one call, which ``connectors.runner`` bounds by JIM_CONNECTOR_TIMEOUT_SECONDS
+and scrubs of them. No database transaction or lock is held meanwhile: the import writes its result
+afterwards, and refuses it (409) if the settings changed in between. A failed import records that the
+settings do not work (``settingValuesValid`` false); a preview records nothing.
+"""
+from enum import Enum
+from pathlib import Path
+
+from flask import current_app
+from marshmallow import ValidationError
+
+import systems
+from auth import caller
+from connectors import runner
+from connectors.interface import ConnectorError, Settings
+from encryption import Secret
+from errors import BadRequest, Conflict
+from history import ChangeAction
+from systems import StoredSystem
+
+
+class Discovery(Enum):
+    """What can be discovered, and how a failed import of it is recorded."""
+
+    SCHEMA = ("schema", ChangeAction.SCHEMA_IMPORT_FAILED)
+    HIERARCHY = ("hierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED)
+
+    def of(self, connector):
+        return connector.discover_schema if self is Discovery.SCHEMA else connector.discover_hierarchy
+
+
+def settings_for(system: StoredSystem) -> Settings:
+    """The system's values as its connector reads them: each secret revealed, here and for this call only."""
+    values = {setting_id: value.reveal() if isinstance(value, Secret) else value
+              for setting_id, value in system.values.items()}
+    secrets = tuple(values[setting_id] for setting_id, value in system.values.items() if isinstance(value, Secret))
+    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]))
+
+
+def discover(system: StoredSystem, what: Discovery, record_failure: bool = True):
+    """What the system's connector finds, or the failure, recorded unless ``record_failure`` is false:
+    settings that fail the offline checks are a ValidationError, and the connector's Refused (400) and
+    Unreachable (502) pass on as they are."""
+    name, _ = what.value
+    operation = what.of(system.connector)
+    if operation is None:
+        raise BadRequest(f"{system.connector.name} has no {name} to import: only a directory has partitions and "
+                         "containers.")
+    try:
+        problems = systems.settings_problems(system)
+        if problems:
+            raise ValidationError(problems)
+        return runner.run(operation, settings_for(system), current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
+    except (ValidationError, ConnectorError):
+        if record_failure:
+            record_failed_import(system, what)
+        raise
+
+
+def record_failed_import(seen: StoredSystem, what: Discovery):
+    """The settings did not work: settingValuesValid false, unless the system changed since it was read (its
+    new settings are unvalidated already, and this failure is not theirs)."""
+    _, action = what.value
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, seen.id)
+        if system.version == seen.version:
+            systems.save(write, system, systems.validated(system, False), action, caller())
+
+
+def require_same_settings(seen: StoredSystem, system: StoredSystem):
+    """An import's result is written only for the settings it was made with."""
+    if system.values != seen.values:
+        raise Conflict(f"The settings of connected system {system.id} changed while it was being imported; "
+                       "import again.")
