@@ -29,6 +29,7 @@ from ldap_directory import (
 from leaks import shows
 from servers import free_port
 from silent import silent_server
+from test_seed import SEED_SETTINGS
 
 # The seed's bind account, as its curl gives it; the throwaway directory holds it with the seed's password.
 SEED_ACCOUNT = "CN=JIM,OU=Service,DC=example,DC=com"
@@ -87,10 +88,9 @@ def test_the_seed_end_to_end(client, admin, admin_key, reader, ldap_system, ldap
     caplog.set_level(logging.DEBUG)
     system_id = ldap_system["id"]
     answers = []
-    # The seed's "Configure connector settings", with the throwaway directory's address.
-    body = {"settingValues": {"1": {"stringValue": ldap_directory.url}, "2": {"stringValue": SEED_ACCOUNT},
-                              "3": {"stringValue": SERVICE_PASSWORD}}}
-    answers.append(client.put(f"{SYSTEMS}/{system_id}", json=body, headers=admin))
+    # The seed's "Configure connector settings", byte for byte but for the throwaway directory's address.
+    body = SEED_SETTINGS.replace("ldap://directory.example.com:389", ldap_directory.url)
+    answers.append(client.put(f"{SYSTEMS}/{system_id}", data=body, headers=admin))
     assert answers[-1].status_code == 200 and answers[-1].json["settingValuesValid"] is False
 
     answers.append(import_schema(client, admin_key, system_id))
