@@ -442,6 +442,13 @@ def test_a_renamed_and_moved_container_keeps_its_id_and_selection(client, admin,
     assert projects not in after and apollo not in after
     assert after[programmes] == (before[projects][0], "Programmes", None, f"ou=Groups,{SUFFIX}", True)
     assert after[f"ou=Apollo,{programmes}"] == (before[apollo][0], "Apollo", None, programmes, False)
+    # Deleted from the directory, they go, and the answer says that a selected one went.
+    removed = import_hierarchy(client, admin_key, system_id).json
+    assert removed["removedContainers"] == [
+        {"externalId": programmes, "name": "Programmes", "wasSelected": True, "itemType": "Container"},
+        {"externalId": f"ou=Apollo,{programmes}", "name": "Apollo", "wasSelected": False, "itemType": "Container"}]
+    assert removed["hasSelectedItemsRemoved"] is True
+    assert programmes not in partitions(client, reader, system_id)
 
 
 def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key, ldap_system, tmp_path):
