@@ -15,7 +15,12 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import ldap3
-from ldap3.core.exceptions import LDAPCommunicationError, LDAPSessionTerminatedByServerError
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPInvalidPortError,
+    LDAPInvalidServerError,
+    LDAPSessionTerminatedByServerError,
+)
 from ldap3.utils.ciDict import CaseInsensitiveDict
 
 from connectors.interface import Deadline, Refused, Unreachable
@@ -49,7 +54,8 @@ def endpoint(host: str, port: int, use_ldaps: bool) -> Endpoint:
     if "://" not in host:
         return Endpoint(host.strip("[]"), port, use_ldaps)
     parts = urlsplit(host)
-    return Endpoint(parts.hostname, parts.port or port, use_ldaps or parts.scheme.lower() == "ldaps")
+    return Endpoint(parts.hostname, port if parts.port is None else parts.port,
+                    use_ldaps or parts.scheme.lower() == "ldaps")
 
 
 class VerifiedTls(ldap3.Tls):
@@ -130,9 +136,12 @@ class Directory:
 def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
           deadline: Deadline) -> Iterator[Directory]:
     """A ``Directory`` bound as ``account``; unbound when the block ends."""
-    server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls,
-                          tls=VerifiedTls(where.host, trusted_pem) if where.tls else None,
-                          get_info=ldap3.NONE, connect_timeout=deadline.bound(timeout))
+    tls = VerifiedTls(where.host, trusted_pem) if where.tls else None
+    try:
+        server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls, tls=tls, get_info=ldap3.NONE,
+                              connect_timeout=deadline.bound(timeout))
+    except (LDAPInvalidServerError, LDAPInvalidPortError):  # what the offline checks let by, as "[:]"
+        raise Refused(f"{where} is not an address a directory can be reached at: check Host and Port.") from None
     # ldap3 takes the read timeout in whole seconds at the connect (for the handshake); each request sets its own.
     connection = ldap3.Connection(server, user=account, password=password, authentication=ldap3.SIMPLE,
                                   receive_timeout=math.ceil(deadline.bound(timeout)), read_only=True,

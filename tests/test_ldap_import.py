@@ -224,6 +224,10 @@ FAILURES = [
      f"The directory refused to let {SEED_ACCOUNT} bind: invalidCredentials (49)."),
     ("unknown-account", lambda d: seed_settings(d.url, USERNAME=f"cn=Nobody,{SUFFIX}"), 400,
      f"The directory refused to let cn=Nobody,{SUFFIX} bind: invalidCredentials (49)."),
+    ("port-zero", lambda d: seed_settings("ldap://127.0.0.1:0"), 502,  # the URL's port, even 0, not Port's 389
+     "Could not reach the directory at ldap://127.0.0.1:0: it refused the connection."),
+    ("not-an-ipv6-address", lambda d: seed_settings("[:]"), 400,
+     "ldap://[:]:389 is not an address a directory can be reached at: check Host and Port."),
     ("closed-port", lambda d: seed_settings(f"ldap://127.0.0.1:{free_port()}"), 502,
      "Could not reach the directory at ldap://127.0.0.1:{port}: it refused the connection."),
     ("unresolvable", lambda d: seed_settings("ldap://no-such-host.invalid:389"), 502,
