@@ -4,7 +4,7 @@
 database for dc=example,dc=com, an LDAPS listener with a certificate made here), starts slapd in the foreground,
 loads a small tree with ldapadd, and stops slapd when the block ends. It never uses port 389 and never touches a
 system slapd. The tests take it as the session fixture ``ldap_directory``; ``scripts/throwaway-slapd``
-(``python -m tests.ldap_directory``) runs one until Ctrl-C, for trying the service by hand.
+(``python tests/ldap_directory.py``) runs one until Ctrl-C, for trying the service by hand.
 """
 import datetime
 import ipaddress
