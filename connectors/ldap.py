@@ -1,25 +1,6 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
-from ldap3.protocol.rfc4512 import SchemaInfo
-
-from connectors.interface import (
-    Connector,
-    Deadline,
-    DiscoveredHierarchy,
-    DiscoveredSchema,
-    Refused,
-    Setting,
-    Settings,
-)
+from connectors.interface import Connector, Deadline, DiscoveredHierarchy, DiscoveredSchema, Setting, Settings
 from connectors.interface import SettingType as S
-from connectors.ldap_connection import Directory, bound, endpoint, texts
-from connectors.ldap_hierarchy import (
-    CONTAINER_FILTER,
-    ENTRY_ATTRIBUTES,
-    ROOT_DSE_ATTRIBUTES,
-    naming_contexts,
-    partition,
-)
-from connectors.ldap_schema import object_types
 
 HOST = Setting(1, "Host", S.STRING, True, "Host name, or an ldap:// or ldaps:// URL, of the directory server.",
                url_schemes=("ldap", "ldaps"))
@@ -38,42 +19,18 @@ TRUSTED_CA_CERTIFICATES = Setting(15, "Trusted CA Certificates", S.TEXT, False,
                                   "PEM certificates to trust for LDAPS, one after another.")
 
 
-SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
-
-
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
-    with connected(settings, deadline) as directory:
-        schema = subschema(directory, directory.read("", ROOT_DSE_ATTRIBUTES) or {})
-    return object_types(schema, settings[INCLUDE_AUXILIARY_CLASSES])
+    # ldap3 costs a process some 5 MiB and 50 ms when imported: a worker pays that on its first LDAP import,
+    # not each time it starts.
+    from connectors import ldap_discovery  # noqa: PLC0415
+
+    return ldap_discovery.schema(settings, deadline)
 
 
 def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
-    partitions = []
-    with connected(settings, deadline) as directory:
-        for context in naming_contexts(directory.read("", ROOT_DSE_ATTRIBUTES) or {}):
-            entry = directory.read(context, ENTRY_ATTRIBUTES) or {}
-            partitions.append(partition(context, entry, directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES)))
-    return DiscoveredHierarchy(tuple(partitions))
+    from connectors import ldap_discovery  # noqa: PLC0415
 
-
-def connected(settings: Settings, deadline: Deadline):
-    if settings[AUTHENTICATION_TYPE] != "Simple":
-        raise Refused(f"This service binds with Simple authentication only; set {AUTHENTICATION_TYPE.name} to Simple "
-                      f"(over LDAPS, so that the password travels encrypted).")
-    return bound(endpoint(settings[HOST], settings[PORT], settings[USE_LDAPS]), settings[TRUSTED_CA_CERTIFICATES],
-                 settings[USERNAME], settings[PASSWORD], settings[CONNECTION_TIMEOUT], deadline)
-
-
-def subschema(directory: Directory, root_dse) -> SchemaInfo:
-    """The subschema entry the RootDSE names (RFC 4512 4.4, 5.1); an account that may not read it is refused."""
-    found = texts(root_dse, "subschemaSubentry")
-    where = found[0] if found else None
-    entry = directory.read(where, SUBSCHEMA_ATTRIBUTES, "(objectClass=subschema)") if where else None
-    if not entry or not entry.get("objectClasses"):
-        raise Refused(f"{directory.account} may not read the directory's schema"
-                      f"{f' ({where})' if where else ''}: grant it read access to the subschema entry.")
-    definitions = {name: texts(entry, name) for name in SUBSCHEMA_ATTRIBUTES}
-    return SchemaInfo(where, definitions, entry)
+    return ldap_discovery.hierarchy(settings, deadline)
 
 
 CONNECTOR = Connector(
