@@ -1,8 +1,11 @@
 """The LDAP connector where the API cannot reach it: Active Directory's syntaxes, content rules and partitions
 from ldap3's offline copy of a Windows Server 2012 R2 schema, a subschema that names what it does not define,
-and the deadline kept by the connector itself once the runner has stopped waiting. Everything an OpenLDAP
-directory shows is tested through the API (test_ldap_import.py).
+the deadline kept by the connector itself once the runner has stopped waiting, and ldap3 left unimported until
+a worker's first LDAP import. Everything an OpenLDAP directory shows is tested through the API
+(test_ldap_import.py).
 """
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,6 +16,7 @@ from connectors import ldap
 from connectors.interface import Deadline, Settings, Unreachable
 from connectors.ldap_hierarchy import naming_contexts
 from connectors.ldap_schema import object_types
+from servers import PROJECT
 from silent import silent_server
 
 T, N, L, D, R, BIN = "Text", "Number", "LongNumber", "DateTime", "Reference", "Binary"
@@ -85,3 +89,9 @@ def test_the_connector_itself_keeps_to_the_deadline_when_the_runner_has_given_up
         waited = time.monotonic() - started
     assert raised.value.message == "The import did not finish within its time limit of 1.2 seconds."
     assert 1.1 < waited < 1.7  # not the 2 seconds of ldap3's whole-second read timeout
+
+
+def test_ldap3_is_imported_by_the_first_ldap_import_not_by_the_service_starting():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, app; print('ldap3' in sys.modules)"], cwd=PROJECT,
+                            capture_output=True, text=True, timeout=60, check=True)
+    assert loaded.stdout.strip() == "False"
