@@ -16,6 +16,7 @@ from sqlalchemy import inspect, text
 from app import create_app
 from auth import create_key
 from database import db
+from ldap_directory import ldap_directory  # noqa: F401  the run's throwaway slapd, for any test module
 from models import ConnectorDefinition, ConnectorSetting, Role, seed_catalog
 
 TEST_ENCRYPTION_KEY = "iKkeFWfkB5RQYZVk2PJH-GCTR72bwxrL91foPhOsim4="

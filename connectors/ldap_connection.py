@@ -1,0 +1,187 @@
+"""Talking to a directory with ldap3: one simple bind, each step bounded, and its answers in the connector's terms.
+
+The Connection Timeout bounds the connect, the TLS handshake and every read, and no step waits past the import's
+deadline. What the directory refuses (its result code, as ``invalidCredentials (49)``) is ``Refused``; what keeps
+it from answering (a refused connection, an unknown host, a timeout, TLS) is ``Unreachable``. No message names
+the password.
+"""
+import math
+import re
+import socket
+import ssl
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import ldap3
+from ldap3.core.exceptions import (
+    LDAPCommunicationError,
+    LDAPInvalidPortError,
+    LDAPInvalidServerError,
+    LDAPSessionTerminatedByServerError,
+)
+from ldap3.utils.ciDict import CaseInsensitiveDict
+
+from connectors.interface import Deadline, Refused, Unreachable
+
+PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
+PAGED_RESULTS = "1.2.840.113556.1.4.319"
+# What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
+# failed: self-signed certificate in certificate chain (_ssl.c:1006)".
+OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
+
+
+def texts(attributes: Mapping, name: str) -> list[str]:
+    """An attribute's values as text (a live directory's are bytes, an offline schema's are text)."""
+    return [value.decode() if isinstance(value, bytes) else value for value in attributes.get(name) or []]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    host: str
+    port: int
+    tls: bool
+
+    def __str__(self):
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{'ldaps' if self.tls else 'ldap'}://{host}:{self.port}"
+
+
+def endpoint(host: str, port: int, use_ldaps: bool) -> Endpoint:
+    """Where to connect. A URL's scheme chooses TLS (as does ``use_ldaps``) and its port, when it names one,
+    overrides ``port``; the offline checks have made sure that a URL is one."""
+    if "://" not in host:
+        return Endpoint(host.strip("[]"), port, use_ldaps)
+    parts = urlsplit(host)
+    return Endpoint(parts.hostname, port if parts.port is None else parts.port,
+                    use_ldaps or parts.scheme.lower() == "ldaps")
+
+
+class VerifiedTls(ldap3.Tls):
+    """TLS verified by the standard library: the certificate against the trust store, and the host name.
+
+    ldap3 2.9.1 turns the context's host name check off and does its own with ``ssl.match_hostname``, deprecated
+    since Python 3.7 and removed in 3.12; the context's own check also matches IP addresses properly.
+    """
+
+    def __init__(self, host: str, trusted_pem: str | None):
+        super().__init__()
+        try:
+            self.context = ssl.create_default_context(cadata=trusted_pem or None)
+        except ssl.SSLError:
+            raise Refused("Trusted CA Certificates holds no certificate that can be read: give PEM certificates, "
+                          "each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.") from None
+        self.host = host
+
+    def wrap_socket(self, connection, do_handshake=False):
+        connection.socket = self.context.wrap_socket(connection.socket, server_hostname=self.host,
+                                                     do_handshake_on_connect=do_handshake)
+
+
+class Directory:
+    """A connection to ``where`` whose every request waits at most ``timeout`` seconds, and never past the deadline."""
+
+    def __init__(self, where: Endpoint, connection: ldap3.Connection, deadline: Deadline, timeout: float,
+                 account: str):
+        self.where = where
+        self.connection = connection
+        self.deadline = deadline
+        self.timeout = timeout
+        self.account = account
+
+    def read(self, dn: str, attributes: list[str],
+             search_filter: str = "(objectClass=*)") -> CaseInsensitiveDict | None:
+        """The entry's attributes (name to list of raw values), or None when the account may not see it."""
+        entries = self.search(dn, search_filter, attributes, ldap3.BASE)
+        return entries[0][1] if entries else None
+
+    def search(self, base: str, search_filter: str, attributes: list[str],
+               scope=ldap3.SUBTREE) -> list[tuple[str, CaseInsensitiveDict]]:
+        """The (DN, attributes) of each entry found, read a page at a time."""
+        found, cookie = [], None
+        while True:
+            self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
+                     attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie)
+            found.extend((entry["dn"], CaseInsensitiveDict(entry["raw_attributes"]))
+                         for entry in self.connection.response if entry["type"] == "searchResEntry")
+            paging = (self.connection.result.get("controls") or {}).get(PAGED_RESULTS, {})
+            cookie = paging.get("value", {}).get("cookie")
+            if not cookie:
+                return found
+
+    def ask(self, what: str, request, *args, **kwargs):
+        """One request: what the directory refuses is ``Refused``, what keeps it from answering ``Unreachable``."""
+        if self.connection.socket is not None:  # before the connect, the connect timeout applies
+            self.connection.socket.settimeout(self.deadline.bound(self.timeout))
+        try:
+            answered = request(*args, **kwargs)
+        except LDAPCommunicationError as error:
+            cause = last_attempt(error)
+            if isinstance(cause, TimeoutError):
+                self.deadline.remaining()  # when the deadline is what ran out, says so
+            raise Unreachable(f"Could not reach the directory at {self.where}: {reason(cause, self.timeout)}.") \
+                from None
+        except (KeyError, IndexError, ValueError):  # ldap3's decoder, given bytes that are not LDAP
+            raise Unreachable(f"{self.where} answered, but not in LDAP: is a directory listening on that port?") \
+                from None
+        result = self.connection.result
+        if answered is False and result["result"] != 0:
+            said = f" It said: {result['message']}" if result.get("message") else ""
+            raise Refused(f"The directory refused to let {self.account} {what}: "
+                          f"{result['description']} ({result['result']}).{said}")
+
+
+@contextmanager
+def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
+          deadline: Deadline) -> Iterator[Directory]:
+    """A ``Directory`` bound as ``account``; unbound when the block ends."""
+    tls = VerifiedTls(where.host, trusted_pem) if where.tls else None
+    try:
+        server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls, tls=tls, get_info=ldap3.NONE,
+                              connect_timeout=deadline.bound(timeout))
+    except (LDAPInvalidServerError, LDAPInvalidPortError):  # what the offline checks let by, as "[:]"
+        raise Refused(f"{where} is not an address a directory can be reached at: check Host and Port.") from None
+    # ldap3 takes the read timeout in whole seconds at the connect (for the handshake); each request sets its own.
+    connection = ldap3.Connection(server, user=account, password=password, authentication=ldap3.SIMPLE,
+                                  receive_timeout=math.ceil(deadline.bound(timeout)), read_only=True,
+                                  raise_exceptions=False, auto_referrals=False)
+    directory = Directory(where, connection, deadline, timeout, account)
+    try:
+        directory.ask("connect", connection.open)
+        directory.ask("bind", connection.bind)
+        yield directory
+    finally:
+        close(connection)
+
+
+def close(connection: ldap3.Connection):
+    try:
+        connection.unbind()
+    except LDAPCommunicationError:
+        pass  # the connection is gone already: nothing is left to release
+    if connection.socket is not None:
+        connection.socket.close()  # ldap3 leaves open a socket that failed to connect
+
+
+def last_attempt(error: LDAPCommunicationError) -> Exception:
+    """What failed. ldap3 makes its exception a subclass of the socket's; when it tried several addresses of the
+    host, it gives each one's in its second argument, and the last one's is told."""
+    if len(error.args) > 1 and isinstance(error.args[1], list) and error.args[1]:
+        return error.args[1][-1][0]
+    return error
+
+
+def reason(error: Exception, timeout: float) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "it refused the connection"
+    if isinstance(error, LDAPSessionTerminatedByServerError):
+        return "it closed the connection without answering"
+    if isinstance(error, TimeoutError):
+        return f"it did not answer within {timeout:g} second{'' if timeout == 1 else 's'}"
+    if isinstance(error, socket.gaierror) or "invalid server address" in str(error):
+        return "its host name could not be resolved"
+    if isinstance(error, ssl.SSLError):
+        said = OPENSSL_REASON.search(str(error))
+        return f"the TLS handshake failed ({said[1] if said else 'no reason given'})"
+    return str(error)

@@ -1,0 +1,79 @@
+"""A directory's naming contexts and containers, as JIM's partitions and their trees of containers.
+
+Each is known by its DN and by the directory's stable id of the entry (``entryUUID``, RFC 4530, or Active
+Directory's ``objectGUID``), which survives a rename or a move.
+"""
+import re
+import uuid
+from collections.abc import Mapping
+
+from ldap3.utils.dn import parse_dn, to_dn
+
+from connectors.interface import DiscoveredContainer, DiscoveredPartition
+from connectors.ldap_connection import texts
+
+CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
+ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]
+# The RootDSE attributes naming contexts that hold the directory's own workings, not its objects: OpenLDAP's
+# cn=config and cn=Monitor (which it does not list as naming contexts, but may), Active Directory's
+# configuration and schema partitions (which it does).
+OWN_CONTEXTS = ("configContext", "monitorContext", "configurationNamingContext", "schemaNamingContext")
+ROOT_DSE_ATTRIBUTES = ["namingContexts", "subschemaSubentry", *OWN_CONTEXTS]
+ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
+
+
+def naming_contexts(root_dse: Mapping) -> list[str]:
+    own = {key(dn) for name in OWN_CONTEXTS for dn in texts(root_dse, name)}
+    return [dn for dn in texts(root_dse, "namingContexts") if key(dn) not in own]
+
+
+def key(dn: str) -> str:
+    """A DN as compared: its RDNs without optional spaces, in one case, as directories compare names."""
+    return ",".join(to_dn(dn, remove_space=True)).lower()
+
+
+def name_of(dn: str) -> str:
+    """The first RDN's value without RFC 4514's escapes (``Sales\\, EMEA`` and ``Sales\\2C EMEA`` are one name)."""
+    value = parse_dn(dn)[0][1]
+    return ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()) if len(m[1]) == 2 else m[1], value.encode()).decode()
+
+
+def stable_id(attributes: Mapping) -> str | None:
+    guid = attributes.get("objectGUID")
+    if guid:
+        return str(uuid.UUID(bytes_le=guid[0]))  # as Active Directory writes it
+    found = texts(attributes, "entryUUID")
+    return found[0] if found else None
+
+
+def partition(dn: str, entry: Mapping, containers: list[tuple[str, Mapping]]) -> DiscoveredPartition:
+    """The naming context ``dn`` with its containers (their DNs and attributes, in any order) as a tree."""
+    top, found = key(dn), {}
+    for container_dn, attributes in containers:
+        if key(container_dn) != top:
+            found[key(container_dn)] = (container_dn, attributes)
+    children: dict[str, list[str]] = {}
+    for container_key, (container_dn, _) in found.items():
+        children.setdefault(nearest_ancestor(container_dn, found, top), []).append(container_key)
+
+    def build(parent: str) -> tuple[DiscoveredContainer, ...]:
+        nodes = []
+        for child in children.get(parent, []):
+            child_dn, attributes = found[child]
+            description = texts(attributes, "description")
+            nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(attributes),
+                                             description[0] if description else None, children=build(child)))
+        return tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
+
+    return DiscoveredPartition(dn, dn, stable_id(entry), build(top))
+
+
+def nearest_ancestor(dn: str, found: Mapping, top: str) -> str:
+    """The key of the closest container above ``dn``, or the partition's (``top``) when none is."""
+    rdns = to_dn(dn, remove_space=True)[1:]
+    while rdns:
+        ancestor = ",".join(rdns).lower()
+        if ancestor in found or ancestor == top:
+            return ancestor
+        rdns = rdns[1:]
+    return top
