@@ -235,9 +235,9 @@ def validate_settings(system_id):
 @requires(Role.ADMINISTRATOR)
 def import_schema(system_id):
     """Connect with the stored settings and merge what is found; the talking is done holding no lock."""
-    import_options_schema.load(json_object_or_nothing())
     seen = systems.read(system_id)
     require_match(seen)
+    import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -254,8 +254,8 @@ def import_schema(system_id):
 @requires(Role.ADMINISTRATOR)
 def preview_schema_import(system_id):
     """The same discovery, compared with what is stored; nothing is written, whatever the outcome."""
-    import_options_schema.load(json_object_or_nothing())
     system = systems.read(system_id)
+    import_options_schema.load(json_object_or_nothing())
     discovered = discover(system, Discovery.SCHEMA, record_failure=False)
     stored = object_types.read_all(db.session.connection(), system_id)
     return schema_preview_schema.dump(object_types.compare(stored, discovered))
@@ -281,6 +281,7 @@ def get_object_type(system_id, object_type_id):
 @requires(Role.ADMINISTRATOR)
 def update_object_type(system_id, object_type_id):
     require_match(systems.peek(system_id))
+    object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -295,6 +296,8 @@ def update_object_type(system_id, object_type_id):
 @requires(Role.ADMINISTRATOR)
 def update_attribute(system_id, object_type_id, attribute_id):
     require_match(systems.peek(system_id))
+    object_types.find_attribute(object_types.read_one(db.session.connection(), system_id, object_type_id),
+                                attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -309,6 +312,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
 @requires(Role.ADMINISTRATOR)
 def update_attributes(system_id, object_type_id):
     require_match(systems.peek(system_id))
+    object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -323,9 +327,9 @@ def update_attributes(system_id, object_type_id):
 @requires(Role.ADMINISTRATOR)
 def import_hierarchy(system_id):
     """Connect with the stored settings and merge the partitions and containers found; no lock while talking."""
-    no_options_schema.load(json_object_or_nothing())
     seen = systems.read(system_id)
     require_match(seen)
+    no_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.HIERARCHY)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -348,6 +352,7 @@ def list_partitions(system_id):
 @requires(Role.ADMINISTRATOR)
 def update_partition(system_id, partition_id):
     require_match(systems.peek(system_id))
+    hierarchy.find_partition(hierarchy.read_all(db.session.connection(), system_id), system_id, partition_id)
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
@@ -362,6 +367,7 @@ def update_partition(system_id, partition_id):
 @requires(Role.ADMINISTRATOR)
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
+    hierarchy.find_container(hierarchy.read_all(db.session.connection(), system_id), system_id, container_id)
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)

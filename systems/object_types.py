@@ -77,6 +77,8 @@ ATTRIBUTES_OF_SYSTEM = (
     select(ATTRIBUTES).join(TYPES, TYPES.c.id == ATTRIBUTES.c.object_type_id)
     .where(TYPES.c.connected_system_id == bindparam("system_id"))
 )
+ONE_TYPE = TYPES_OF_SYSTEM.where(TYPES.c.id == bindparam("type_id"))
+ATTRIBUTES_OF_TYPE = select(ATTRIBUTES).where(ATTRIBUTES.c.object_type_id == bindparam("type_id"))
 
 
 def read_all(connection: Connection, system_id: int) -> list[StoredObjectType]:
@@ -91,11 +93,21 @@ def read_all(connection: Connection, system_id: int) -> list[StoredObjectType]:
 
 
 def read_one(connection: Connection, system_id: int, object_type_id: int) -> StoredObjectType:
-    """One object type of the system, or a 404 that says which."""
-    for object_type in read_all(connection, system_id) if in_range(object_type_id) else []:
-        if object_type.id == object_type_id:
-            return object_type
-    raise NotFound(f"Connected system {system_id} has no object type {object_type_id}.")
+    """One object type of the system with its attributes, or a 404 that says which."""
+    parameters = {"system_id": system_id, "type_id": object_type_id}
+    row = connection.execute(ONE_TYPE, parameters).one_or_none() if in_range(object_type_id) else None
+    if row is None:
+        raise NotFound(f"Connected system {system_id} has no object type {object_type_id}.")
+    attributes = (StoredAttribute(**found._mapping) for found in connection.execute(ATTRIBUTES_OF_TYPE, parameters))
+    return StoredObjectType(**row._mapping, attributes=tuple(by_name(attributes)))
+
+
+def find_attribute(object_type: StoredObjectType, attribute_id: int) -> StoredAttribute:
+    """One attribute of the object type, or a 404 that says which."""
+    for attribute in object_type.attributes:
+        if attribute.id == attribute_id:
+            return attribute
+    raise NotFound(f"Object type {object_type.id} has no attribute {attribute_id}.")
 
 
 # --- Comparing a discovered schema with the stored one -----------------------------------------------------
@@ -311,8 +323,7 @@ def attribute_selected(object_type: StoredObjectType, attribute_id: int, flags: 
                        ) -> tuple[PartEdit, StoredAttribute]:
     """The writes of one attribute's PUT (flags by column), and the attribute as it leaves it; a 404 if the
     type has no such attribute."""
-    if attribute_id not in {attribute.id for attribute in object_type.attributes}:
-        raise NotFound(f"Object type {object_type.id} has no attribute {attribute_id}.")
+    find_attribute(object_type, attribute_id)
     part, updated, problems = selections(object_type, {attribute_id: flags})
     if problems:
         raise ValidationError(problems[attribute_id])
