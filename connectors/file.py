@@ -32,8 +32,9 @@ from connectors.interface import SettingType as S
 
 FILE_PATH = Setting(101, "File Path", S.FILE, True,
                     "The path of the file to read or write, relative to the connector files folder.")
-DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: one character.", ",",
-                    pattern=r'\A[^"\r\n]\Z', pattern_hint='one character other than a quote or a line break')
+DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: one character, or \\t for a tab.",
+                    ",", pattern=r'\A([^"]|\\t)\Z', pattern_hint="one character other than a quote, or \\t for a tab")
+TAB = "\\t"  # how a tab is written: a setting's value holds no control character
 MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
                                 "The delimiter between values of one column.", "|")
 OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
@@ -47,6 +48,7 @@ CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary,
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
     delimiter = settings[DELIMITER] or DELIMITER.default
+    delimiter = "\t" if delimiter == TAB else delimiter
     value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default
     if value_delimiter == delimiter:
         raise Refused("The Multi-Value Delimiter must differ from the Delimiter.")
@@ -64,8 +66,6 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
 def inside_root(root: Path, given: str) -> Path:
     """``given`` (relative to the root, or absolute) with every symbolic link and ``..`` resolved, if it lies
     inside the root. Nothing is opened: a path outside may be a device or a pipe that blocks when opened."""
-    if "\x00" in given:
-        raise Refused("File Path must not hold a NUL character.")
     root = root.resolve()
     try:
         path = (root / given).resolve()

@@ -99,16 +99,14 @@ def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> Discov
         deadline.remaining()
         reads[name] = call(schema=schema, kind=kind)
     warnings: list[str] = []
-    tables = unique(sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1])),
-                    lambda key: key[1], "Table {!r}", warnings)
+    keys = sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1]))
     object_types = []
-    for key in tables:
+    for key in keys:
         table, view = key[1], key in reads["views"]
         referencing = {column for foreign_key in reads["foreign keys"].get(key, ())
                        for column in foreign_key["constrained_columns"]}
-        columns = unique(reads["views"].get(key) or reads["tables"][key], lambda column: column["name"],
-                         "Column {!r} of " + repr(table), warnings)
-        attributes = tuple(attribute(table, column, view, column["name"] in referencing, warnings) for column in columns)
+        attributes = tuple(attribute(table, column, view, column["name"] in referencing, warnings)
+                           for column in reads["views" if view else "tables"][key])
         object_types.append(DiscoveredObjectType(table, attributes))
     if not object_types:
         warnings.append(f"The schema {wanted or inspector.default_schema_name!r} has no tables or views.")
@@ -127,17 +125,6 @@ def attribute(table: str, column: dict, view: bool, reference: bool, warnings: l
     return DiscoveredAttribute(column["name"], attribute_type, plurality,
                                Writability.READ_ONLY if read_only else Writability.WRITABLE,
                                column.get("comment"), table)
-
-
-def unique(items: list, name_of, what: str, warnings: list[str]) -> list:
-    """``items`` less those whose name differs only in case from an earlier one's: JIM matches names
-    case-insensitively, so a database's ``Users`` and ``users`` cannot both be imported."""
-    kept: dict[str, str] = {}
-    for item in items:
-        first = kept.setdefault(name_of(item).casefold(), name_of(item))
-        if first != name_of(item):
-            warnings.append(f"{what.format(name_of(item))} was left out: its name differs only in case from {first!r}.")
-    return [item for item in items if kept[name_of(item).casefold()] == name_of(item)]
 
 
 SERVER_SAID = re.compile(r"\b(?:FATAL|ERROR):\s+")  # libpq's prefix when the server, not the network, answered
