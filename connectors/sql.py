@@ -146,26 +146,28 @@ def driver_errors(database_type: str):
 
 def postgres_failure(error: psycopg.Error) -> Exception:
     if isinstance(error, (psycopg.errors.ConnectionTimeout, psycopg.errors.QueryCanceled)):
-        return Unreachable(f"PostgreSQL did not answer in time: {one_line(str(error))}.")
+        return Unreachable(sentence(f"PostgreSQL did not answer in time: {error}"))
     if error.sqlstate:  # an error the server sent after the connection was made
-        return Refused(f"PostgreSQL refused: {one_line(error.diag.message_primary or str(error))}.")
-    text = one_line(str(error))
-    said = SERVER_SAID.split(text, maxsplit=1)
+        return Refused(sentence(f"PostgreSQL refused: {error.diag.message_primary or error}"))
+    said = SERVER_SAID.split(str(error), maxsplit=1)
     if len(said) == 2:
-        return Refused(f"PostgreSQL refused the connection: {said[1]}.")
-    return Unreachable(f"PostgreSQL could not be reached: {text.removeprefix('connection failed: ')}.")
+        return Refused(sentence(f"PostgreSQL refused the connection: {said[1]}"))
+    return Unreachable(sentence(f"PostgreSQL could not be reached: {str(error).removeprefix('connection failed: ')}"))
 
 
 def mysql_failure(error: pymysql.err.Error) -> Exception:
-    code, reason = (error.args + (None, None))[:2] if len(error.args) != 1 else (None, error.args[0])
-    reason = one_line(str(reason or type(error).__name__))
+    # PyMySQL's errors are (code, message); the few of its own without a code are (message,) or ().
+    code = error.args[0] if len(error.args) > 1 else None
+    reason = error.args[-1] if error.args and error.args[-1] else type(error).__name__
     if isinstance(code, int) and 0 < code < 2000:  # a server error; 2000 and up are the client's own (CR_*)
-        return Refused(f"MySQL refused: {reason}.")
-    return Unreachable(f"MySQL could not be reached: {reason}.")
+        return Refused(sentence(f"MySQL refused: {reason}"))
+    return Unreachable(sentence(f"MySQL could not be reached: {reason}"))
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split()).rstrip(".")
+def sentence(text: str) -> str:
+    """One line, ending as a sentence ends: drivers' messages span lines and end as they please."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 CONNECTOR = Connector(

@@ -288,6 +288,7 @@ def test_what_mariadb_refuses(refusal, maria, maria_user):
 def test_a_server_that_cannot_be_reached(refusal, make_values, name):
     refused = refusal(make_values("x", port=free_port()), 502)
     assert refused.startswith(f"{name} could not be reached: ") and "refused" in refused
+    assert "\n" not in refused and not refused.endswith("?.")
     unresolvable = refusal(make_values("x", host="no-such-host.invalid"), 502)
     assert unresolvable.startswith(f"{name} could not be reached: ") and "no-such-host.invalid" in unresolvable
 
