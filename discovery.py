@@ -16,6 +16,7 @@ import systems
 from auth import caller
 from connectors import runner
 from connectors.interface import ConnectorError, Settings
+from database import db
 from encryption import Secret
 from errors import BadRequest, Conflict
 from history import ChangeAction
@@ -53,7 +54,10 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         problems = systems.settings_problems(system)
         if problems:
             raise ValidationError(problems)
-        return runner.run(operation, settings_for(system), current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
+        settings = settings_for(system)
+        # The request's read ends here: nothing of the store is held while the system takes its time.
+        db.session.close()
+        return runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
     except (ValidationError, ConnectorError):
         if record_failure:
             record_failed_import(system, what)

@@ -1,5 +1,6 @@
-"""A TCP relay between the service and PostgreSQL that a test can cut and restore, as a real outage would:
-the open connections are reset and new ones are refused until it is restored."""
+"""A TCP relay between the service and a server that a test can cut and restore, as a real outage would
+(the open connections are reset and new ones are refused until it is restored), or hold: the server's
+answers wait, as a slow server's would, until the test releases them."""
 import socket
 import threading
 
@@ -11,6 +12,9 @@ class Relay:
         self.port = self.listener.getsockname()[1]
         self.up = threading.Event()
         self.up.set()
+        self.answering = threading.Event()  # cleared: the server's answers are held back
+        self.answering.set()
+        self.connected = threading.Event()  # set once a client has connected
         self.lock = threading.Lock()
         self.sockets: set[socket.socket] = set()
         threading.Thread(target=self.accept, daemon=True).start()
@@ -32,12 +36,15 @@ class Relay:
             upstream.settimeout(None)
             with self.lock:
                 self.sockets |= {client, upstream}
+            self.connected.set()
             threading.Thread(target=self.pump, args=(client, upstream), daemon=True).start()
-            threading.Thread(target=self.pump, args=(upstream, client), daemon=True).start()
+            threading.Thread(target=self.pump, args=(upstream, client, self.answering), daemon=True).start()
 
-    def pump(self, source: socket.socket, sink: socket.socket):
+    def pump(self, source: socket.socket, sink: socket.socket, gate: threading.Event | None = None):
         try:
             while data := source.recv(65536):
+                if gate is not None:
+                    gate.wait()
                 sink.sendall(data)
         except OSError:
             pass
@@ -61,6 +68,12 @@ class Relay:
 
     def restore(self):
         self.up.set()
+
+    def hold(self):
+        self.answering.clear()
+
+    def release(self):
+        self.answering.set()
 
     def close(self):
         self.cut()
