@@ -7,8 +7,7 @@ import tracemalloc
 import pytest
 
 from connectors import file
-from tests.conftest import SYSTEMS
-from tests.importing import failed, imported, new_system, preview, set_values
+from tests.importing import failed, import_schema, imported, new_system, preview, set_values
 
 SECRET_LINE = "root:$6$hunter2hunter2:19000:0:99999:7:::"  # what a file outside the root might hold
 W, S, M = "Writable", "SingleValued", "MultiValued"
@@ -281,24 +280,8 @@ def test_the_two_delimiters_must_differ(client, admin, root, file_system):
 def test_the_delimiter_is_one_character(client, admin, root, file_system, delimiter):
     write(root / "x.csv", "a\n1\n")
     system_id = file_system("x.csv", {file.DELIMITER: delimiter})
-    answer = client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin["X-Api-Key"]})
+    answer = import_schema(client, admin, system_id)
     assert answer.status_code == 400, answer.json
     assert answer.json["validationErrors"] == {
         "settingValues.102": ["Delimiter must be one character other than a quote, or \\t for a tab."]}
 
-
-def test_the_walk_through(client, admin, root, file_system):
-    """The README's: import, select the object type, make employeeId its external id."""
-    write(root / "people.csv", "employeeId,displayName,mail,startDate,groups\n"
-                               "1001,Ada Lovelace,ada@example.com,2026-12-01,staff|admins\n")
-    system_id = file_system("people.csv", {file.OBJECT_TYPE: "person"})
-    assert imported(client, admin, system_id) == {"person": {
-        "employeeId": ("Number", S, W), "displayName": ("Text", S, W), "mail": ("Text", S, W),
-        "startDate": ("DateTime", S, W), "groups": ("Text", M, W)}}
-    [person] = client.get(f"{SYSTEMS}/{system_id}/object-types", headers=admin).json
-    path = f"{SYSTEMS}/{system_id}/object-types/{person['id']}"
-    assert client.put(path, json={"selected": True}, headers=admin).json["selected"] is True
-    [employee_id] = [a["id"] for a in person["attributes"] if a["name"] == "employeeId"]
-    marked = client.put(f"{path}/attributes/{employee_id}", json={"isExternalId": True}, headers=admin)
-    assert marked.status_code == 200, marked.json
-    assert (marked.json["isExternalId"], marked.json["selected"], marked.json["selectionLocked"]) == (True, True, True)
