@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from connectors import sql_types
 from connectors.interface import (
+    AttributeType,
     Connector,
     Deadline,
     DiscoveredAttribute,
@@ -57,7 +58,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
                       f"PostgreSQL and MySQL (MariaDB).")
     engine = engine_for(settings, database_type, deadline)
     try:
-        with driver_errors(database_type), warnings.catch_warnings():
+        with driver_errors(), warnings.catch_warnings():
             # A type SQLAlchemy does not know is reflected as NullType, with a warning; read_schema reports it.
             # (catch_warnings is process-wide: at worst another thread's warning is hidden meanwhile.)
             warnings.filterwarnings("ignore", "Did not recognize type", exc.SAWarning)
@@ -118,7 +119,7 @@ def attribute(table: str, column: dict, view: bool, reference: bool, warnings: l
     if attribute_type is None:
         warnings.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
                         f"it is imported as Text.")
-        attribute_type = sql_types.AttributeType.TEXT
+        attribute_type = AttributeType.TEXT
     # A view's columns, a generated column, and an identity column the database always fills are never written.
     identity = column.get("identity") or {}
     read_only = view or column.get("computed") or identity.get("always")
@@ -131,7 +132,7 @@ SERVER_SAID = re.compile(r"\b(?:FATAL|ERROR):\s+")  # libpq's prefix when the se
 
 
 @contextmanager
-def driver_errors(database_type: str):
+def driver_errors():
     """The driver's errors as ``Refused`` (the server answered and said no) or ``Unreachable``, with its reason
     and not the SQL: the DBAPI error's own message, never SQLAlchemy's, which quotes the statement."""
     try:
