@@ -2,21 +2,25 @@
 
 A secret leaks when any run of ``RUN`` of its characters appears, as it is or in the escaped forms a JSON
 answer or a JSON log line gives it (``ensure_ascii`` escapes every non-ASCII character). Shorter runs are
-common substrings of ordinary text and prove nothing.
+common substrings of ordinary text and prove nothing. The run is counted in the secret's characters, not in
+those of its escaped form, where one escaped character and its neighbours would already make eight.
 """
 import json
 
 RUN = 8
 
 
-def forms(secret: str) -> set[str]:
-    """The secret as each kind of output may write it."""
-    return {secret, json.dumps(secret)[1:-1], json.dumps(secret, ensure_ascii=False)[1:-1]}
+def forms(text: str) -> set[str]:
+    """The text as each kind of output may write it."""
+    return {text, json.dumps(text)[1:-1], json.dumps(text, ensure_ascii=False)[1:-1]}
 
 
 def shows(text: str, secret: str) -> bool:
-    for form in forms(secret):
-        run = min(RUN, len(form))
-        if any(form[start:start + run] in text for start in range(len(form) - run + 1)):
-            return True
-    return False
+    run = min(RUN, len(secret))
+    return any(form in text for start in range(len(secret) - run + 1) for form in forms(secret[start:start + run]))
+
+
+def shows_in_bytes(data: bytes, secret: str) -> bool:
+    """Whether raw bytes (a database file, a pickled object) hold a run of the secret, in UTF-8 or UTF-16."""
+    texts = [data.decode("utf-8", "replace")] + [data[start:].decode("utf-16-le", "replace") for start in (0, 1)]
+    return any(shows(text, secret) for text in texts)

@@ -9,6 +9,7 @@ from auth import generate_key, hash_key
 from conftest import SYSTEMS, empty_store, make_key
 from database import db
 from envelope import assert_error
+from leaks import shows
 from models import ApiKey, Role, utcnow
 
 DEFINITIONS = "/api/v1/synchronisation/connector-definitions"
@@ -21,6 +22,22 @@ ENDPOINTS = [
     pytest.param("PUT", f"{SYSTEMS}/1", {"description": "Changed"}, True, 200, id="put"),
     pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 204, id="delete"),
     pytest.param("POST", f"{SYSTEMS}/1/validate-settings", None, True, 200, id="validate-settings"),
+    pytest.param("GET", f"{SYSTEMS}/1/history", None, False, 200, id="history"),
+    # System 1 is an LDAP system whose required settings are empty, with nothing imported: an import is refused
+    # before it connects, and its parts are not there.
+    pytest.param("POST", f"{SYSTEMS}/1/import-schema", None, True, 400, id="import-schema"),
+    pytest.param("POST", f"{SYSTEMS}/1/import-schema/preview", None, True, 400, id="import-schema-preview"),
+    pytest.param("GET", f"{SYSTEMS}/1/object-types", None, False, 200, id="object-types"),
+    pytest.param("GET", f"{SYSTEMS}/1/object-types/1", None, False, 404, id="object-type"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1", {"selected": True}, True, 404, id="put-object-type"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1/attributes/1", {"selected": True}, True, 404,
+                 id="put-attribute"),
+    pytest.param("PUT", f"{SYSTEMS}/1/object-types/1/attributes", {"attributes": {"1": {"selected": True}}}, True,
+                 404, id="put-attributes"),
+    pytest.param("POST", f"{SYSTEMS}/1/import-hierarchy", None, True, 400, id="import-hierarchy"),
+    pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
+    pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
+    pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
 ]
@@ -88,7 +105,7 @@ def test_reader(client, reader_key, admin, ldap_system, method, path, body, writ
         assert_error(response, 403, "FORBIDDEN")
         assert stored_state(client, admin) == before
     else:
-        assert response.status_code == 200
+        assert response.status_code == status, response.json
 
 
 @pytest.mark.parametrize("expiry", [None, timedelta(hours=1)], ids=["no-expiry", "expires-later"])
@@ -111,6 +128,20 @@ def test_key_under_another_header_is_not_a_key(client, admin_key, ldap_system, h
 
 
 MISSING = f"{SYSTEMS}/999"
+# Routes that validate their body before they look for what they change, against the contract ("authentication
+# is checked before the existence of the resource ..., and both before the body is validated"). Strict: once a
+# route is put right, its row passes and must leave this list.
+BODY_FIRST = pytest.mark.xfail(strict=True, reason="the route validates its body before it looks for the resource")
+BODY_BEFORE_EXISTENCE = [
+    ("POST", f"{MISSING}/import-schema"),
+    ("POST", f"{MISSING}/import-schema/preview"),
+    ("POST", f"{MISSING}/import-hierarchy"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999/attributes/1"),
+    ("PUT", f"{SYSTEMS}/1/object-types/999/attributes"),
+    ("PUT", f"{SYSTEMS}/1/partitions/999"),
+    ("PUT", f"{SYSTEMS}/1/containers/999"),
+]
 
 
 @pytest.mark.parametrize(
@@ -137,6 +168,8 @@ MISSING = f"{SYSTEMS}/999"
         ("admin", "PUT", MISSING, b'{"name": ""}', "application/json", 404),
         ("admin", "PUT", MISSING, b"name=x", "text/plain", 404),
         ("admin", "PUT", MISSING, b"name=x", None, 404),
+        *(pytest.param("admin", method, path, b'{"unknown": 1}', "application/json", 404, marks=BODY_FIRST)
+          for method, path in BODY_BEFORE_EXISTENCE),
         # And the body last.
         ("admin", "PUT", f"{SYSTEMS}/1", b"{not json", "application/json", 400),
         ("admin", "PUT", f"{SYSTEMS}/1", b"name=x", "text/plain", 415),
@@ -166,7 +199,8 @@ def test_a_key_stops_working_when_it_expires(app, client, ldap_system):
 
 # The infrastructure key: JIM_INFRASTRUCTURE_API_KEY is an Administrator key the service ensures exists.
 
-INFRASTRUCTURE_KEY = "jim_" + "Infrastructure-Key_0123456789abcdefghijklmnopq"
+# Random, as a real one is: a word of it could be in a path or a message, and look like a leak.
+INFRASTRUCTURE_KEY = "jim_JozndVmdAhwAU_cC3xnl530E7d_CjD7iwE9sH-tk39A"
 
 
 @pytest.fixture
@@ -213,7 +247,7 @@ def test_infrastructure_key_is_made_by_init_db_on_an_empty_store(app, start):
     fresh = start(JIM_INFRASTRUCTURE_API_KEY=INFRASTRUCTURE_KEY)
     result = fresh.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
-    assert INFRASTRUCTURE_KEY not in result.output
+    assert not shows(result.output, INFRASTRUCTURE_KEY)
     assert infrastructure_keys(app) == 1
     assert call(fresh.test_client(), "GET", SYSTEMS, None, INFRASTRUCTURE_KEY).status_code == 200
     assert fresh.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
@@ -229,4 +263,4 @@ def test_malformed_infrastructure_key_refuses_to_start(start, key):
     with pytest.raises(ValueError, match="JIM_INFRASTRUCTURE_API_KEY") as refused:
         start(JIM_INFRASTRUCTURE_API_KEY=key)
     assert "token_urlsafe" in str(refused.value)  # it says how to make a good one
-    assert key.strip() not in str(refused.value)
+    assert not shows(str(refused.value), key.strip())

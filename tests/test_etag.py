@@ -69,15 +69,6 @@ def test_a_stale_if_match_wins_over_an_invalid_body(client, admin, ldap_system):
     assert response.status_code == 412
 
 
-@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
-@pytest.mark.parametrize("system_id", ["99", str(2**31), str(2**63), "9" * 19])
-def test_a_missing_system_is_404_whatever_the_precondition(client, admin, ldap_system, method, system_id):
-    response = client.open(f"{SYSTEMS}/{system_id}", method=method, json=RENAME,
-                           headers={**admin, "If-Match": "*", "If-None-Match": "*"})
-    assert response.status_code == 404
-    assert response.json["code"] == "NOT_FOUND"
-
-
 def test_delete_honours_if_match(client, admin, ldap_system):
     stale = etag(client, admin)
     current = client.put(SYSTEM, json=RENAME, headers=admin).headers["ETag"]

@@ -1,29 +1,59 @@
-"""`{id}` is a positive 64-bit integer; anything else is a 404 in the envelope, whatever the method."""
-import pytest
-
+"""`{id}` is a positive 64-bit integer; anything else, and an id that names nothing, is a 404 in the envelope,
+whatever the method and whatever the precondition sent with it."""
 from conftest import SYSTEMS
+from envelope import assert_error
 
-PAST_64_BITS = str(2**63)
+DEFINITIONS = "/api/v1/synchronisation/connector-definitions"
+
+# Not ids at all: no route matches them.
+NOT_IDS = ["abc", "-1", "0", "01", "1.0", "+1", "%201", "1e3", str(2**63), "9" * 19, "99999999999999999999999"]
+# Ids that no system has: 2 is the next one, 2**31 is past the stored ids' 32 bits, 2**63 - 1 the largest id.
+NO_SYSTEM = ["2", "99", str(2**31), str(2**63 - 1)]
+NO_DEFINITION = ["5", "99", str(2**31), str(2**63 - 1)]
+
+# System 1 exists, and holds no object type, attribute, partition or container.
+NO_PART = ["1", "99", str(2**31), str(2**63 - 1)]
+
+SELECTED = {"selected": True}
+ROUTES = [
+    # method, path of an id, ids that name nothing there, a body the route takes
+    ("GET", f"{SYSTEMS}/{{}}", NO_SYSTEM, None),
+    ("PUT", f"{SYSTEMS}/{{}}", NO_SYSTEM, {"name": "x"}),
+    ("DELETE", f"{SYSTEMS}/{{}}", NO_SYSTEM, None),
+    ("POST", f"{SYSTEMS}/{{}}/validate-settings", NO_SYSTEM, None),
+    ("GET", f"{SYSTEMS}/{{}}/history", NO_SYSTEM, None),
+    ("POST", f"{SYSTEMS}/{{}}/import-schema", NO_SYSTEM, None),
+    ("POST", f"{SYSTEMS}/{{}}/import-schema/preview", NO_SYSTEM, None),
+    ("GET", f"{SYSTEMS}/{{}}/object-types", NO_SYSTEM, None),
+    ("GET", f"{SYSTEMS}/{{}}/object-types/1", NO_SYSTEM, None),
+    ("PUT", f"{SYSTEMS}/{{}}/object-types/1", NO_SYSTEM, SELECTED),
+    ("PUT", f"{SYSTEMS}/{{}}/object-types/1/attributes", NO_SYSTEM, {"attributes": {"1": SELECTED}}),
+    ("PUT", f"{SYSTEMS}/{{}}/object-types/1/attributes/1", NO_SYSTEM, SELECTED),
+    ("POST", f"{SYSTEMS}/{{}}/import-hierarchy", NO_SYSTEM, None),
+    ("GET", f"{SYSTEMS}/{{}}/partitions", NO_SYSTEM, None),
+    ("PUT", f"{SYSTEMS}/{{}}/partitions/1", NO_SYSTEM, SELECTED),
+    ("PUT", f"{SYSTEMS}/{{}}/containers/1", NO_SYSTEM, SELECTED),
+    ("GET", f"{SYSTEMS}/1/object-types/{{}}", NO_PART, None),
+    ("PUT", f"{SYSTEMS}/1/object-types/{{}}", NO_PART, SELECTED),
+    ("PUT", f"{SYSTEMS}/1/object-types/{{}}/attributes", NO_PART, {"attributes": {"1": SELECTED}}),
+    ("PUT", f"{SYSTEMS}/1/object-types/{{}}/attributes/1", NO_PART, SELECTED),
+    ("PUT", f"{SYSTEMS}/1/partitions/{{}}", NO_PART, SELECTED),
+    ("PUT", f"{SYSTEMS}/1/containers/{{}}", NO_PART, SELECTED),
+    ("GET", f"{DEFINITIONS}/{{}}", NO_DEFINITION, None),
+]
+# A precondition never turns a missing system into anything but a 404.
+PRECONDITIONS = {"If-Match": "*", "If-None-Match": "*"}
 
 
-@pytest.mark.parametrize("method, path", [
-    ("GET", f"{SYSTEMS}/{PAST_64_BITS}"),
-    ("PUT", f"{SYSTEMS}/{PAST_64_BITS}"),
-    ("DELETE", f"{SYSTEMS}/{PAST_64_BITS}"),
-    ("POST", f"{SYSTEMS}/{PAST_64_BITS}/validate-settings"),
-    ("GET", f"/api/v1/synchronisation/connector-definitions/{PAST_64_BITS}"),
-])
-def test_an_id_past_64_bits_is_not_found(client, admin, method, path):
-    # Found by the fuzzer: PUT and DELETE answered 405, naming GET as allowed.
-    response = client.open(path, method=method, headers=admin, json={})
-    assert response.status_code == 404
-    assert response.json["code"] == "NOT_FOUND"
-
-
-@pytest.mark.parametrize("system_id", [2**31, 2**63 - 1])
-@pytest.mark.parametrize("method, suffix", [("GET", ""), ("PUT", ""), ("DELETE", ""), ("POST", "/validate-settings")])
-def test_a_64_bit_id_of_no_system_is_not_found(client, admin, system_id, method, suffix):
-    # Found by the fuzzer: PostgreSQL answered 500 for an id past 32 bits, the stored ids' width.
-    response = client.open(f"{SYSTEMS}/{system_id}{suffix}", method=method, headers=admin, json={})
-    assert response.status_code == 404
-    assert response.json["code"] == "NOT_FOUND"
+def test_what_names_nothing_is_not_found(client, admin, ldap_system, subtests):
+    """Refused requests change nothing, so each row is a subtest of one test per store."""
+    for method, path, missing, body in ROUTES:
+        for system_id in NOT_IDS + missing:
+            # Found by the fuzzer: ids past 64 bits made PUT and DELETE answer 405, naming GET as allowed, and
+            # ids past 32 bits made PostgreSQL answer 500.
+            with subtests.test(method=method, path=path, id=system_id):
+                response = client.open(path.format(system_id), method=method, json=body,
+                                       headers={**admin, **PRECONDITIONS})
+                assert_error(response, 404, "NOT_FOUND")
+    assert client.get(f"{SYSTEMS}/1", headers=admin).json == ldap_system
+    assert client.get(f"{SYSTEMS}/1/history", headers=admin).json["totalCount"] == 1

@@ -1,6 +1,7 @@
 """Migrations: `flask db upgrade` on an empty store builds exactly the models' schema (`flask db check`
 finds no drift), on SQLite and PostgreSQL; init-db builds on it and is safe to run again."""
 import os
+import subprocess
 
 import pytest
 from alembic.script import ScriptDirectory
@@ -9,6 +10,7 @@ from sqlalchemy import inspect, text
 from app import create_app
 from conftest import POSTGRES_DATABASE, TEST_ENCRYPTION_KEY, postgres_admin
 from database import db
+from servers import PROJECT
 
 
 @pytest.fixture
@@ -100,6 +102,16 @@ def test_an_upgrade_keeps_what_the_store_held(empty_app):
         assert db.session.scalar(text("SELECT int_value FROM connected_system_setting_values")) == 636
 
 
-def test_the_release_step_upgrades():
-    with open(os.path.join(os.path.dirname(__file__), "..", "Procfile")) as procfile:
-        assert "release: flask --app app init-db" in procfile.read()
+def test_the_procfiles_release_line_upgrades_an_empty_store(empty_app, empty_database_url):
+    """Run as a PaaS runs it before each release: with sh, and the virtualenv's commands on the PATH."""
+    [release] = [line.removeprefix("release:") for line in (PROJECT / "Procfile").read_text().splitlines()
+                 if line.startswith("release:")]
+    environ = {**os.environ, "DATABASE_URL": empty_database_url.replace("+psycopg", ""),
+               "JIM_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
+               "PATH": f"{PROJECT / '.venv' / 'bin'}{os.pathsep}{os.environ['PATH']}"}
+    result = subprocess.run(["sh", "-c", release], cwd=PROJECT, env=environ, capture_output=True, text=True,
+                            timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert flask(empty_app, "db", "check").exit_code == 0
+    with empty_app.app_context():
+        assert db.session.scalar(text("SELECT count(*) FROM connector_definitions")) == 4

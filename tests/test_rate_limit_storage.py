@@ -8,7 +8,6 @@ from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter
 
 from edge import rate_limit_storage
-from config import Config
 
 
 @pytest.fixture
@@ -96,10 +95,3 @@ def test_processes_share_one_count(uri, strategy):
     with multiprocessing.get_context("spawn").Pool(4) as pool:
         allowed = pool.starmap(hit_many, [(uri, strategy, 25)] * 4)
     assert sum(allowed) == 50
-
-
-def test_the_default_is_this_storage_in_the_instance_folder():
-    default = Config({}, "/srv/jim/instance").JIM_RATE_LIMIT_STORAGE_URI
-    assert default == "jim-sqlite:////srv/jim/instance/rate-limits.db"
-    redis_uri = "redis://cache:6379/0"
-    assert Config({"JIM_RATE_LIMIT_STORAGE_URI": redis_uri}, "/x").JIM_RATE_LIMIT_STORAGE_URI == redis_uri

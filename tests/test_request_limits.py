@@ -1,14 +1,21 @@
-"""Request limits against real gunicorn: bodies over JIM_MAX_BODY_BYTES, gunicorn's request-line and
-header limits, and its timeout for a client that stalls."""
+"""Real gunicorn as gunicorn.conf.py sets it up: bodies over JIM_MAX_BODY_BYTES, its request-line and header
+limits, its timeout for a client that stalls and for a request that waits on the database, a stop that lets
+requests in flight finish, and forwarded headers that it does not believe."""
+import fcntl
 import json
-import runpy
+import os
+import signal
+import sqlite3
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from loopback import call
 from raw_http import connect, elapsed, read_answer, request, send_chunked
-from servers import PROJECT, gunicorn
+from servers import gunicorn, gunicorn_server
 
 pytestmark = pytest.mark.slow
 LIMIT = 64 * 1024
@@ -99,11 +106,61 @@ def test_a_client_that_stalls_is_cut_off(bare_server):
     assert status == 200
 
 
-def test_the_configured_limits_are_deliberate():
-    settings = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
-    assert settings["timeout"] == 30 and settings["graceful_timeout"] == 20
-    assert (settings["limit_request_line"], settings["limit_request_fields"], settings["limit_request_field_size"]) == (
-        4094, 60, 8190,
-    )
-    assert settings["accesslog"] is None  # the app's JSON line is the one line per request
-    assert settings["forwarded_allow_ips"] == "" and settings["secure_scheme_headers"] == {}
+def test_gunicorn_believes_no_forwarded_header(bare_server):
+    """Only the app decides whom to believe (JIM_TRUSTED_PROXIES, none here): a client cannot make the service
+    think it was reached over https, which would show in the address of a redirect."""
+    status, headers, _ = request(bare_server, "GET /api/swagger HTTP/1.1\r\nHost: jim\r\nX-Forwarded-Proto: https\r\n"
+                                              "X-Forwarded-Ssl: on\r\nX-Forwarded-For: 198.51.100.7\r\n\r\n")
+    assert status == 308
+    assert headers["location"] == "http://jim/api/swagger/"
+
+
+@pytest.fixture
+def write_lock_held(database_url):
+    """Another writer holds the SQLite store's write lock (BEGIN IMMEDIATE) until it commits; yields its commit."""
+    holder = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    yield lambda: holder.execute("COMMIT")
+    holder.close()
+
+
+def writing(database_url) -> bool:
+    """Whether one of the service's writers has taken its turn on the store (the writers' queue lock is held)."""
+    lock = os.open(database_url.removeprefix("sqlite:///") + ".write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(lock)  # releases the lock if it was taken here
+    return False
+
+
+@pytest.mark.parametrize("store", ["sqlite"])  # the lock is SQLite's file
+def test_a_request_waiting_on_the_database_gets_its_503_before_the_worker_timeout(
+    app, database_url, admin_key, ldap_system, write_lock_held
+):
+    """With gunicorn's and the service's default timeouts, a write that waits out the database's answers 503 in
+    the envelope: the worker is not killed under it first."""
+    with gunicorn(database_url, TEST_ENCRYPTION_KEY, "--workers", "1") as base:
+        started = time.monotonic()
+        answer = call(base, "PUT", f"{SYSTEMS}/1", admin_key, {"name": "Waits"})
+        assert (answer.status, answer.json["code"]) == (503, "SERVICE_UNAVAILABLE")
+        assert elapsed(started) >= 9  # it waited JIM_DATABASE_TIMEOUT_SECONDS, 10 by default
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_request_in_flight_is_answered_when_gunicorn_stops(app, database_url, admin_key, ldap_system,
+                                                            write_lock_held):
+    with gunicorn_server(database_url, TEST_ENCRYPTION_KEY, "--workers", "1") as server, ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(call, server.base, "PUT", f"{SYSTEMS}/1", admin_key, {"name": "Finished"})
+        deadline = time.monotonic() + 30
+        while not writing(database_url):  # the PUT is in flight, waiting for the lock
+            assert time.monotonic() < deadline, "the PUT never reached its write"
+            time.sleep(0.01)
+        server.process.send_signal(signal.SIGTERM)  # a restart's graceful stop
+        stopping = threading.Timer(1, write_lock_held)  # the write goes on for a second into the stop
+        stopping.start()
+        assert answer.result(timeout=60).status == 200
+        stopping.join()
+        server.process.wait(timeout=30)

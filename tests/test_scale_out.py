@@ -4,16 +4,18 @@ two instances behind a proxy, on one PostgreSQL, share their limits through Redi
 Per-process memory would let each worker (each instance) allow the whole limit again; these tests count
 exactly the limit across all of them.
 """
+import sqlite3
 import urllib.error
 import urllib.request
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 
 import pytest
 
 from conftest import REDIS_URL, SYSTEMS, TEST_ENCRYPTION_KEY, redis_or_skip
 from proxy import PROXY_ADDRESS, round_robin
-from servers import gunicorn
+from servers import PROJECT, gunicorn
 
 pytestmark = pytest.mark.slow
 
@@ -49,6 +51,9 @@ def test_the_workers_of_an_instance_share_the_default_storage(app, database_url,
         assert statuses(f"{base}{SYSTEMS}", 12, {"X-Api-Key": admin_key}) == Counter({200: 8, 429: 4})
         assert statuses(f"{base}{SYSTEMS}", 8) == Counter({401: 5, 429: 3})
         assert statuses(f"{base}/api/v1/health/ready", 10) == Counter({200: 10})
+    # The counts are in the instance folder (gunicorn's is the project's), under this test's prefix.
+    with closing(sqlite3.connect(PROJECT / "instance" / "rate-limits.db")) as counts:
+        assert counts.execute("SELECT count(*) FROM counters WHERE key LIKE ?", (f"%{key_prefix}%",)).fetchone()[0]
 
 
 @pytest.mark.parametrize("store", ["postgresql"])

@@ -378,11 +378,6 @@ def test_what_is_not_the_systems_is_not_found(client, admin, person, path):
         url, json={"selected": True}, headers=admin), 404, "NOT_FOUND")
 
 
-def test_object_types_of_a_missing_system_are_not_found(client, admin):
-    assert_error(client.get(f"{SYSTEMS}/5/object-types", headers=admin), 404, "NOT_FOUND")
-    assert_error(client.post(f"{SYSTEMS}/5/import-schema", headers=admin), 404, "NOT_FOUND")
-
-
 def test_a_deleted_system_takes_its_schema_with_it(client, admin, person):
     assert client.delete(SYSTEM, headers=admin).status_code == 204
     created = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin).json

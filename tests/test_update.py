@@ -4,6 +4,7 @@ import json
 import pytest
 
 from conftest import SYSTEMS
+from envelope import assert_error
 
 URL = f"{SYSTEMS}/1"
 
@@ -11,6 +12,13 @@ URL = f"{SYSTEMS}/1"
 def put(client, headers, body):
     data = body if isinstance(body, (str, bytes)) else json.dumps(body)
     return client.put(URL, data=data, headers=headers)
+
+
+def applied(client, headers, body) -> dict:
+    """The answer to a PUT that must succeed."""
+    response = put(client, headers, body)
+    assert response.status_code == 200, response.json
+    return response.json
 
 
 def stored(client, headers):
@@ -37,6 +45,7 @@ BAD = [
     ({"name": "del\x7f"}, "name"),
     ({"name": "c1\x85"}, "name"),
     ('{"name": "half \\ud800 a surrogate"}', "name"),
+    (b'{"name": "\xed\xa0\x80"}', "name"),  # a lone surrogate, UTF-8 encoded: readable JSON, not storable text
     # ... no bidirectional controls, which show text in another order than it reads ...
     ({"name": "invoice\u202etxt.exe"}, "name"),  # RIGHT-TO-LEFT OVERRIDE
     ({"name": "\u202aLDAP\u202c"}, "name"),  # an embedding and its POP DIRECTIONAL FORMATTING
@@ -62,6 +71,7 @@ BAD = [
     ({"description": ["a"]}, "description"),
     ({"description": "a\x00b"}, "description"),
     ({"description": "a\x1bb"}, "description"),
+    ('{"description": "\\ud800"}', "description"),
     # maxExportParallelism: a JSON integer 1-16, or null
     ({"maxExportParallelism": 0}, "maxExportParallelism"),
     ({"maxExportParallelism": 17}, "maxExportParallelism"),
@@ -150,10 +160,7 @@ def test_bad_body_is_refused_and_nothing_is_written(client, admin, ldap_system, 
     if isinstance(body, dict):
         body = {"description": "Must not be written", **body}
     response = put(client, admin, body)
-    assert response.status_code == 400
-    assert response.json["code"] == "VALIDATION_ERROR"
-    assert list(response.json["validationErrors"]) == [field]
-    assert all(isinstance(m, str) and m for m in response.json["validationErrors"][field])
+    assert list(assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]) == [field]
     assert stored(client, admin) == before
 
 
@@ -224,8 +231,7 @@ def test_every_problem_is_reported_at_once(client, admin, ldap_system):
         "settingValues": {"4": {"intValue": "x"}, "5": {"checkboxValue": 2}, "999": {"stringValue": "x"},
                           "1": {"stringValue": "fine"}},
     })
-    assert response.status_code == 400
-    assert set(response.json["validationErrors"]) == {
+    assert set(assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]) == {
         "name", "description", "maxExportParallelism", "unknown",
         "settingValues.4", "settingValues.5", "settingValues.999",
     }
@@ -233,13 +239,13 @@ def test_every_problem_is_reported_at_once(client, admin, ldap_system):
 
 def test_each_system_is_checked_against_its_own_connector(client, admin, ldap_system):
     """The update schemas are shared by every request; each keeps its own connector's settings."""
-    file_system = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin).json
-    file_url = f"{SYSTEMS}/{file_system['id']}"
+    file_system = client.post(SYSTEMS, json={"name": "HR", "connectorDefinitionId": 1}, headers=admin)
+    assert file_system.status_code == 201
+    file_url = f"{SYSTEMS}/{file_system.json['id']}"
     for url, own, other in ((URL, "1", "101"), (file_url, "101", "1"), (URL, "1", "101")):
         assert client.put(url, json={"settingValues": {own: {"stringValue": "x"}}}, headers=admin).status_code == 200
         refused = client.put(url, json={"settingValues": {other: {"stringValue": "x"}}}, headers=admin)
-        assert refused.status_code == 400
-        assert list(refused.json["validationErrors"]) == [f"settingValues.{other}"]
+        assert list(assert_error(refused, 400, "VALIDATION_ERROR")["validationErrors"]) == [f"settingValues.{other}"]
 
 
 def test_a_file_setting_is_single_line_too(client, admin):
@@ -252,14 +258,15 @@ def test_a_file_setting_is_single_line_too(client, admin):
 
 def test_the_errors_name_the_setting(client, admin, ldap_system):
     response = put(client, admin, {"settingValues": {"4": {"stringValue": "389"}}})
+    assert_error(response, 400, "VALIDATION_ERROR")
     assert "Port" in response.json["validationErrors"]["settingValues.4"][0]
     assert "intValue" in response.json["validationErrors"]["settingValues.4"][0]
 
 
 def test_absent_fields_are_unchanged(client, admin, ldap_system):
-    put(client, admin, {"name": "Directory", "description": "About", "maxExportParallelism": 4,
-                        "settingValues": {"1": {"stringValue": "dc01.example.com"}}})
-    answer = put(client, admin, {"description": "Only this"}).json
+    applied(client, admin, {"name": "Directory", "description": "About", "maxExportParallelism": 4,
+                            "settingValues": {"1": {"stringValue": "dc01.example.com"}}})
+    answer = applied(client, admin, {"description": "Only this"})
     assert answer["name"] == "Directory"
     assert answer["maxExportParallelism"] == 4
     assert answer["settingValues"]["1"]["stringValue"] == "dc01.example.com"
@@ -268,15 +275,29 @@ def test_absent_fields_are_unchanged(client, admin, ldap_system):
 
 def test_settings_of_another_system_are_untouched(client, admin, ldap_system):
     other = client.post(SYSTEMS, json={"name": "Other", "connectorDefinitionId": 3}, headers=admin).json
-    put(client, admin, {"settingValues": {"1": {"stringValue": "changed.example.com"}}})
+    applied(client, admin, {"settingValues": {"1": {"stringValue": "changed.example.com"}}})
     assert client.get(f"{SYSTEMS}/{other['id']}", headers=admin).json == other
 
 
-def test_a_setting_change_resets_validity(client, admin, ldap_system):
+# Real changes of a setting, clears included.
+SETTING_CHANGES = [
+    pytest.param({"4": {"intValue": 636}}, id="new-integer"),
+    pytest.param({"4": {"intValue": None}}, id="cleared-integer"),
+    pytest.param({"1": {"stringValue": None}}, id="cleared-string"),
+    pytest.param({"5": {"checkboxValue": True}}, id="new-checkbox"),
+    pytest.param({"3": {"stringValue": "n3w-p@ssw0rd"}}, id="new-secret"),
+    pytest.param({"3": {"stringValue": None}}, id="cleared-secret"),
+]
+
+
+@pytest.mark.parametrize("values", SETTING_CHANGES)
+def test_a_real_change_of_a_setting_resets_validity(client, admin, ldap_system, values):
     configure_completely(client, admin)
-    assert client.post(f"{URL}/validate-settings", headers=admin).json["valid"] is True
-    answer = put(client, admin, {"settingValues": {"4": {"intValue": 636}}}).json
+    validated = client.post(f"{URL}/validate-settings", headers=admin)
+    assert validated.status_code == 200 and validated.json["valid"] is True, validated.json
+    answer = applied(client, admin, {"settingValues": values})
     assert answer["settingValuesValid"] is False
+    assert stored(client, admin) == answer
 
 
 @pytest.mark.parametrize("body", [
@@ -285,11 +306,12 @@ def test_a_setting_change_resets_validity(client, admin, ldap_system):
     {"maxExportParallelism": 8},
     {"changeReason": "nothing else"},
     {},
+    {"settingValues": {"15": {"stringValue": None}}},  # clears a setting that holds nothing
 ])
 def test_a_change_of_no_setting_keeps_validity(client, admin, ldap_system, body):
     configure_completely(client, admin)
-    client.post(f"{URL}/validate-settings", headers=admin)
-    assert put(client, admin, body).json["settingValuesValid"] is True
+    assert client.post(f"{URL}/validate-settings", headers=admin).json["valid"] is True
+    assert applied(client, admin, body)["settingValuesValid"] is True
 
 
 def test_resending_stored_values_changes_nothing(client, admin, ldap_system):
@@ -304,37 +326,33 @@ def test_resending_stored_values_changes_nothing(client, admin, ldap_system):
 
 def test_last_updated_moves_only_on_a_change(client, admin, ldap_system):
     assert ldap_system["lastUpdated"] is None
-    first = put(client, admin, {"name": "Changed"}).json["lastUpdated"]
+    first = applied(client, admin, {"name": "Changed"})["lastUpdated"]
     assert first is not None and first.endswith("Z")
-    assert put(client, admin, {"name": "Changed"}).json["lastUpdated"] == first
-    assert put(client, admin, {"name": "Changed again"}).json["lastUpdated"] > first
+    assert applied(client, admin, {"name": "Changed"})["lastUpdated"] == first
+    assert applied(client, admin, {"name": "Changed again"})["lastUpdated"] > first
 
 
 def test_clearing_a_setting(client, admin, ldap_system):
-    put(client, admin, {"settingValues": {"1": {"stringValue": "dc01"}, "3": {"stringValue": "secret"}}})
-    answer = put(client, admin, {"settingValues": {"1": {"stringValue": None}, "3": {"stringValue": None}}}).json
+    applied(client, admin, {"settingValues": {"1": {"stringValue": "dc01"}, "3": {"stringValue": "secret"}}})
+    answer = applied(client, admin, {"settingValues": {"1": {"stringValue": None}, "3": {"stringValue": None}}})
     assert answer["settingValues"]["1"]["stringValue"] is None
     assert answer["settingValues"]["3"]["hasValue"] is False
+    assert stored(client, admin) == answer
 
 
-def test_a_rename_to_a_name_in_use_conflicts(client, admin, ldap_system):
-    client.post(SYSTEMS, json={"name": "HR Feed", "connectorDefinitionId": 1}, headers=admin)
-    before = stored(client, admin)
-    response = put(client, admin, {"name": "hr feed", "description": "not written"})
-    assert response.status_code == 409
-    assert response.json["code"] == "CONFLICT"
-    assert response.json["message"] == "A connected system named 'hr feed' already exists."
-    assert stored(client, admin) == before
-
-
-def test_a_change_of_case_of_its_own_name_is_allowed(client, admin, ldap_system):
-    assert put(client, admin, {"name": "CORPORATE LDAP"}).json["name"] == "CORPORATE LDAP"
-
-
-def test_missing_system(client, admin):
-    response = put(client, admin, {"name": "x"})
-    assert response.status_code == 404
-    assert response.json["code"] == "NOT_FOUND"
+@pytest.mark.parametrize("field, value, clearing", [
+    ("description", "Primary directory", None),
+    ("description", "Primary directory", ""),
+    ("maxExportParallelism", 4, None),
+])
+def test_null_clears_a_stored_field(client, admin, ldap_system, field, value, clearing):
+    held = put(client, admin, {field: value})
+    assert held.status_code == 200 and held.json[field] == value, held.json
+    answer = put(client, admin, {field: clearing})
+    assert answer.status_code == 200, answer.json
+    assert answer.json[field] is None
+    assert answer.headers["ETag"] != held.headers["ETag"]  # a change, so a new version
+    assert stored(client, admin) == answer.json
 
 
 def configure_completely(client, admin) -> dict:
@@ -347,5 +365,5 @@ def configure_completely(client, admin) -> dict:
         "6": {"intValue": 10},
         "7": {"stringValue": "Simple"},
     }
-    assert put(client, admin, {"settingValues": settings}).status_code == 200
+    applied(client, admin, {"settingValues": settings})
     return settings

@@ -1,10 +1,15 @@
-"""A write holds the system's lock only to read, diff, write and commit: what can be answered without it is."""
+"""A write holds the system's lock only to read, diff, write and commit: what can be answered without it is; and
+what it checks under the lock (If-Match) is the state it writes over."""
 import fcntl
 import os
+import sqlite3
 import threading
+import time
+from contextlib import contextmanager
 
+import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY, build_schema, make_key
@@ -16,9 +21,14 @@ URL = f"{SYSTEMS}/1"
 
 
 @pytest.fixture
-def app_config(app_config):
+def lock_timeout():
     # A PUT that waited for the lock would answer 503 after a second, not hang the run.
-    return {**app_config, "JIM_DATABASE_TIMEOUT_SECONDS": 1}
+    return 1
+
+
+@pytest.fixture
+def app_config(app_config, lock_timeout):
+    return {**app_config, "JIM_DATABASE_TIMEOUT_SECONDS": lock_timeout}
 
 
 @pytest.fixture
@@ -59,6 +69,86 @@ def test_a_good_body_waits_for_the_lock(client, admin, lock_held):
     """The write itself does take the lock: here it runs out of time (503) and writes nothing."""
     assert client.put(URL, json={"name": "Renamed"}, headers=admin).status_code == 503
     assert client.get(URL, headers=admin).json["name"] == "Corporate LDAP"
+
+
+@contextmanager
+def another_writer(database_url):
+    """Another writer's transaction, on a connection of its own, holding system 1's write lock until the block
+    ends, when it commits; yields its connection. SQLite: BEGIN IMMEDIATE on the file; PostgreSQL: the row's lock."""
+    if database_url.startswith("sqlite"):
+        connection = sqlite3.connect(database_url.removeprefix("sqlite:///"), isolation_level=None)
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            yield connection
+            connection.execute("COMMIT")
+        finally:
+            connection.close()
+    else:
+        with psycopg.connect(database_url.replace("+psycopg", "")) as connection:
+            connection.execute("SELECT id FROM connected_systems WHERE id = 1 FOR UPDATE")
+            yield connection
+
+
+@contextmanager
+def waiting_for_the_lock(app, database_url, holder):
+    """Yields a function that returns once a request of ``app`` waits for the lock that ``holder`` holds.
+
+    SQLite has no view of who waits: the app's BEGIN IMMEDIATE, sent to the driver, is the sign. PostgreSQL's
+    lock table says who waits for whom.
+    """
+    if database_url.startswith("sqlite"):
+        sent = threading.Event()
+
+        def note_begin_immediate(connection, cursor, statement, *args):
+            if statement.strip().upper().startswith("BEGIN IMMEDIATE"):
+                sent.set()
+
+        with app.app_context():
+            engine = db.engine
+        event.listen(engine, "before_cursor_execute", note_begin_immediate)
+        try:
+            yield lambda: sent.wait(timeout=30)
+        finally:
+            event.remove(engine, "before_cursor_execute", note_begin_immediate)
+        return
+    holder_pid = holder.info.backend_pid
+    with psycopg.connect(database_url.replace("+psycopg", ""), autocommit=True) as observer:
+        def blocked() -> bool:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                waiting = observer.execute(
+                    "SELECT count(*) FROM pg_locks WHERE NOT granted AND %s = ANY(pg_blocking_pids(pid))",
+                    (holder_pid,),
+                ).fetchone()[0]
+                if waiting:
+                    return True
+                time.sleep(0.01)
+            return False
+
+        yield blocked
+
+
+@pytest.mark.parametrize("lock_timeout", [30])  # the PUT waits while this test commits; a slow machine is no 503
+def test_if_match_is_checked_under_the_lock(app, client, admin, database_url, ldap_system):
+    """A PUT that passed its early If-Match check waits for the lock while another writer changes the system:
+    under the lock it sees that change, and answers 412 without writing."""
+    read = client.get(URL, headers=admin)
+    answers = []
+    put = threading.Thread(target=lambda: answers.append(
+        client.put(URL, json={"name": "Not written"}, headers={**admin, "If-Match": read.headers["ETag"]})))
+    with another_writer(database_url) as writer:
+        with waiting_for_the_lock(app, database_url, writer) as wait:
+            put.start()
+            assert wait(), "the PUT never waited for the write lock"
+        writer.execute("UPDATE connected_systems SET description = 'changed meanwhile', version = version + 1"
+                       " WHERE id = 1")
+    put.join(timeout=30)
+    assert not put.is_alive()
+    assert_error(answers[0], 412, "PRECONDITION_FAILED")
+    after = client.get(URL, headers=admin)
+    assert (after.json["name"], after.json["description"]) == ("Corporate LDAP", "changed meanwhile")
+    assert after.headers["ETag"] != read.headers["ETag"]
+    assert client.get(f"{URL}/history", headers=admin).json["totalCount"] == 1  # the PUT recorded nothing
 
 
 @pytest.fixture
