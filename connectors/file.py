@@ -32,8 +32,9 @@ from connectors.interface import SettingType as S
 
 FILE_PATH = Setting(101, "File Path", S.FILE, True,
                     "The path of the file to read or write, relative to the connector files folder.")
-DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: one character.", ",",
-                    pattern=r'\A[^"\r\n]\Z', pattern_hint='one character other than a quote or a line break')
+DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: one character, or \\t for a tab.",
+                    ",", pattern=r'\A([^"]|\\t)\Z', pattern_hint="one character other than a quote, or \\t for a tab")
+TAB = "\\t"  # how a tab is written: a setting's value holds no control character
 MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
                                 "The delimiter between values of one column.", "|")
 OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
@@ -47,15 +48,16 @@ CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary,
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
     delimiter = settings[DELIMITER] or DELIMITER.default
+    delimiter = "\t" if delimiter == TAB else delimiter
     value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default
     if value_delimiter == delimiter:
         raise Refused("The Multi-Value Delimiter must differ from the Delimiter.")
     path = inside_root(Path(settings.files_root), given)
     with open_file(path, given) as file:
-        header, columns, warnings = read_columns(file, given, delimiter, value_delimiter)
+        header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter)
     attributes = tuple(
-        DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multi_valued else Plurality.SINGLE_VALUED)
-        for name, (column_type, multi_valued) in zip(header, columns)
+        DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multiple else Plurality.SINGLE_VALUED)
+        for name, column_type, multiple in zip(header, types, multi_valued)
     )
     name = (settings[OBJECT_TYPE] or "").strip() or PurePath(given).stem
     return DiscoveredSchema((DiscoveredObjectType(name, attributes),), warnings)
@@ -64,8 +66,6 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
 def inside_root(root: Path, given: str) -> Path:
     """``given`` (relative to the root, or absolute) with every symbolic link and ``..`` resolved, if it lies
     inside the root. Nothing is opened: a path outside may be a device or a pipe that blocks when opened."""
-    if "\x00" in given:
-        raise Refused("File Path must not hold a NUL character.")
     root = root.resolve()
     try:
         path = (root / given).resolve()
@@ -97,24 +97,25 @@ def open_file(path: Path, given: str) -> BinaryIO:
 
 
 def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: str):
-    """The header's column names, each column's (type, multi-valued), and what the sample found amiss."""
+    """The header's column names, each column's type and whether it is multi-valued, and what the sample
+    found amiss."""
     rows = csv.reader(text_lines(file, given), delimiter=delimiter)
     try:
         header = next(rows, None)
         if not header:  # an empty file, or an empty first line
             raise Refused(f"The file at File Path {given!r} has no header row: its first line must name its columns.")
         header = column_names(header, given)
-        columns = [(ColumnType(), False) for _ in header]
+        types = [ColumnType() for _ in header]
+        multi_valued = [False] * len(header)
         longer = sampled = 0
         for sampled, row in enumerate(rows, start=1):
             if len(row) > len(header):
                 longer += 1
             for index, cell in enumerate(row[:len(header)]):
-                column_type, multi_valued = columns[index]
-                values = cell.split(value_delimiter) if value_delimiter in cell else (cell,)
+                values = cell.split(value_delimiter)
+                multi_valued[index] = multi_valued[index] or len(values) > 1
                 for value in values:
-                    column_type.add(value)
-                columns[index] = column_type, multi_valued or len(values) > 1
+                    types[index].add(value)
             if sampled == SAMPLE_ROWS:
                 break
     except csv.Error:
@@ -125,7 +126,7 @@ def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: st
     if longer:
         warnings = (f"{longer} of the first {sampled:,} rows of {given!r} have more values than the header "
                     f"has columns; the values past the last column were left out.",)
-    return header, columns, warnings
+    return header, types, multi_valued, warnings
 
 
 def column_names(header: list[str], given: str) -> list[str]:

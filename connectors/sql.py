@@ -22,6 +22,7 @@ from sqlalchemy.pool import NullPool
 
 from connectors import sql_types
 from connectors.interface import (
+    AttributeType,
     Connector,
     Deadline,
     DiscoveredAttribute,
@@ -57,7 +58,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
                       f"PostgreSQL and MySQL (MariaDB).")
     engine = engine_for(settings, database_type, deadline)
     try:
-        with driver_errors(database_type), warnings.catch_warnings():
+        with driver_errors(), warnings.catch_warnings():
             # A type SQLAlchemy does not know is reflected as NullType, with a warning; read_schema reports it.
             # (catch_warnings is process-wide: at worst another thread's warning is hidden meanwhile.)
             warnings.filterwarnings("ignore", "Did not recognize type", exc.SAWarning)
@@ -99,16 +100,14 @@ def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> Discov
         deadline.remaining()
         reads[name] = call(schema=schema, kind=kind)
     warnings: list[str] = []
-    tables = unique(sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1])),
-                    lambda key: key[1], "Table {!r}", warnings)
+    keys = sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1]))
     object_types = []
-    for key in tables:
+    for key in keys:
         table, view = key[1], key in reads["views"]
         referencing = {column for foreign_key in reads["foreign keys"].get(key, ())
                        for column in foreign_key["constrained_columns"]}
-        columns = unique(reads["views"].get(key) or reads["tables"][key], lambda column: column["name"],
-                         "Column {!r} of " + repr(table), warnings)
-        attributes = tuple(attribute(table, column, view, column["name"] in referencing, warnings) for column in columns)
+        attributes = tuple(attribute(table, column, view, column["name"] in referencing, warnings)
+                           for column in reads["views" if view else "tables"][key])
         object_types.append(DiscoveredObjectType(table, attributes))
     if not object_types:
         warnings.append(f"The schema {wanted or inspector.default_schema_name!r} has no tables or views.")
@@ -120,7 +119,7 @@ def attribute(table: str, column: dict, view: bool, reference: bool, warnings: l
     if attribute_type is None:
         warnings.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
                         f"it is imported as Text.")
-        attribute_type = sql_types.AttributeType.TEXT
+        attribute_type = AttributeType.TEXT
     # A view's columns, a generated column, and an identity column the database always fills are never written.
     identity = column.get("identity") or {}
     read_only = view or column.get("computed") or identity.get("always")
@@ -129,22 +128,11 @@ def attribute(table: str, column: dict, view: bool, reference: bool, warnings: l
                                column.get("comment"), table)
 
 
-def unique(items: list, name_of, what: str, warnings: list[str]) -> list:
-    """``items`` less those whose name differs only in case from an earlier one's: JIM matches names
-    case-insensitively, so a database's ``Users`` and ``users`` cannot both be imported."""
-    kept: dict[str, str] = {}
-    for item in items:
-        first = kept.setdefault(name_of(item).casefold(), name_of(item))
-        if first != name_of(item):
-            warnings.append(f"{what.format(name_of(item))} was left out: its name differs only in case from {first!r}.")
-    return [item for item in items if kept[name_of(item).casefold()] == name_of(item)]
-
-
 SERVER_SAID = re.compile(r"\b(?:FATAL|ERROR):\s+")  # libpq's prefix when the server, not the network, answered
 
 
 @contextmanager
-def driver_errors(database_type: str):
+def driver_errors():
     """The driver's errors as ``Refused`` (the server answered and said no) or ``Unreachable``, with its reason
     and not the SQL: the DBAPI error's own message, never SQLAlchemy's, which quotes the statement."""
     try:
@@ -159,26 +147,28 @@ def driver_errors(database_type: str):
 
 def postgres_failure(error: psycopg.Error) -> Exception:
     if isinstance(error, (psycopg.errors.ConnectionTimeout, psycopg.errors.QueryCanceled)):
-        return Unreachable(f"PostgreSQL did not answer in time: {one_line(str(error))}.")
+        return Unreachable(sentence(f"PostgreSQL did not answer in time: {error}"))
     if error.sqlstate:  # an error the server sent after the connection was made
-        return Refused(f"PostgreSQL refused: {one_line(error.diag.message_primary or str(error))}.")
-    text = one_line(str(error))
-    said = SERVER_SAID.split(text, maxsplit=1)
+        return Refused(sentence(f"PostgreSQL refused: {error.diag.message_primary or error}"))
+    said = SERVER_SAID.split(str(error), maxsplit=1)
     if len(said) == 2:
-        return Refused(f"PostgreSQL refused the connection: {said[1]}.")
-    return Unreachable(f"PostgreSQL could not be reached: {text.removeprefix('connection failed: ')}.")
+        return Refused(sentence(f"PostgreSQL refused the connection: {said[1]}"))
+    return Unreachable(sentence(f"PostgreSQL could not be reached: {str(error).removeprefix('connection failed: ')}"))
 
 
 def mysql_failure(error: pymysql.err.Error) -> Exception:
-    code, reason = (error.args + (None, None))[:2] if len(error.args) != 1 else (None, error.args[0])
-    reason = one_line(str(reason or type(error).__name__))
+    # PyMySQL's errors are (code, message); the few of its own without a code are (message,) or ().
+    code = error.args[0] if len(error.args) > 1 else None
+    reason = error.args[-1] if error.args and error.args[-1] else type(error).__name__
     if isinstance(code, int) and 0 < code < 2000:  # a server error; 2000 and up are the client's own (CR_*)
-        return Refused(f"MySQL refused: {reason}.")
-    return Unreachable(f"MySQL could not be reached: {reason}.")
+        return Refused(sentence(f"MySQL refused: {reason}"))
+    return Unreachable(sentence(f"MySQL could not be reached: {reason}"))
 
 
-def one_line(text: str) -> str:
-    return " ".join(text.split()).rstrip(".")
+def sentence(text: str) -> str:
+    """One line, ending as a sentence ends: drivers' messages span lines and end as they please."""
+    text = " ".join(text.split())
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 CONNECTOR = Connector(

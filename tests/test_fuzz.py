@@ -18,11 +18,29 @@ STATEFUL_STEPS = 30
 
 
 @pytest.fixture
+def files_root(tmp_path):
+    root = tmp_path / "connector-files"
+    root.mkdir()
+    (root / "people.csv").write_text("id,name\n1,Ada\n")
+    return root
+
+
+@pytest.fixture
+def app_config(app_config, files_root):
+    return {**app_config, "JIM_CONNECTOR_FILES_ROOT": str(files_root)}
+
+
+@pytest.fixture
 def systems(client, admin):
-    """One system per connector, so that ids 1 to 4 exist; 1 is the seed's LDAP system."""
+    """One system per connector, so that ids 1 to 4 exist; 1 is the seed's LDAP system. The File system (2)
+    has its schema imported, so that there are object types and attributes to read and select."""
     for name, connector in (("Corporate LDAP", 3), ("HR file", 1), ("Payroll database", 2), ("Cloud SCIM", 4)):
         response = client.post(SYSTEMS, json={"name": name, "connectorDefinitionId": connector}, headers=admin)
         assert response.status_code == 201, response.json
+    path = {"settingValues": {"101": {"stringValue": "people.csv"}}}
+    assert client.put(f"{SYSTEMS}/2", json=path, headers=admin).status_code == 200
+    imported = client.post(f"{SYSTEMS}/2/import-schema", headers={"X-Api-Key": admin["X-Api-Key"]})
+    assert imported.status_code == 200, imported.json
 
 
 def fuzz_config(admin_key: str) -> schemathesis.Config:
@@ -47,8 +65,9 @@ def fuzz_config(admin_key: str) -> schemathesis.Config:
 @pytest.mark.slow
 # Hypothesis warns when it prints a large generated body; that is the fuzzer's business, not the service's.
 @pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
-def test_answers_match_the_document(database_url, admin_key, systems):
-    with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2") as base:
+def test_answers_match_the_document(database_url, admin_key, systems, files_root):
+    with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2",
+                  env={"JIM_CONNECTOR_FILES_ROOT": str(files_root)}) as base:
         schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(admin_key))
         problems, answered = run(schema)
     assert not problems, "\n\n".join(problems)

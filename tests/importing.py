@@ -1,0 +1,64 @@
+"""A connected system made through the API, its schema imported, and what the API then shows of it."""
+import itertools
+from connectors import CONNECTORS
+from tests.conftest import SYSTEMS
+
+
+NUMBERS = itertools.count(1)
+
+
+def new_system(client, admin, connector_id: int, values: dict) -> int:
+    """A new system of the connector, with ``values`` (setting id: value) stored; its id."""
+    name = f"Import {next(NUMBERS)}"
+    created = client.post(SYSTEMS, json={"name": name, "connectorDefinitionId": connector_id},
+                          headers=admin)
+    assert created.status_code == 201, created.json
+    system_id = created.json["id"]
+    set_values(client, admin, system_id, connector_id, values)
+    return system_id
+
+
+def set_values(client, admin, system_id: int, connector_id: int, values: dict):
+    settings = CONNECTORS[connector_id].settings_by_id
+    body = {"settingValues": {str(setting_id): {settings[setting_id].value_key: value}
+                              for setting_id, value in values.items()}}
+    changed = client.put(f"{SYSTEMS}/{system_id}", json=body, headers=admin)
+    assert changed.status_code == 200, changed.json
+
+
+def import_schema(client, admin, system_id: int):
+    return client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin["X-Api-Key"]})
+
+
+def preview(client, admin, system_id: int):
+    return client.post(f"{SYSTEMS}/{system_id}/import-schema/preview", headers={"X-Api-Key": admin["X-Api-Key"]})
+
+
+def object_types(client, admin, system_id: int) -> dict:
+    """{object type: {attribute: (type, plurality, writability)}} as GET object-types shows them."""
+    listed = client.get(f"{SYSTEMS}/{system_id}/object-types", headers=admin)
+    assert listed.status_code == 200, listed.json
+    return {object_type["name"]: {attribute["name"]: (attribute["type"], attribute["attributePlurality"],
+                                                      attribute["writability"])
+                                  for attribute in object_type["attributes"]}
+            for object_type in listed.json}
+
+
+def imported(client, admin, system_id: int) -> dict:
+    """Import the schema, which must succeed; then what GET object-types shows."""
+    answer = import_schema(client, admin, system_id)
+    assert answer.status_code == 200, answer.json
+    assert answer.json["settingValuesValid"] is True
+    return object_types(client, admin, system_id)
+
+
+def failed(client, admin, system_id: int, status: int) -> str:
+    """Import the schema, which must fail with ``status``; its message. Nothing was imported, and the
+    settings are recorded as not working."""
+    answer = import_schema(client, admin, system_id)
+    assert answer.status_code == status, answer.json
+    assert answer.json["code"] == {400: "BAD_REQUEST", 502: "BAD_GATEWAY"}[status]
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
+    assert system["settingValuesValid"] is False
+    assert system["objectTypes"] == []
+    return answer.json["message"]
