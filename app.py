@@ -23,12 +23,11 @@ import errors
 import openapi
 import systems
 from auth import caller, requires
-from discovery import Discovery, discover, require_same_settings
-from systems import hierarchy, object_types
 from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from connectors import CONNECTORS
 from database import db
+from discovery import Discovery, discover, require_same_settings
 from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from history import ChangeAction
 from models import ID_MAX, Role
@@ -37,28 +36,29 @@ from schemas import (
     attribute_update_schema,
     bulk_attributes_result_schema,
     bulk_attributes_update_schema,
+    connected_system_schema,
+    connector_definition_schema,
     container_schema,
+    create_schema,
+    health_schema,
     hierarchy_import_schema,
+    history_page_schema,
     import_options_schema,
+    list_query_schema,
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    page_query_schema,
+    paged,
     partition_schema,
     schema_preview_schema,
     selection_update_schema,
-    connected_system_schema,
-    connector_definition_schema,
-    create_schema,
-    health_schema,
-    history_page_schema,
-    list_query_schema,
-    page_query_schema,
-    paged,
     settings_validation_schema,
     summary_page_schema,
     update_schemas,
     version_schema,
 )
+from systems import hierarchy, object_types
 
 SERVICE_NAME = "jim-connected-systems"
 SERVICE_VERSION = "1.0.0"

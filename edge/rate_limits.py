@@ -28,8 +28,8 @@ from limits.errors import StorageError
 from limits.storage import MemoryStorage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter, MovingWindowRateLimiter, RateLimiter
 
-from edge import rate_limit_storage  # noqa: F401  registers the jim-sqlite scheme with limits
 from auth import identify
+from edge import rate_limit_storage  # noqa: F401  registers the jim-sqlite scheme with limits
 from errors import TooManyRequests
 
 HEALTH_ENDPOINTS = frozenset({"api.live", "api.ready", "api.version"})

@@ -1,8 +1,8 @@
 """A connected system made through the API, its schema imported, and what the API then shows of it."""
 import itertools
-from connectors import CONNECTORS
-from tests.conftest import SYSTEMS
 
+from conftest import SYSTEMS
+from connectors import CONNECTORS
 
 NUMBERS = itertools.count(1)
 

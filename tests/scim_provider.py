@@ -8,7 +8,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.servers import free_port
+from servers import free_port
 
 COMMAND = Path(sys.executable).with_name("scim2-server")
 

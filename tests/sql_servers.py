@@ -18,7 +18,7 @@ import psycopg
 import pymysql
 import pytest
 
-from tests.servers import free_port
+from servers import free_port
 
 POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}

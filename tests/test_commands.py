@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from connectors import CONNECTORS
 from conftest import SYSTEMS, empty_store
+from connectors import CONNECTORS
 from database import db
 from envelope import assert_error
 from leaks import shows

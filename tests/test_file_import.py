@@ -7,8 +7,8 @@ import tracemalloc
 import pytest
 
 from connectors import file
-from tests.importing import failed, import_schema, imported, new_system, preview, set_values
-from tests.leaks import shows
+from importing import failed, import_schema, imported, new_system, preview, set_values
+from leaks import shows
 
 SECRET_LINE = "root:$6$hunter2hunter2:19000:0:99999:7:::"  # what a file outside the root might hold
 W, S, M = "Writable", "SingleValued", "MultiValued"

@@ -14,8 +14,8 @@ from ldap3.protocol.rfc4512 import SchemaInfo
 
 from connectors import ldap
 from connectors.interface import Deadline, Settings, Unreachable
-from connectors.ldap_hierarchy import naming_contexts
-from connectors.ldap_schema import object_types
+from connectors.ldap.hierarchy import naming_contexts
+from connectors.ldap.schema import object_types
 from servers import PROJECT
 from silent import silent_server
 

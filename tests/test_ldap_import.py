@@ -13,7 +13,8 @@ from contextlib import contextmanager
 import pytest
 
 from conftest import SYSTEMS
-from connectors import ldap, ldap_connection
+from connectors import ldap
+from connectors.ldap import connection as ldap_connection
 from connectors.interface import Deadline, Refused, Settings, Unreachable
 from envelope import assert_error
 from ldap_directory import (

@@ -14,8 +14,8 @@ import pytest
 import redis
 
 from auth import create_key, ensure_infrastructure_key, generate_key
-from edge import rate_limit_storage, rate_limits
 from conftest import REDIS_URL, SYSTEMS, make_key, redis_or_skip
+from edge import rate_limit_storage, rate_limits
 from leaks import shows
 from models import Role
 

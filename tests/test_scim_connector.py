@@ -9,14 +9,15 @@ import time
 import pytest
 from scim2_models import Context, ListResponse, ResourceType, Schema
 
+from canned_http import canned_http
 from conftest import SYSTEMS
-from connectors import scim, scim_schema
+from connectors import scim
+from connectors.scim import discovery as scim_discovery
 from envelope import assert_error
-from tests.canned_http import canned_http
-from tests.leaks import shows
-from tests.scim_provider import scim_provider
-from tests.servers import free_port
-from tests.silent import silent_server
+from leaks import shows
+from scim_provider import scim_provider
+from servers import free_port
+from silent import silent_server
 
 TOKEN = "scim-" + secrets.token_urlsafe(24)
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -356,7 +357,7 @@ def test_what_no_consistent_provider_serves_is_left_out_with_a_warning():
         {"name": "Printer", "schema": absent},
     ])
 
-    schema = scim_schema.schema_of(resource_types, schemas)
+    schema = scim_discovery.schema_of(resource_types, schemas)
 
     assert {t.name: [a.name for a in t.attributes] for t in schema.object_types} == {
         "Device": ["id", "externalId", "ports", "site.room", f"{extra}:ports"],

@@ -3,8 +3,8 @@ import json
 import logging
 import pickle
 import stat
-import urllib.parse
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 

@@ -7,21 +7,13 @@ import time
 import psycopg
 import pytest
 
+from conftest import SYSTEMS
 from connectors import sql
-from tests.conftest import SYSTEMS
-from tests.importing import failed, import_schema, imported, new_system, preview
-from tests.leaks import shows
-from tests.servers import free_port
-from tests.silent import silent_server
-from tests.sql_servers import (
-    POSTGRES,
-    mariadb,
-    mariadb_database,
-    mariadb_user,
-    postgres_database,
-    scram_cluster,
-    unique_name,
-)
+from importing import failed, import_schema, imported, new_system, preview
+from leaks import shows
+from servers import free_port
+from silent import silent_server
+from sql_servers import POSTGRES, mariadb, mariadb_database, mariadb_user, postgres_database, scram_cluster, unique_name
 
 PASSWORD = "Pa55-w0rd:never shown"
 

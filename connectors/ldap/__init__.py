@@ -22,15 +22,15 @@ TRUSTED_CA_CERTIFICATES = Setting(15, "Trusted CA Certificates", S.TEXT, False,
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     # ldap3 costs a process some 5 MiB and 50 ms when imported: a worker pays that on its first LDAP import,
     # not each time it starts.
-    from connectors import ldap_discovery  # noqa: PLC0415
+    from connectors.ldap import discovery  # noqa: PLC0415
 
-    return ldap_discovery.schema(settings, deadline)
+    return discovery.schema(settings, deadline)
 
 
 def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
-    from connectors import ldap_discovery  # noqa: PLC0415
+    from connectors.ldap import discovery  # noqa: PLC0415
 
-    return ldap_discovery.hierarchy(settings, deadline)
+    return discovery.hierarchy(settings, deadline)
 
 
 CONNECTOR = Connector(

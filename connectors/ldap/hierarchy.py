@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from ldap3.utils.dn import parse_dn, to_dn
 
 from connectors.interface import DiscoveredContainer, DiscoveredPartition
-from connectors.ldap_connection import texts
+from connectors.ldap.connection import texts
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
 ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]

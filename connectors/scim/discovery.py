@@ -2,7 +2,7 @@
 and what their resource types and schemas become (``connectors.scim`` says how names are formed)."""
 from scim2_models import Attribute, ListResponse, Mutability, ResourceType, Schema, ServiceProviderConfig
 
-from connectors import scim_http
+from connectors.scim import documents
 from connectors.interface import (
     AttributeType,
     Deadline,
@@ -33,9 +33,9 @@ COMMON_ATTRIBUTES = (
 
 def discover(base: str, token: str | None, step_seconds: float, deadline: Deadline) -> DiscoveredSchema:
     """The provider's resource types as object types, read from its discovery endpoints under ``base``."""
-    with scim_http.client(token) as client:
+    with documents.client(token) as client:
         def fetch(endpoint, model):
-            return scim_http.get(client, f"{base}/{endpoint}", model, step_seconds, deadline)
+            return documents.get(client, f"{base}/{endpoint}", model, step_seconds, deadline)
 
         # Asked first because it is the one a provider may serve without credentials: a wrong Base URL shows
         # as such, before a token is doubted.

@@ -22,11 +22,11 @@ CONNECTION_TIMEOUT = Setting(304, "Connection Timeout", S.INTEGER, False, "Secon
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     # scim2-models (and pydantic under it) costs a process a second and 18 MiB when imported: a worker pays
     # that on its first SCIM import, not each time it starts.
-    from connectors import scim_schema  # noqa: PLC0415
+    from connectors.scim import discovery  # noqa: PLC0415
 
     base = settings[BASE_URL].rstrip("/")
     token = settings[BEARER_TOKEN] if settings[AUTHENTICATION_METHOD] == "Bearer Token" else None
-    return scim_schema.discover(base, token, settings[CONNECTION_TIMEOUT], deadline)
+    return discovery.discover(base, token, settings[CONNECTION_TIMEOUT], deadline)
 
 
 CONNECTOR = Connector(

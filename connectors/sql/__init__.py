@@ -20,7 +20,7 @@ from sqlalchemy.engine import URL, Engine, Inspector
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.pool import NullPool
 
-from connectors import sql_types
+from connectors.sql import column_types
 from connectors.interface import (
     AttributeType,
     Connector,
@@ -115,7 +115,7 @@ def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> Discov
 
 
 def attribute(table: str, column: dict, view: bool, reference: bool, warnings: list[str]) -> DiscoveredAttribute:
-    attribute_type, plurality = sql_types.attribute_type(column["type"], reference)
+    attribute_type, plurality = column_types.attribute_type(column["type"], reference)
     if attribute_type is None:
         warnings.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
                         f"it is imported as Text.")

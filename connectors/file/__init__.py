@@ -7,8 +7,8 @@ in LF or CRLF, fields quoted with ``"`` as RFC 4180 says.
 No message quotes the file: a file that is not delimited text may hold anything, and this service is not a
 way to read it. Messages name the File Path as given, and rows and columns by number.
 """
-import csv
 import codecs
+import csv
 import os
 import re
 import stat
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path, PurePath
 from typing import BinaryIO
 
-from connectors.inference import ColumnType
+from connectors.file.inference import ColumnType
 from connectors.interface import (
     Connector,
     Deadline,

@@ -16,15 +16,15 @@ from connectors.ldap import (
     USE_LDAPS,
     USERNAME,
 )
-from connectors.ldap_connection import Directory, bound, endpoint, texts
-from connectors.ldap_hierarchy import (
+from connectors.ldap.connection import Directory, bound, endpoint, texts
+from connectors.ldap.hierarchy import (
     CONTAINER_FILTER,
     ENTRY_ATTRIBUTES,
     ROOT_DSE_ATTRIBUTES,
     naming_contexts,
     partition,
 )
-from connectors.ldap_schema import object_types
+from connectors.ldap.schema import object_types
 
 SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
 
