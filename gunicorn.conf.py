@@ -42,12 +42,12 @@ class LoggerWithoutAccessLog(Logger):
 
 logger_class = LoggerWithoutAccessLog
 # gunicorn's own lines (workers booting, requests it refused) as the app's: JSON on stdout. The root logger
-# is left without handlers for the app to give it its own (edge.request_log.configure_logging).
+# is left without handlers for the app to give it its own (edge.log_format.configure_logging).
 logconfig_dict = {
     "version": 1,
     "disable_existing_loggers": False,
     "root": {"handlers": []},
-    "formatters": {"json": {"()": "edge.request_log.JSONFormatter"}},
+    "formatters": {"json": {"()": "edge.log_format.JSONFormatter"}},
     "handlers": {"json": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
     "loggers": {"gunicorn.error": {"level": "INFO", "handlers": ["json"], "propagate": False}},
 }

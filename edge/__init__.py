@@ -9,13 +9,16 @@
    that follows; then ``rate_limits``, which counts the request against the caller that ``proxies`` and
    ``auth`` settled; ``response_headers`` on every answer, errors included.
 """
-from edge import rate_limits, request_log, response_headers
-from edge.proxies import TrustedProxies
-from edge.request_body import BufferedBody
 
 
 def init_app(app):
-    request_log.configure_logging(app.config["JIM_LOG_LEVEL"])
+    # Imported here: gunicorn's logging configuration names edge.log_format, and importing the package for it
+    # must not load the service (rate_limits needs auth, auth the database) into gunicorn's master.
+    from edge import log_format, rate_limits, request_log, response_headers  # noqa: PLC0415
+    from edge.proxies import TrustedProxies  # noqa: PLC0415
+    from edge.request_body import BufferedBody  # noqa: PLC0415
+
+    log_format.configure_logging(app.config["JIM_LOG_LEVEL"])
     # Each wrapper goes around the one before it: the last one wrapped sees the request first.
     app.wsgi_app = BufferedBody(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     app.wsgi_app = TrustedProxies(app.wsgi_app, app.config["JIM_TRUSTED_PROXIES"])

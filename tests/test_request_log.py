@@ -7,7 +7,7 @@ import urllib.request
 import pytest
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
-from edge.request_log import JSONFormatter
+from edge.log_format import JSONFormatter
 from leaks import shows
 from servers import gunicorn
 

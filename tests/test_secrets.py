@@ -17,7 +17,7 @@ from sqlalchemy.exc import StatementError
 from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from database import db
-from edge.request_log import JSONFormatter
+from edge.log_format import JSONFormatter
 from encryption import KEY_FILE, EncryptionKeyError, Secret
 from leaks import shows, shows_in_bytes
 from models import setting_values_table
