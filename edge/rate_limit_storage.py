@@ -7,14 +7,17 @@ slashes, then the path). It serves two strategies, each counted by one statement
 runs atomically across processes:
 
 - the fixed window (``counters``): one counter and its expiry per key;
-- the moving window (``entries``): a log of the requests a key was allowed, one row each, kept until its
-  expiry; a request is allowed while fewer than the limit are in the log. Since only allowed requests are
-  logged, a key at its limit holds exactly ``limit`` rows, and its next request is allowed when the oldest
-  one expires.
+- the moving window: the last ``limit`` requests a key was allowed, each in a slot of a ring (``entries``,
+  with its expiry), and how many it was allowed in all (``windows``). The next request takes the slot of
+  the one allowed ``limit`` requests before it: it is allowed once that one has expired, since then fewer
+  than ``limit`` allowed requests remain in the window. So a request costs the same few indexed statements
+  whatever the limit and however many requests the window holds (a log counted on each request cost a
+  worker half its GETs at a thousand requests a second).
 
 Times are compared as ``limits``' own memory and Redis storages compare them: an entry still counts at the
 very instant it expires.
 """
+import math
 import os
 import sqlite3
 import threading
@@ -26,8 +29,9 @@ SCHEME = "jim-sqlite"
 PURGE_INTERVAL_SECONDS = 60
 SCHEMA = (
     "CREATE TABLE IF NOT EXISTS counters (key TEXT PRIMARY KEY, count INTEGER NOT NULL, expires REAL NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS entries (key TEXT NOT NULL, expires REAL NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS entries_by_key ON entries (key, expires)",
+    "CREATE TABLE IF NOT EXISTS windows (key TEXT PRIMARY KEY, allowed INTEGER NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS entries (key TEXT NOT NULL, slot INTEGER NOT NULL, expires REAL NOT NULL,"
+    " PRIMARY KEY (key, slot)) WITHOUT ROWID",
 )
 
 
@@ -87,20 +91,50 @@ class SQLiteStorage(Storage, MovingWindowSupport):
     def acquire_entry(self, key: str, limit: int, expiry: int, amount: int = 1) -> bool:
         now = time.time()
         self.purge(now)
-        # One statement: SQLite takes the write lock before it counts, so two workers cannot both take the
-        # last place. It reads the log before inserting into it, so the count is the one before this request.
-        inserted = self.connection().execute(
-            "INSERT INTO entries (key, expires)"
-            " WITH RECURSIVE one (n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM one WHERE n < ?3)"
-            " SELECT ?1, ?2 FROM one"
-            " WHERE (SELECT count(*) FROM entries WHERE key = ?1 AND expires >= ?4) + ?3 <= ?5",
-            (key, now + expiry, amount, now, limit),
-        ).rowcount
-        return inserted > 0
+        if amount > limit:
+            return False
+        connection = self.connection()
+        # One transaction that takes the write lock first, so two workers cannot both take the last place.
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # The newest of the slots these requests take holds the one allowed `limit` requests before the last.
+            row = connection.execute(
+                "SELECT windows.allowed, entries.expires FROM windows LEFT JOIN entries ON entries.key = windows.key"
+                " AND entries.slot = (windows.allowed + ?2 - 1) % ?3 WHERE windows.key = ?1", (key, amount, limit)
+            ).fetchone()
+            allowed, held_until = row if row else (0, None)
+            if held_until is not None and held_until >= now:
+                return False
+            connection.executemany(
+                "INSERT INTO entries (key, slot, expires) VALUES (?, ?, ?)"
+                " ON CONFLICT (key, slot) DO UPDATE SET expires = excluded.expires",
+                [(key, (allowed + taken) % limit, now + expiry) for taken in range(amount)],
+            )
+            connection.execute(
+                "INSERT INTO windows (key, allowed) VALUES (?1, ?2)"
+                " ON CONFLICT (key) DO UPDATE SET allowed = allowed + ?2", (key, amount))
+            connection.execute("COMMIT")
+            return True
+        finally:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+
+    def allowed(self, key: str) -> int:
+        row = self.connection().execute("SELECT allowed FROM windows WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else 0
+
+    def slot_expires(self, key: str, slot: int) -> float:
+        row = self.connection().execute(
+            "SELECT expires FROM entries WHERE key = ? AND slot = ?", (key, slot)
+        ).fetchone()
+        return row[0] if row else -math.inf
 
     def get_moving_window(self, key: str, limit: int, expiry: int) -> tuple[float, int]:
-        """When the oldest entry still counting was allowed, and how many count."""
+        """When the oldest request still counting was allowed, and how many count."""
         now = time.time()
+        oldest = self.slot_expires(key, self.allowed(key) % limit)
+        if oldest >= now:  # the window is full: the oldest is the one the next request waits for
+            return oldest - expiry, limit
         oldest, count = self.connection().execute(
             "SELECT min(expires), count(*) FROM entries WHERE key = ? AND expires >= ?", (key, now)
         ).fetchone()
@@ -114,13 +148,15 @@ class SQLiteStorage(Storage, MovingWindowSupport):
         return True
 
     def reset(self) -> int:
+        """Everything forgotten; how many counters and windows there were."""
         connection = self.connection()
-        return connection.execute("DELETE FROM counters").rowcount + connection.execute("DELETE FROM entries").rowcount
+        connection.execute("DELETE FROM entries")
+        return connection.execute("DELETE FROM counters").rowcount + connection.execute("DELETE FROM windows").rowcount
 
     def clear(self, key: str) -> None:
         connection = self.connection()
-        connection.execute("DELETE FROM counters WHERE key = ?", (key,))
-        connection.execute("DELETE FROM entries WHERE key = ?", (key,))
+        for table in ("counters", "windows", "entries"):
+            connection.execute(f"DELETE FROM {table} WHERE key = ?", (key,))
 
     def purge(self, now: float):
         """Drop what has expired now and then, so the file holds only the current windows and logs."""
@@ -129,3 +165,5 @@ class SQLiteStorage(Storage, MovingWindowSupport):
             connection = self.connection()
             connection.execute("DELETE FROM counters WHERE expires <= ?", (now,))
             connection.execute("DELETE FROM entries WHERE expires < ?", (now,))
+            # A window none of whose requests counts any more starts again from its first slot.
+            connection.execute("DELETE FROM windows WHERE key NOT IN (SELECT key FROM entries)")
