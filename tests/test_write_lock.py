@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from app import create_app
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY, build_schema, make_key
@@ -197,3 +197,28 @@ def test_an_in_memory_sqlite_store_has_no_writers_queue():
                              headers={"X-Api-Key": key})
         assert renamed.status_code == 200 and renamed.json["name"] == "Still in memory"
         db.engine.dispose()
+
+
+@pytest.fixture
+def value_row_held(app, ldap_system):
+    """Another writer holds the row of system 1's Port value: a write's statements are sent in one pipeline
+    after the system's own lock is taken, so this is where a PUT of the Port waits."""
+    with app.app_context(), db.engine.connect() as other:
+        other.execute(text("SELECT 1 FROM connected_system_setting_values WHERE connected_system_id = 1"
+                           " AND setting_id = 4 FOR UPDATE"))
+        yield
+        other.rollback()
+
+
+# PostgreSQL's alone: SQLite has no row locks, its write lock is the whole store's, taken before the write reads.
+@pytest.mark.parametrize("store", ["postgresql"])
+def test_a_write_that_fails_in_its_pipeline_answers_503_and_writes_nothing(client, admin, value_row_held):
+    before = client.get(URL, headers=admin).json
+    body = {"name": "Renamed", "settingValues": {"4": {"intValue": 636}}}
+    # The UPDATE of the system goes through; the upsert of the Port waits past the lock timeout.
+    assert_error(client.put(URL, json=body, headers=admin), 503, "SERVICE_UNAVAILABLE")
+    assert client.get(URL, headers=admin).json == before
+    history = client.get(f"{URL}/history", headers=admin).json
+    assert [record["action"] for record in history["items"]] == ["Created"]
+    # The connection is usable again: the next write, of something else, goes through.
+    assert client.put(URL, json={"name": "Renamed"}, headers=admin).json["name"] == "Renamed"

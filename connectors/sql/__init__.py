@@ -1,7 +1,7 @@
 """The SQL connector (id 2): a relational database, read through SQLAlchemy's inspector.
 
 PostgreSQL (psycopg 3) and MySQL or MariaDB (PyMySQL). Each table and view of the Schema setting's schema is an
-object type, each column an attribute, typed from its SQL type (``sql_types``). The inspector's ``get_multi_*``
+object type, each column an attribute, typed from its SQL type (``column_types``). The inspector's ``get_multi_*``
 calls read a whole schema in a few queries on PostgreSQL; on MySQL SQLAlchemy still reads one table at a time.
 
 Every wait is bounded: connecting by each driver's connect timeout, and then on PostgreSQL each statement by
@@ -99,26 +99,26 @@ def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> Discov
     ):
         deadline.remaining()
         reads[name] = call(schema=schema, kind=kind)
-    warnings: list[str] = []
+    notes: list[str] = []
     keys = sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1]))
     object_types = []
     for key in keys:
         table, view = key[1], key in reads["views"]
         referencing = {column for foreign_key in reads["foreign keys"].get(key, ())
                        for column in foreign_key["constrained_columns"]}
-        attributes = tuple(attribute(table, column, view, column["name"] in referencing, warnings)
+        attributes = tuple(attribute(table, column, view, column["name"] in referencing, notes)
                            for column in reads["views" if view else "tables"][key])
         object_types.append(DiscoveredObjectType(table, attributes))
     if not object_types:
-        warnings.append(f"The schema {wanted or inspector.default_schema_name!r} has no tables or views.")
-    return DiscoveredSchema(tuple(object_types), tuple(warnings))
+        notes.append(f"The schema {wanted or inspector.default_schema_name!r} has no tables or views.")
+    return DiscoveredSchema(tuple(object_types), tuple(notes))
 
 
-def attribute(table: str, column: dict, view: bool, reference: bool, warnings: list[str]) -> DiscoveredAttribute:
+def attribute(table: str, column: dict, view: bool, reference: bool, notes: list[str]) -> DiscoveredAttribute:
     attribute_type, plurality = column_types.attribute_type(column["type"], reference)
     if attribute_type is None:
-        warnings.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
-                        f"it is imported as Text.")
+        notes.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
+                     f"it is imported as Text.")
         attribute_type = AttributeType.TEXT
     # A view's columns, a generated column, and an identity column the database always fills are never written.
     identity = column.get("identity") or {}
