@@ -305,27 +305,28 @@ def held_fields(system: StoredSystem) -> list[tuple[str, object]]:
     return held
 
 
-def changed(old, new) -> bool:
-    """Whether a setting's value changed; a stored Secret is kept as the same object while it is unchanged."""
-    return old is not new and old != new
+def changed_settings(before: StoredSystem | None, after: StoredSystem | None) -> list[Setting]:
+    """The settings whose value differs between two states, in the connector's order. A value a write path
+    keeps is the same object as before (a Secret's plaintext is not at hand to compare), so identity comes
+    first; a value equal to the one before is no change either."""
+    old, new = (before.values if before else {}), (after.values if after else {})
+    differing = {setting_id for setting_id in old.keys() | new.keys()
+                 if old.get(setting_id) is not new.get(setting_id) and old.get(setting_id) != new.get(setting_id)}
+    return [setting for setting in (after or before).connector.settings if setting.id in differing]
 
 
-def differences(before: StoredSystem | None, after: StoredSystem | None) -> list[Change]:
-    """What differs between two states of a system; a created or deleted one differs in every field it holds.
-
-    A secret's change is named without either value.
-    """
+def differences(before: StoredSystem | None, after: StoredSystem | None, settings: list[Setting]) -> list[Change]:
+    """What differs between two states of a system (``settings``: those whose value differs); a created or
+    deleted one differs in every field it holds. A secret's change is named without either value."""
     if before is None:
         return [Change(name, None, value) for name, value in held_fields(after)]
     if after is None:
         return [Change(name, value, None) for name, value in held_fields(before)]
     changes = [Change(name, getattr(before, column), getattr(after, column))
                for name, column in FIELDS if getattr(before, column) != getattr(after, column)]
-    for setting in before.connector.settings:
-        old, new = before.value_of(setting), after.value_of(setting)
-        if changed(old, new):
-            shown = (None, None) if setting.is_secret else (old, new)
-            changes.append(Change(setting_field(setting.id), *shown))
+    for setting in settings:
+        shown = (None, None) if setting.is_secret else (before.values.get(setting.id), after.values.get(setting.id))
+        changes.append(Change(setting_field(setting.id), *shown))
     if before.setting_values_valid != after.setting_values_valid:
         changes.append(Change("settingValuesValid", before.setting_values_valid, after.setting_values_valid))
     return changes
@@ -405,9 +406,10 @@ def save(write: Write, before: StoredSystem | None, after: StoredSystem | None, 
     in the history as ``action`` by ``by`` (an operator command has no caller, and records nothing).
     Returns the system as written.
     """
-    if before is not None and after is not None and after.values != before.values:
+    settings = changed_settings(before, after)
+    if before is not None and after is not None and settings and after.setting_values_valid:
         after = replace(after, setting_values_valid=False)
-    changes = differences(before, after) + [change for part in parts for change in part.changes]
+    changes = differences(before, after, settings) + [change for part in parts for change in part.changes]
     if not changes:
         return before
     if after is None:
@@ -416,15 +418,15 @@ def save(write: Write, before: StoredSystem | None, after: StoredSystem | None, 
         write.new_name = after.name
         row = {column: getattr(after, column) for column in SYSTEM_COLUMNS if column != "id"}
         after = replace(after, id=write.connection.execute(INSERT_SYSTEM, row).scalar_one())
-        write_values(write, {}, after)
+        write_values(write, after, settings)
     else:
         after = replace(after, name_key=after.name.casefold(), version=before.version + 1, last_updated=utcnow())
-        columns = {column: getattr(after, column) for column in SYSTEM_COLUMNS if getattr(after, column)
-                   != getattr(before, column)}
+        old, new = vars(before), vars(after)
+        columns = {column: new[column] for column in SYSTEM_COLUMNS if new[column] != old[column]}
         if "name" in columns:
             write.new_name = after.name
         write.add(UPDATE_SYSTEM, {"system_id": after.id, **columns})
-        write_values(write, before.values, after)
+        write_values(write, after, settings)
     for part in parts:
         write.statements.extend(part.statements)
     if by is not None:
@@ -432,14 +434,15 @@ def save(write: Write, before: StoredSystem | None, after: StoredSystem | None, 
     return after
 
 
-def write_values(write: Write, before: dict[int, object], after: StoredSystem):
-    """The setting values that differ: each held one upserted, each cleared one deleted."""
+def write_values(write: Write, after: StoredSystem, settings: list[Setting]):
+    """The values of ``settings``, which differ from what is stored: each held one upserted, each cleared one
+    deleted."""
     upserted, cleared = [], []
-    for setting in after.connector.settings:
-        old, new = before.get(setting.id), after.value_of(setting)
-        if new is None and old is not None:
+    for setting in settings:
+        new = after.values.get(setting.id)
+        if new is None:
             cleared.append({"system_id": after.id, "cleared_id": setting.id})
-        elif new is not None and changed(old, new):
+        else:
             columns = dict.fromkeys(VALUE_COLUMNS)
             columns[column_for(setting)] = new
             upserted.append({"connected_system_id": after.id, "setting_id": setting.id, **columns})
