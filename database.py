@@ -7,7 +7,6 @@ import sqlite3
 import time
 from contextlib import contextmanager, nullcontext
 
-import psycopg
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -186,6 +185,8 @@ def commit_writes(connection: Connection, statements: list[tuple[Executable, obj
         for statement, parameters in statements:
             connection.execute(statement, parameters)
         return
+    import psycopg  # noqa: PLC0415  (loaded with the store's dialect; a SQLite worker has no use for its 9 MiB)
+
     driver = connection.connection.driver_connection
     cursor = driver.cursor()
     try:

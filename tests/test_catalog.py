@@ -1,5 +1,12 @@
 """The connector catalog: each connector definition and its settings, as the contract lists them."""
+import ast
+import os
+import subprocess
+import sys
+
 import pytest
+
+from servers import PROJECT
 
 DEFINITIONS = "/api/v1/synchronisation/connector-definitions"
 
@@ -72,3 +79,14 @@ def test_other_connectors(client, reader, connector, settings):
     assert {s["name"]: (s["type"], s["required"]) for s in definition["settings"]} == settings
     for setting in definition["settings"]:
         assert (setting["type"] == "DropDown") == bool(setting["allowedValues"])
+
+
+def test_no_connectors_driver_is_loaded_by_the_service_starting(tmp_path):
+    """A worker pays for ldap3, scim2-models, httpx and the SQL drivers on its first import of that kind: a
+    service on SQLite that imports nothing loads none of them (they cost some 45 MiB a worker)."""
+    start = ("import sys; from app import create_app; create_app(instance_path=sys.argv[1]);"
+             " print(sorted({name.split('.')[0] for name in sys.modules}))")
+    loaded = subprocess.run([sys.executable, "-c", start, str(tmp_path)], cwd=PROJECT, capture_output=True,
+                            text=True, timeout=60, check=True, env={**os.environ, "DATABASE_URL": ""})
+    drivers = {"ldap3", "scim2_models", "pydantic", "httpx", "pymysql", "psycopg"}
+    assert drivers & set(ast.literal_eval(loaded.stdout.strip().splitlines()[-1])) == set()

@@ -4,8 +4,6 @@ the deadline kept by the connector itself once the runner has stopped waiting, a
 a worker's first LDAP import. Everything an OpenLDAP directory shows is tested through the API
 (test_ldap_import.py).
 """
-import subprocess
-import sys
 import time
 
 import pytest
@@ -16,7 +14,6 @@ from connectors import ldap
 from connectors.interface import Deadline, Settings, Unreachable
 from connectors.ldap.hierarchy import naming_contexts
 from connectors.ldap.schema import object_types
-from servers import PROJECT
 from silent import silent_server
 
 T, N, L, D, R, BIN = "Text", "Number", "LongNumber", "DateTime", "Reference", "Binary"
@@ -89,9 +86,3 @@ def test_the_connector_itself_keeps_to_the_deadline_when_the_runner_has_given_up
         waited = time.monotonic() - started
     assert raised.value.message == "The import did not finish within its time limit of 1.2 seconds."
     assert 1.1 < waited < 1.7  # not the 2 seconds of ldap3's whole-second read timeout
-
-
-def test_ldap3_is_imported_by_the_first_ldap_import_not_by_the_service_starting():
-    loaded = subprocess.run([sys.executable, "-c", "import sys, app; print('ldap3' in sys.modules)"], cwd=PROJECT,
-                            capture_output=True, text=True, timeout=60, check=True)
-    assert loaded.stdout.strip() == "False"

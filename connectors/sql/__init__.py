@@ -8,32 +8,7 @@ Every wait is bounded: connecting by each driver's connect timeout, and then on 
 the server's ``statement_timeout`` and each unacknowledged send by ``tcp_user_timeout``, on MySQL each read and
 write by PyMySQL's timeouts; the runner's deadline bounds the whole. No pool: one connection, closed after use.
 """
-import math
-import re
-import warnings
-from contextlib import contextmanager
-
-import psycopg
-import pymysql
-from sqlalchemy import create_engine, exc, inspect
-from sqlalchemy.engine import URL, Engine, Inspector
-from sqlalchemy.engine.reflection import ObjectKind
-from sqlalchemy.pool import NullPool
-
-from connectors.sql import column_types
-from connectors.interface import (
-    AttributeType,
-    Connector,
-    Deadline,
-    DiscoveredAttribute,
-    DiscoveredObjectType,
-    DiscoveredSchema,
-    Refused,
-    Setting,
-    Settings,
-    Unreachable,
-    Writability,
-)
+from connectors.interface import Connector, Deadline, DiscoveredSchema, Setting, Settings
 from connectors.interface import SettingType as S
 
 DATABASE_TYPE = Setting(201, "Database Type", S.DROPDOWN, True, "The kind of database.", None,
@@ -48,127 +23,14 @@ CONNECTION_TIMEOUT = Setting(207, "Connection Timeout", S.INTEGER, False, "Secon
 SCHEMA = Setting(208, "Schema", S.STRING, False,
                  "The schema whose tables and views are imported; the database's default schema when empty.")
 
-DRIVERS = {"PostgreSQL": "postgresql+psycopg", "MySQL": "mysql+pymysql"}
 
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
-    database_type = settings[DATABASE_TYPE]
-    if database_type not in DRIVERS:
-        raise Refused(f"This service cannot import from {database_type} databases yet; it imports from "
-                      f"PostgreSQL and MySQL (MariaDB).")
-    engine = engine_for(settings, database_type, deadline)
-    try:
-        with driver_errors(), warnings.catch_warnings():
-            # A type SQLAlchemy does not know is reflected as NullType, with a warning; read_schema reports it.
-            # (catch_warnings is process-wide: at worst another thread's warning is hidden meanwhile.)
-            warnings.filterwarnings("ignore", "Did not recognize type", exc.SAWarning)
-            with engine.connect() as connection:
-                return read_schema(inspect(connection), (settings[SCHEMA] or "").strip(), deadline)
-    finally:
-        engine.dispose()
+    # The drivers cost a process some 17 MiB (psycopg 9, PyMySQL 8) when imported: a worker pays that on its
+    # first SQL import, not each time it starts.
+    from connectors.sql import discovery  # noqa: PLC0415
 
-
-def engine_for(settings: Settings, database_type: str, deadline: Deadline) -> Engine:
-    """An engine of no pool whose every wait is bounded by the Connection Timeout and the deadline."""
-    seconds = deadline.bound(settings[CONNECTION_TIMEOUT])
-    url = URL.create(DRIVERS[database_type], username=settings[USERNAME], password=settings[PASSWORD],
-                     host=settings[HOST], port=settings[PORT], database=settings[DATABASE_NAME])
-    if database_type == "PostgreSQL":
-        milliseconds = math.ceil(seconds * 1000)
-        timeouts = {
-            "connect_timeout": max(2, math.ceil(seconds)),  # whole seconds; libpq takes less than 2 as 2
-            "options": f"-c statement_timeout={milliseconds}",
-            "tcp_user_timeout": milliseconds,
-            "application_name": "JIM schema import",
-        }
-    else:
-        timeouts = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
-    return create_engine(url, poolclass=NullPool, connect_args=timeouts)
-
-
-def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> DiscoveredSchema:
-    deadline.remaining()
-    if wanted and wanted not in inspector.get_schema_names():
-        raise Refused(f"The database has no schema {wanted!r}, or this account may not see it.")
-    schema = wanted or None  # the connection's default schema
-    reads = {}
-    for name, call, kind in (
-        ("tables", inspector.get_multi_columns, ObjectKind.TABLE),
-        ("views", inspector.get_multi_columns, ObjectKind.VIEW | ObjectKind.MATERIALIZED_VIEW),
-        ("foreign keys", inspector.get_multi_foreign_keys, ObjectKind.TABLE),
-    ):
-        deadline.remaining()
-        reads[name] = call(schema=schema, kind=kind)
-    notes: list[str] = []
-    keys = sorted([*reads["tables"], *reads["views"]], key=lambda key: (key[1].casefold(), key[1]))
-    object_types = []
-    for key in keys:
-        table, view = key[1], key in reads["views"]
-        referencing = {column for foreign_key in reads["foreign keys"].get(key, ())
-                       for column in foreign_key["constrained_columns"]}
-        attributes = tuple(attribute(table, column, view, column["name"] in referencing, notes)
-                           for column in reads["views" if view else "tables"][key])
-        object_types.append(DiscoveredObjectType(table, attributes))
-    if not object_types:
-        notes.append(f"The schema {wanted or inspector.default_schema_name!r} has no tables or views.")
-    return DiscoveredSchema(tuple(object_types), tuple(notes))
-
-
-def attribute(table: str, column: dict, view: bool, reference: bool, notes: list[str]) -> DiscoveredAttribute:
-    attribute_type, plurality = column_types.attribute_type(column["type"], reference)
-    if attribute_type is None:
-        notes.append(f"Column {column['name']!r} of {table!r} has a type this service does not recognise; "
-                     f"it is imported as Text.")
-        attribute_type = AttributeType.TEXT
-    # A view's columns, a generated column, and an identity column the database always fills are never written.
-    identity = column.get("identity") or {}
-    read_only = view or column.get("computed") or identity.get("always")
-    return DiscoveredAttribute(column["name"], attribute_type, plurality,
-                               Writability.READ_ONLY if read_only else Writability.WRITABLE,
-                               column.get("comment"), table)
-
-
-SERVER_SAID = re.compile(r"\b(?:FATAL|ERROR):\s+")  # libpq's prefix when the server, not the network, answered
-
-
-@contextmanager
-def driver_errors():
-    """The driver's errors as ``Refused`` (the server answered and said no) or ``Unreachable``, with its reason
-    and not the SQL: the DBAPI error's own message, never SQLAlchemy's, which quotes the statement."""
-    try:
-        yield
-    except exc.DBAPIError as error:
-        if isinstance(error.orig, psycopg.Error):
-            raise postgres_failure(error.orig) from None
-        if isinstance(error.orig, pymysql.err.Error):
-            raise mysql_failure(error.orig) from None
-        raise
-
-
-def postgres_failure(error: psycopg.Error) -> Exception:
-    if isinstance(error, (psycopg.errors.ConnectionTimeout, psycopg.errors.QueryCanceled)):
-        return Unreachable(sentence(f"PostgreSQL did not answer in time: {error}"))
-    if error.sqlstate:  # an error the server sent after the connection was made
-        return Refused(sentence(f"PostgreSQL refused: {error.diag.message_primary or error}"))
-    said = SERVER_SAID.split(str(error), maxsplit=1)
-    if len(said) == 2:
-        return Refused(sentence(f"PostgreSQL refused the connection: {said[1]}"))
-    return Unreachable(sentence(f"PostgreSQL could not be reached: {str(error).removeprefix('connection failed: ')}"))
-
-
-def mysql_failure(error: pymysql.err.Error) -> Exception:
-    # PyMySQL's errors are (code, message); the few of its own without a code are (message,) or ().
-    code = error.args[0] if len(error.args) > 1 else None
-    reason = error.args[-1] if error.args and error.args[-1] else type(error).__name__
-    if isinstance(code, int) and 0 < code < 2000:  # a server error; 2000 and up are the client's own (CR_*)
-        return Refused(sentence(f"MySQL refused: {reason}"))
-    return Unreachable(sentence(f"MySQL could not be reached: {reason}"))
-
-
-def sentence(text: str) -> str:
-    """One line, ending as a sentence ends: drivers' messages span lines and end as they please."""
-    text = " ".join(text.split())
-    return text if text.endswith((".", "?", "!")) else text + "."
+    return discovery.discover_schema(settings, deadline)
 
 
 CONNECTOR = Connector(
