@@ -8,7 +8,7 @@ read, compare and compute; what they compute is a ``PartEdit`` that ``systems.sa
 """
 from dataclasses import dataclass, field, replace
 
-from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, insert, select, update
+from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, DiscoveredPartition
@@ -147,24 +147,32 @@ class HierarchyChanges:
 NEW_PARTITION = insert(PARTITIONS)
 SET_PARTITION = update(PARTITIONS).where(PARTITIONS.c.id == bindparam("partition_id"))
 DELETE_PARTITION = delete(PARTITIONS).where(PARTITIONS.c.id == bindparam("partition_id"))
-# A container's partition and parent may be new in the same write: both are looked up by external id.
-PARTITION_BY_EXTERNAL_ID = select(PARTITIONS.c.id).where(
-    PARTITIONS.c.connected_system_id == bindparam("system_id", type_=Integer),
-    PARTITIONS.c.external_id == bindparam("partition_external_id", type_=Text),
-).scalar_subquery()
-PARENT_BY_EXTERNAL_ID = select(CONTAINERS.c.id).where(
-    CONTAINERS.c.connected_system_id == bindparam("system_id", type_=Integer),
-    CONTAINERS.c.external_id == bindparam("parent_external_id", type_=Text),
-).limit(1).scalar_subquery()
+
+
+def by_external_id(table, name: str):
+    """The id of the system's newest row of ``table`` with the external id bound as ``name``."""
+    return select(table.c.id).where(
+        table.c.connected_system_id == bindparam("system_id", type_=Integer),
+        table.c.external_id == bindparam(name, type_=Text),
+    ).order_by(table.c.id.desc()).limit(1).scalar_subquery()
+
+
+# A container's partition and parent are bound by id when they are stored. One new in the same write is found
+# by its external id, the newest row first: a stored one that this write removes may hold the same DN (an OU
+# deleted and made again), and the new row must not go with it.
+PARTITION_ID = func.coalesce(bindparam("stored_partition_id", type_=Integer),
+                             by_external_id(PARTITIONS, "partition_external_id"))
+PARENT_ID = func.coalesce(bindparam("stored_parent_id", type_=Integer),
+                          by_external_id(CONTAINERS, "parent_external_id"))
 NEW_CONTAINER = insert(CONTAINERS).from_select(
     ["connected_system_id", "partition_id", "parent_id", "external_id", "stable_id", "name", "description", "hidden",
      "selected"],
-    select(bindparam("system_id", type_=Integer), PARTITION_BY_EXTERNAL_ID, PARENT_BY_EXTERNAL_ID,
+    select(bindparam("system_id", type_=Integer), PARTITION_ID, PARENT_ID,
            *(bindparam(name, type_=Text) for name in ("external_id", "stable_id", "name", "description")),
            bindparam("hidden", type_=Boolean), false()),
 )
 SET_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id")).values(
-    partition_id=PARTITION_BY_EXTERNAL_ID, parent_id=PARENT_BY_EXTERNAL_ID,
+    partition_id=PARTITION_ID, parent_id=PARENT_ID,
     **{column: bindparam(f"new_{column}", type_=Text) for column in ("external_id", "stable_id", "name",
                                                                      "description")},
     hidden=bindparam("new_hidden", type_=Boolean),
@@ -218,7 +226,12 @@ def merged(system_id: int, stored: list[StoredPartition], discovered: Discovered
             key = match_key(container)
             seen_containers.add(key)
             parent_external_id = parent.external_id if parent else None
-            row = {"system_id": system_id, "partition_external_id": partition.external_id,
+            stored_partition = stored_partitions.get(match_key(partition))
+            stored_parent = stored_containers.get(match_key(parent)) if parent else None
+            row = {"system_id": system_id,
+                   "stored_partition_id": stored_partition.id if stored_partition else None,
+                   "partition_external_id": partition.external_id,
+                   "stored_parent_id": stored_parent.id if stored_parent else None,
                    "parent_external_id": parent_external_id}
             old = stored_containers.get(key)
             if old is None:
