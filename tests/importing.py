@@ -62,3 +62,10 @@ def failed(client, admin, system_id: int, status: int) -> str:
     assert system["settingValuesValid"] is False
     assert system["objectTypes"] == []
     return answer.json["message"]
+
+
+def history(client, headers, system_id: int) -> list[dict]:
+    """The system's change history, newest first."""
+    response = client.get(f"{SYSTEMS}/{system_id}/history", headers=headers, query_string={"pageSize": 100})
+    assert response.status_code == 200, response.json
+    return response.json["items"]

@@ -17,6 +17,7 @@ from connectors import ldap
 from connectors.ldap import connection as ldap_connection
 from connectors.interface import Deadline, Refused, Settings, Unreachable
 from envelope import assert_error
+from importing import history, object_types
 from ldap_directory import (
     ADMIN_DN,
     ADMIN_PASSWORD,
@@ -60,20 +61,6 @@ def import_schema(client, admin_key, system_id: int):
 
 def import_hierarchy(client, admin_key, system_id: int):
     return client.post(f"{SYSTEMS}/{system_id}/import-hierarchy", headers={"X-Api-Key": admin_key})
-
-
-def object_types(client, headers, system_id: int) -> dict:
-    """{type: {attribute: (type, plurality, writability)}} as GET object-types shows them."""
-    response = client.get(f"{SYSTEMS}/{system_id}/object-types", headers=headers)
-    assert response.status_code == 200, response.json
-    return {t["name"]: {a["name"]: (a["type"], a["attributePlurality"], a["writability"]) for a in t["attributes"]}
-            for t in response.json}
-
-
-def history(client, headers, system_id: int) -> list[dict]:
-    response = client.get(f"{SYSTEMS}/{system_id}/history", headers=headers, query_string={"pageSize": 100})
-    assert response.status_code == 200, response.json
-    return response.json["items"]
 
 
 def imported_types(client, admin, admin_key, system_id: int, **values) -> dict:
@@ -454,6 +441,33 @@ def test_a_renamed_and_moved_container_keeps_its_id_and_selection(client, admin,
         {"externalId": f"ou=Apollo,{programmes}", "name": "Apollo", "wasSelected": False, "itemType": "Container"}]
     assert removed["hasSelectedItemsRemoved"] is True
     assert programmes not in partitions(client, reader, system_id)
+
+
+def test_a_container_deleted_and_made_again_is_a_new_one_with_its_children(client, admin, admin_key, reader,
+                                                                         ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    projects = f"ou=Projects,ou=People,{SUFFIX}"
+    apollo, gemini = f"ou=Apollo,{projects}", f"ou=Gemini,{projects}"
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    ldap_directory.tool("ldapadd", f"dn: {projects}\nobjectClass: organizationalUnit\nou: Projects\n\n"
+                                   f"dn: {apollo}\nobjectClass: organizationalUnit\nou: Apollo\n")
+    try:
+        assert import_hierarchy(client, admin_key, system_id).status_code == 200
+        before = partitions(client, reader, system_id)
+        # The same DN again, with a new entryUUID: another container, whose child is new too.
+        ldap_directory.tool("ldapdelete", "", "-r", projects)
+        ldap_directory.tool("ldapadd", f"dn: {projects}\nobjectClass: organizationalUnit\nou: Projects\n\n"
+                                       f"dn: {gemini}\nobjectClass: organizationalUnit\nou: Gemini\n")
+        response = import_hierarchy(client, admin_key, system_id)
+    finally:
+        ldap_directory.tool("ldapdelete", "", "-r", projects, check=False)
+    assert response.status_code == 200, response.json
+    assert {item["externalId"] for item in response.json["addedContainers"]} == {projects, gemini}
+    assert {item["externalId"] for item in response.json["removedContainers"]} == {projects, apollo}
+    after = partitions(client, reader, system_id)
+    assert apollo not in after
+    assert after[projects][0] != before[projects][0]
+    assert after[gemini][1:] == ("Gemini", None, projects, False)
 
 
 def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key, ldap_system, tmp_path):
