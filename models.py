@@ -178,7 +178,7 @@ change_records_table = Table(
     Column("actor_prefix", String(16), nullable=False),
     Column("action", String(30), nullable=False),
     Column("change_reason", Text),
-    # [{"field", "old", "new"}, ...]: one entry per ``systems.Change``.
+    # [{"field", "old", "new"}, ...]: one entry per ``history.Change``.
     Column("changes", JSON, nullable=False),
     Index("ix_connected_system_changes_system", "connected_system_id", "id"),
 )
@@ -241,8 +241,10 @@ containers_table = Table(
     ids(),
     Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False,
            index=True),
-    Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="CASCADE"), nullable=False),
-    Column("parent_id", ForeignKey("connected_system_containers.id", ondelete="CASCADE")),
+    # Indexed, so that deleting a partition or a container finds what refers to it without a scan of the table.
+    Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("parent_id", ForeignKey("connected_system_containers.id", ondelete="CASCADE"), index=True),
     Column("external_id", Text, nullable=False),
     Column("stable_id", Text),
     Column("name", Text, nullable=False),
