@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, missing, post_load, pre
 
 from connectors import CONNECTORS
 from connectors.interface import Connector, Setting, SettingType
+from models import ID_MAX
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
@@ -121,7 +122,7 @@ class StrictBoolean(fields.Boolean):
 
 def canonical_id(key: str) -> int | None:
     """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
-    if 0 < len(key) <= 10 and key.isascii() and key.isdigit() and str(int(key)) == key:
+    if 0 < len(key) <= len(str(ID_MAX)) and key.isascii() and key.isdigit() and str(int(key)) == key:
         return int(key)
     return None
 
@@ -141,8 +142,10 @@ def parse_setting_value(connector: Connector, key: str, item) -> tuple[int, obje
 
 
 def setting_value(setting: Setting, value):
-    if value is None:
-        return None  # clears the setting
+    if value is None or (setting.is_secret and value == ""):
+        # Clears the setting. An empty secret holds nothing: kept, it would pass as a password given and bind
+        # as no one.
+        return None
     if setting.type is SettingType.INTEGER:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ValidationError(f"{setting.name} takes a whole number.")

@@ -87,6 +87,21 @@ def test_secret_is_in_no_answer_and_no_log(client, admin, caplog, connector, set
     assert not shows(logged, SECRET)
 
 
+@pytest.mark.parametrize("connector, setting", SECRET_SETTINGS)
+def test_an_empty_secret_clears_the_setting(client, admin, connector, setting):
+    system_id = create_system(client, admin, connector)
+    path = f"{SYSTEMS}/{system_id}"
+    stored = client.put(path, json={"settingValues": {setting: {"stringValue": SECRET}}}, headers=admin)
+    assert stored.status_code == 200
+    answer = client.put(path, json={"settingValues": {setting: {"stringValue": ""}}}, headers=admin)
+    assert answer.status_code == 200
+    assert answer.json["settingValues"][setting]["hasValue"] is False
+    assert client.get(path, headers=admin).json["settingValues"][setting]["hasValue"] is False
+    checked = client.post(f"{path}/validate-settings", headers=admin)
+    assert checked.status_code == 200
+    assert f"settingValues.{setting}" in checked.json["validationErrors"], checked.json
+
+
 def raw_rows(app):
     """Every value of every table as the database holds it, read without the models' types."""
     with app.app_context():
