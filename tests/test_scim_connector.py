@@ -25,12 +25,6 @@ CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User"
 SYSTEM = f"{SYSTEMS}/1"
 
 
-@pytest.fixture
-def store():
-    """The connector never touches the store; test_schema_import.py runs the import on each one."""
-    return "sqlite"
-
-
 @pytest.fixture(scope="module")
 def provider():
     with scim_provider(TOKEN) as base:
@@ -261,7 +255,10 @@ REFUSED, UNREACHABLE = (400, "BAD_REQUEST"), (502, "BAD_GATEWAY")
     (302, {"Location": "/login?next=/v2"}, b"", REFUSED,
      "GET {url} answered 302 Found, to /login?next=/v2: redirects are not followed; set the Base URL to where the "
      "service provider is."),
-], ids=["html", "other-json", "not-json", "too-deep", "xml", "forbidden", "unavailable", "redirect-same-host"])
+    (200, {**JSON, "Content-Encoding": "gzip"}, b"not gzip at all", REFUSED,
+     "GET {url} answered a body that its Content-Encoding (gzip) does not decode."),
+], ids=["html", "other-json", "not-json", "too-deep", "xml", "forbidden", "unavailable", "redirect-same-host",
+        "undecodable"])
 def test_an_answer_that_is_not_a_scim_document_is_shown_for_what_it_is(api, status, headers, body, answer, message):
     with canned_http(status, headers, body) as server:
         shown = refused(api, f"{server.base}/v2", *answer)

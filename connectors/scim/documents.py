@@ -66,6 +66,9 @@ def get(client: httpx.Client, url: str, model, step_seconds: float, deadline: De
         raise Unreachable(f"The connection to the service provider failed during GET {url}: {error}.") from None
     except httpx.InvalidURL as error:
         raise Refused(f"The Base URL is not a URL the connector can use: {error}.") from None
+    except httpx.DecodingError:  # it answered, with a body that is not what it said
+        encoding = _brief(response.headers.get("Content-Encoding", ""))
+        raise Refused(f"GET {url} answered a body that its Content-Encoding ({encoding}) does not decode.") from None
     if body is None:
         raise Refused(f"The service provider's answer to GET {url} is larger than {MAX_BODY_BYTES // 2**20} MiB, "
                       f"more than any SCIM schema needs; it was not read.")
