@@ -57,5 +57,6 @@ class Config:
         self.JIM_CONNECTOR_FILES_ROOT = os.path.abspath(
             environ.get("JIM_CONNECTOR_FILES_ROOT") or os.path.join(instance_path, "connector-files")
         )
-        # No import runs longer than this in all: below gunicorn's worker timeout, so an import always answers.
+        # No import talks to its system longer than this in all; with the database's wait to record it, below
+        # gunicorn's worker timeout, so an import always answers.
         self.JIM_CONNECTOR_TIMEOUT_SECONDS = float(environ.get("JIM_CONNECTOR_TIMEOUT_SECONDS", 20))

@@ -16,8 +16,10 @@ bind = os.environ.get("GUNICORN_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000
 workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count()))
 worker_class = "sync"
 # A worker silent for this long (a request stuck on a slow client or a hung call) is killed and replaced.
-# Well above the database's own timeouts (JIM_DATABASE_TIMEOUT_SECONDS, 10), so that an outage answers 503.
-timeout = 30
+# Above the longest request the service makes: an import talks for at most JIM_CONNECTOR_TIMEOUT_SECONDS (20),
+# then may wait JIM_DATABASE_TIMEOUT_SECONDS (10) for the write lock to record what it found; so an import
+# and a database outage still answer, with a 502 or a 503.
+timeout = 40
 graceful_timeout = 20  # on a restart, requests in flight get this long to finish
 keepalive = 5  # seconds an idle connection is kept; sync workers close each one, threaded workers use it
 # Request-line and header limits: a request larger than a JIM client ever sends is refused before Flask.

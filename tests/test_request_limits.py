@@ -4,6 +4,7 @@ requests in flight finish, and forwarded headers that it does not believe."""
 import fcntl
 import json
 import os
+import runpy
 import signal
 import sqlite3
 import threading
@@ -12,10 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from config import Config
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from loopback import call
 from raw_http import connect, elapsed, read_answer, request, send_chunked
-from servers import gunicorn, gunicorn_server
+from servers import PROJECT, gunicorn, gunicorn_server
 
 pytestmark = pytest.mark.slow
 LIMIT = 64 * 1024
@@ -134,6 +136,15 @@ def writing(database_url) -> bool:
     finally:
         os.close(lock)  # releases the lock if it was taken here
     return False
+
+
+def test_an_import_and_the_wait_to_record_it_end_before_the_worker_timeout():
+    """The longest request: an import talks for its whole time limit, then waits out the database to record
+    what it found. With the defaults it still answers before gunicorn kills its worker."""
+    defaults = Config({})
+    gunicorn_settings = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
+    longest = defaults.JIM_CONNECTOR_TIMEOUT_SECONDS + defaults.JIM_DATABASE_TIMEOUT_SECONDS
+    assert longest < gunicorn_settings["timeout"]
 
 
 @pytest.mark.parametrize("store", ["sqlite"])  # the lock is SQLite's file
