@@ -1,4 +1,6 @@
 """Importing a File system's schema through the API, from files the tests write under a files root of their own."""
+import json
+import logging
 import os
 import threading
 import time
@@ -7,7 +9,7 @@ import tracemalloc
 import pytest
 
 from connectors import file
-from importing import failed, import_schema, imported, new_system, preview, set_values
+from importing import failed, history, import_schema, imported, new_system, preview, set_values
 from leaks import shows
 
 SECRET_LINE = "root:$6$hunter2hunter2:19000:0:99999:7:::"  # what a file outside the root might hold
@@ -87,6 +89,11 @@ def test_a_value_gives_its_column_a_type(client, admin, root, file_system):
         {name: expected for name, (_, expected) in zip(names, VALUES)}
 
 
+def test_an_integer_longer_than_python_reads_is_a_decimal(client, admin, root, file_system):
+    write(root / "big.csv", "big\n" + "9" * 5000 + "\n")
+    assert imported(client, admin, file_system("big.csv"))["big"]["big"][0] == "Decimal"
+
+
 def test_each_header_column_is_an_attribute_typed_by_all_its_values(client, admin, root, file_system):
     write(root / "people.csv", "\n".join([
         "id,employeeNumber,salary,active,joined,objectGuid,nickname,mixed,unused,groups,scores,big",
@@ -137,7 +144,7 @@ def test_the_object_type_is_the_setting_or_else_the_file_name(client, admin, roo
 
 
 def test_only_the_first_rows_are_read(client, admin, root, file_system):
-    write(root / "long.csv", "id\n" + "7\n" * file.SAMPLE_ROWS + "not a number\n")
+    write(root / "long.csv", "id\n" + "7\n" * 1000 + "not a number\n")
     assert imported(client, admin, file_system("long.csv")) == {"long": {"id": ("Number", S, W)}}
 
 
@@ -181,15 +188,17 @@ def outside(tmp_path):
 
 @pytest.mark.parametrize("given", ["../shadow", "{outside}", "link", "sub/../../shadow",
                                    "sub/link-to-sub/../../shadow"])
-def test_a_path_outside_the_root_is_refused(client, admin, root, outside, file_system, given):
+def test_a_path_outside_the_root_is_refused(client, admin, root, outside, file_system, caplog, given):
+    caplog.set_level(logging.DEBUG)
     (root / "sub").mkdir()
     (root / "link").symlink_to(outside)
     (root / "sub" / "link-to-sub").symlink_to(root / "sub")
     given = given.format(outside=outside)
-    message = failed(client, admin, file_system(given), 400)
+    system_id = file_system(given)
+    message = failed(client, admin, system_id, 400)
     assert message == (f"File Path {given!r} lies outside the connector files folder (JIM_CONNECTOR_FILES_ROOT); "
                        f"files are read only from there.")
-    assert not shows(message, SECRET_LINE)
+    assert not shows(caplog.text + json.dumps(history(client, admin, system_id)), SECRET_LINE)
 
 
 def test_a_root_reached_through_a_link_and_links_inside_it_are_followed(client, admin, tmp_path, root, app_config,
@@ -264,11 +273,12 @@ NO_HEADER = "The file at File Path 'x.csv' has no header row: its first line mus
     (b"mail,name,Mail \n" + SECRET_LINE.encode(), "Columns 1 and 3 of the header row of 'x.csv' have the same name."),
 ])
 def test_a_file_that_is_not_delimited_text_is_refused_without_a_line_of_it(client, admin, root, file_system,
-                                                                           content, expected):
+                                                                           caplog, content, expected):
+    caplog.set_level(logging.DEBUG)
     (root / "x.csv").write_bytes(content)
-    message = failed(client, admin, file_system("x.csv"), 400)
-    assert message == expected
-    assert not shows(message, SECRET_LINE)
+    system_id = file_system("x.csv")
+    assert failed(client, admin, system_id, 400) == expected
+    assert not shows(caplog.text + json.dumps(history(client, admin, system_id)), SECRET_LINE)
 
 
 def test_the_two_delimiters_must_differ(client, admin, root, file_system):

@@ -54,7 +54,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
         raise Refused("The Multi-Value Delimiter must differ from the Delimiter.")
     path = inside_root(Path(settings.files_root), given)
     with open_file(path, given) as file:
-        header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter)
+        header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter, deadline)
     attributes = tuple(
         DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multiple else Plurality.SINGLE_VALUED)
         for name, column_type, multiple in zip(header, types, multi_valued)
@@ -78,8 +78,9 @@ def inside_root(root: Path, given: str) -> Path:
 
 
 def open_file(path: Path, given: str) -> BinaryIO:
-    """The regular file at ``path``. Opened without blocking and without following a link swapped in since
-    ``path`` was resolved; a pipe or a device inside the root is refused before it is read."""
+    """The regular file at ``path``, opened without blocking; a pipe or a device inside the root is refused
+    before it is read. ``O_NOFOLLOW`` refuses a link put in place of the file itself since ``path`` was
+    resolved, not one put in place of a folder on the way: that needs write access inside the root."""
     try:
         descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
     except FileNotFoundError:
@@ -96,9 +97,9 @@ def open_file(path: Path, given: str) -> BinaryIO:
     return os.fdopen(descriptor, "rb")
 
 
-def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: str):
+def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: str, deadline: Deadline):
     """The header's column names, each column's type and whether it is multi-valued, and what the sample
-    found amiss."""
+    found amiss. Each row is read only while the deadline lasts (rows of a megabyte take their time)."""
     rows = csv.reader(text_lines(file, given), delimiter=delimiter)
     try:
         header = next(rows, None)
@@ -109,6 +110,7 @@ def read_columns(file: BinaryIO, given: str, delimiter: str, value_delimiter: st
         multi_valued = [False] * len(header)
         longer = sampled = 0
         for sampled, row in enumerate(rows, start=1):
+            deadline.remaining()
             if len(row) > len(header):
                 longer += 1
             for index, cell in enumerate(row[:len(header)]):

@@ -28,12 +28,15 @@ BOOLEANS = {"true", "false"}
 
 INT32 = range(-2**31, 2**31)
 INT64 = range(-2**63, 2**63)
+INT64_DIGITS = len(str(2**63))
 NUMERIC = (T.NUMBER, T.LONG_NUMBER, T.DECIMAL)  # each holds the ones before it
 
 
 def kind_of(value: str) -> T:
     """The type of one non-empty value."""
     if INTEGER.fullmatch(value):
+        if len(value.lstrip("+-")) > INT64_DIGITS:  # found without int(), which refuses over 4,300 digits
+            return T.DECIMAL
         number = int(value)
         return T.NUMBER if number in INT32 else T.LONG_NUMBER if number in INT64 else T.DECIMAL
     if DECIMAL.fullmatch(value):
