@@ -2,7 +2,8 @@
 
 The connector bounds each of its steps by the deadline (``Deadline.bound``); the runner also runs it on a
 thread of its own and stops waiting when the deadline passes, so that no library that ignores a timeout can
-hold the request past it. A call abandoned that way ends when its own timeouts fire; nothing waits for it.
+hold the request past it. Nothing waits for a call abandoned that way: it ends when its own timeouts fire, or
+when its peer closes (a PostgreSQL server that took a query and then went silent holds it that long).
 
 What a connector raises may quote what its driver said, and a driver may quote what it was given: every
 message is scrubbed of the call's secrets, whole or in part, before it leaves.
@@ -10,9 +11,10 @@ message is scrubbed of the call's secrets, whole or in part, before it leaves.
 import json
 import threading
 import traceback
+from dataclasses import replace
 from urllib.parse import quote
 
-from connectors.interface import ConnectorError, Deadline, Settings, Unreachable
+from connectors.interface import ConnectorError, Deadline, DiscoveredSchema, Settings, Unreachable
 
 # No run of this many characters of a secret may be shown: enough to make a guess of the rest useless.
 SECRET_RUN = 8
@@ -56,4 +58,7 @@ def run(discovery, settings: Settings, deadline_seconds: float):
     if error is not None:
         description = "".join(traceback.format_exception(error))
         raise ConnectorFailed(scrub(description, settings.secrets)) from None
-    return outcome["result"]
+    result = outcome["result"]
+    if isinstance(result, DiscoveredSchema):  # its warnings may quote what the system said, as messages do
+        result = replace(result, warnings=tuple(scrub(warning, settings.secrets) for warning in result.warnings))
+    return result

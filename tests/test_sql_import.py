@@ -214,6 +214,16 @@ def test_an_empty_schema_is_a_warning(client, admin, sql_system):
             "The schema 'public' has no tables or views."]
 
 
+def test_a_warning_never_shows_the_password(client, admin, sql_system):
+    """A schema named like the password, and the password pasted into the Schema setting too: the warning that
+    quotes the schema hides it."""
+    with postgres_database(f'CREATE SCHEMA "{PASSWORD}"') as empty:
+        system_id = sql_system(postgres_values(empty, schema=PASSWORD))
+        [warning] = preview(client, admin, system_id).json["discoveryWarnings"]
+    assert warning.startswith("The schema '") and warning.endswith("' has no tables or views.")
+    assert not shows(warning, PASSWORD)
+
+
 @pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
 def test_sql_server_and_oracle_are_refused(refusal, database_type):
     assert refusal(postgres_values("x", database_type=database_type)) == (
