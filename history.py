@@ -1,6 +1,7 @@
 """The change history of connected systems: what a record says, and the row that keeps it.
 
-``systems.apply`` writes a record in the transaction of every change it makes, and reads the history back.
+``systems.save`` writes a record in the transaction of every change it makes; ``systems.history_page`` reads
+them back.
 """
 from dataclasses import dataclass
 from enum import StrEnum

@@ -1,7 +1,8 @@
 """The connector catalog: every connector the service has, by its stable id.
 
-Each connector is one module of this package (its settings, its offline checks, its discovery); adding a
-connector means adding its module and naming it here. ``init-db`` copies the catalog into the database so
+Each connector is one package in this one (its settings in its ``__init__``, its discovery beside them;
+``checks`` applies the settings' declared rules); adding a connector means adding its package and naming it
+here. ``init-db`` copies the catalog into the database so
 that stored setting values can reference their settings; requests read it from here.
 """
 from connectors import file, ldap, scim, sql

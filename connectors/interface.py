@@ -101,14 +101,13 @@ class Unreachable(ConnectorError):
 class Deadline:
     """The time an import has left. Each step waits at most its own timeout, and never past the deadline."""
 
-    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic):
+    def __init__(self, seconds: float):
         self.seconds = seconds
-        self.clock = clock
-        self.at = clock() + seconds
+        self.at = time.monotonic() + seconds
 
     def remaining(self) -> float:
         """Seconds left; ``Unreachable`` once there are none, so a step past the deadline never starts."""
-        left = self.at - self.clock()
+        left = self.at - time.monotonic()
         if left <= 0:
             raise Unreachable(f"The import did not finish within its time limit of {self.seconds:g} seconds.")
         return left

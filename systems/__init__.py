@@ -7,7 +7,8 @@ what differs, moves the version and ``lastUpdated`` when anything did, keeps ``n
 ``settingValuesValid`` when a setting value changed, and records the change in the history, all in the one
 transaction that ``writing()`` holds.
 
-Everything is SQLAlchemy Core, with statements built once: GET and PUT of one system are the service's
+Everything is SQLAlchemy Core, the statements of one system's reads and writes built once (the list's and
+the history's pages are built per request, from their query): GET and PUT of one system are the service's
 busy requests, and ORM entities cost them thousands of calls each (loading, the identity map, the unit of
 work). A write's statements are sent when it commits (``database.commit_writes``), so that PostgreSQL
 holds the system's row lock for as few round trips as it can.
@@ -126,7 +127,8 @@ def not_found(system_id: int) -> NotFound:
 
 
 def in_range(item_id: int) -> bool:
-    """Whether an id could name a row; the routes take any 64-bit id, and one past ``ID_MAX`` is found nowhere."""
+    """Whether an id could name a row: the routes take any id with as many digits as ``ID_MAX``, and one past it
+    is found nowhere."""
     return item_id <= ID_MAX
 
 

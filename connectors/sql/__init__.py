@@ -4,9 +4,10 @@ PostgreSQL (psycopg 3) and MySQL or MariaDB (PyMySQL). Each table and view of th
 object type, each column an attribute, typed from its SQL type (``column_types``). The inspector's ``get_multi_*``
 calls read a whole schema in a few queries on PostgreSQL; on MySQL SQLAlchemy still reads one table at a time.
 
-Every wait is bounded: connecting by each driver's connect timeout, and then on PostgreSQL each statement by
-the server's ``statement_timeout`` and each unacknowledged send by ``tcp_user_timeout``, on MySQL each read and
-write by PyMySQL's timeouts; the runner's deadline bounds the whole. No pool: one connection, closed after use.
+Connecting is bounded by each driver's connect timeout; then, on PostgreSQL, each statement by the server's
+``statement_timeout`` and each unacknowledged send by ``tcp_user_timeout``, and on MySQL each read and write by
+PyMySQL's timeouts. The runner's deadline bounds the whole, and alone bounds a PostgreSQL server that stops
+answering after it has taken a query. No pool: one connection, closed after use.
 """
 from connectors.interface import Connector, Deadline, DiscoveredSchema, Setting, Settings
 from connectors.interface import SettingType as S

@@ -47,7 +47,8 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     try:
         with driver_errors(), warnings.catch_warnings():
             # A type SQLAlchemy does not know is reflected as NullType, with a warning; read_schema reports it.
-            # (catch_warnings is process-wide: at worst another thread's warning is hidden meanwhile.)
+            # (catch_warnings saves and restores the process's filters: when imports overlap, at worst this
+            # one filter outlives them, or another thread's warning is hidden meanwhile.)
             warnings.filterwarnings("ignore", "Did not recognize type", exc.SAWarning)
             with engine.connect() as connection:
                 return read_schema(inspect(connection), (settings[SCHEMA] or "").strip(), deadline)
