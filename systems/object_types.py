@@ -310,13 +310,15 @@ ATTRIBUTE_FLAGS = (("selected", "selected"), ("isExternalId", "is_external_id"),
 
 
 def type_selected(object_type: StoredObjectType, flags: dict[str, bool]) -> PartEdit:
-    """The writes of an object type's PUT (flags by column), and their history."""
-    statements, changes = [], []
-    for aspect, column in TYPE_FLAGS:
-        if column in flags and flags[column] != getattr(object_type, column):
-            statements.append((SET_TYPE, {"type_id": object_type.id, column: flags[column]}))
-            changes.append(Change(type_field(object_type.name, aspect), getattr(object_type, column), flags[column]))
-    return PartEdit(tuple(statements), tuple(changes))
+    """The write of an object type's PUT (flags by column), one UPDATE of what changed, and its history."""
+    changed = [(aspect, column) for aspect, column in TYPE_FLAGS
+               if column in flags and flags[column] != getattr(object_type, column)]
+    if not changed:
+        return PartEdit((), ())
+    values = {column: flags[column] for _, column in changed}
+    return PartEdit(((SET_TYPE, {"type_id": object_type.id, **values}),),
+                    tuple(Change(type_field(object_type.name, aspect), getattr(object_type, column), flags[column])
+                          for aspect, column in changed))
 
 
 def attribute_selected(object_type: StoredObjectType, attribute_id: int, flags: dict[str, bool]
