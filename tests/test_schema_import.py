@@ -10,6 +10,7 @@ from sqlalchemy import text
 from conftest import SYSTEMS
 from database import db
 from envelope import assert_error
+from importing import history
 from relay import Relay
 from sql_servers import postgres_database
 
@@ -57,12 +58,6 @@ def attributes_of(object_type) -> dict:
     return {attribute["name"]: attribute for attribute in object_type["attributes"]}
 
 
-def history(client, headers) -> list:
-    response = client.get(f"{SYSTEM}/history", headers=headers)
-    assert response.status_code == 200, response.json
-    return response.json["items"]
-
-
 def test_an_import_shows_the_object_types_and_validates_the_settings(client, admin, reader, file_system):
     before = client.get(SYSTEM, headers=reader)
     assert before.json["settingValuesValid"] is False and before.json["objectTypes"] == []
@@ -86,7 +81,7 @@ def test_an_import_shows_the_object_types_and_validates_the_settings(client, adm
     assert list(attributes_of(person)) == ["active", "age", "groups", "id", "mail"]  # by name
     one = client.get(f"{SYSTEM}/object-types/{person['id']}", headers=reader)
     assert one.status_code == 200 and one.json == person
-    [record, *_] = history(client, admin)
+    [record, *_] = history(client, admin, 1)
     assert record["action"] == "SchemaImported"
     assert {change["field"]: (change["oldValue"], change["newValue"]) for change in record["changes"]} == {
         "objectTypes.person": (None, ["active", "age", "groups", "id", "mail"]),
@@ -122,7 +117,8 @@ def test_a_reimport_keeps_ids_and_selections_and_follows_the_file(client, admin,
     assert (after["MAIL"]["id"], after["MAIL"]["isExternalId"], after["MAIL"]["selected"]) == (mail["id"], True, True)
     assert after["age"]["type"] == "Text" and after["age"]["id"] == attributes_of(person)["age"]["id"]
     assert after["manager"]["selected"] is False
-    changes = {change["field"]: (change["oldValue"], change["newValue"]) for change in history(client, admin)[0]["changes"]}
+    [record, *_] = history(client, admin, 1)
+    changes = {change["field"]: (change["oldValue"], change["newValue"]) for change in record["changes"]}
     assert changes == {
         "objectTypes.person.attributes.MAIL.name": ("mail", "MAIL"),
         "objectTypes.person.attributes.age.type": ("Number", "Text"),
@@ -138,29 +134,29 @@ def test_a_type_the_system_no_longer_has_is_removed(client, admin, file_system):
     client.put(SYSTEM, json={"settingValues": {"104": {"stringValue": "employee"}}}, headers=admin)
     answer = import_schema(client, admin).json
     assert [object_type["name"] for object_type in answer["objectTypes"]] == ["employee"]
-    changes = {change["field"] for change in history(client, admin)[0]["changes"]}
+    changes = {change["field"] for change in history(client, admin, 1)[0]["changes"]}
     assert changes == {"objectTypes.person", "objectTypes.employee", "settingValuesValid"}
 
 
 def test_a_reimport_that_finds_what_is_stored_changes_nothing(client, admin, file_system):
     first = import_schema(client, admin)
-    records = len(history(client, admin))
+    records = len(history(client, admin, 1))
     again = import_schema(client, admin)
     assert again.headers["ETag"] == first.headers["ETag"]
     assert again.json == first.json
-    assert len(history(client, admin)) == records
+    assert len(history(client, admin, 1)) == records
 
 
 def test_a_preview_writes_nothing(client, admin, file_system):
     before = client.get(SYSTEM, headers=admin)
-    records = len(history(client, admin))
+    records = len(history(client, admin, 1))
     preview = client.post(f"{SYSTEM}/import-schema/preview", headers=admin)
     assert preview.status_code == 200
     assert preview.json["addedObjectTypes"] == ["person"] and preview.json["totalAttributes"] == 5
     assert preview.json["addedAttributes"] == {} and preview.json["hasChanges"] is True
     after = client.get(SYSTEM, headers=admin)
     assert (after.json, after.headers["ETag"]) == (before.json, before.headers["ETag"])
-    assert len(history(client, admin)) == records
+    assert len(history(client, admin, 1)) == records
 
 
 def test_a_failed_preview_changes_nothing_either(client, admin, file_system):
@@ -181,7 +177,7 @@ def test_a_failed_import_keeps_the_schema_and_unvalidates_the_settings(client, a
     after = client.get(SYSTEM, headers=admin).json
     assert after["objectTypes"] == imported["objectTypes"]
     assert after["settingValuesValid"] is False
-    [record, *_] = history(client, admin)
+    [record, *_] = history(client, admin, 1)
     assert record["action"] == "SchemaImportFailed"
     assert record["changes"] == [{"field": "settingValuesValid", "oldValue": True, "newValue": False}]
 
@@ -270,7 +266,7 @@ def test_selecting_a_type_is_a_change_of_the_system(client, admin, person):
     assert response.headers["ETag"] == after.headers["ETag"] != before.headers["ETag"]
     assert after.json["lastUpdated"] != before.json["lastUpdated"]
     assert after.json["objectTypes"][0]["selected"] is True
-    [record, *_] = history(client, admin)
+    [record, *_] = history(client, admin, 1)
     assert (record["action"], record["changes"]) == ("Updated", [
         {"field": "objectTypes.person.selected", "oldValue": False, "newValue": True},
         {"field": "objectTypes.person.removeContributedAttributesOnObsoletion", "oldValue": True, "newValue": False},
@@ -280,11 +276,11 @@ def test_selecting_a_type_is_a_change_of_the_system(client, admin, person):
 def test_selecting_what_is_selected_changes_nothing(client, admin, person):
     client.put(f"{SYSTEM}/object-types/{person['id']}", json={"selected": True}, headers=admin)
     before = client.get(SYSTEM, headers=admin).headers["ETag"]
-    records = len(history(client, admin))
+    records = len(history(client, admin, 1))
     again = client.put(f"{SYSTEM}/object-types/{person['id']}", json={"selected": True}, headers=admin)
     assert again.status_code == 200 and again.headers["ETag"] == before
     assert put_attribute(client, admin, person, "mail", {"selected": False}).status_code == 200
-    assert len(history(client, admin)) == records
+    assert len(history(client, admin, 1)) == records
 
 
 def test_an_external_id_is_selected_locked_and_one_per_type(client, admin, person):
@@ -299,7 +295,7 @@ def test_an_external_id_is_selected_locked_and_one_per_type(client, admin, perso
     assert [name for name, attribute in attributes.items() if attribute["isExternalId"]] == ["id"]
     assert (attributes["mail"]["selected"], attributes["mail"]["selectionLocked"]) == (True, False)
     assert put_attribute(client, admin, person, "mail", {"selected": False}).status_code == 200
-    changes = [change["field"] for change in history(client, admin)[1]["changes"]]
+    changes = [change["field"] for change in history(client, admin, 1)[1]["changes"]]
     assert changes == ["objectTypes.person.attributes.id.selected", "objectTypes.person.attributes.id.isExternalId",
                        "objectTypes.person.attributes.mail.isExternalId"]
 
@@ -446,7 +442,7 @@ def test_no_lock_is_held_while_talking_and_settings_changed_meanwhile_are_a_conf
     assert "import again" in body["message"]
     after = client.get(SYSTEM, headers=admin).json
     assert (after["objectTypes"], after["settingValuesValid"], after["settingValues"]["207"]["intValue"]) == ([], False, 25)
-    assert [record["action"] for record in history(client, admin)] == ["Updated", "Updated", "Created"]
+    assert [record["action"] for record in history(client, admin, 1)] == ["Updated", "Updated", "Created"]
     assert import_schema(client, admin).json["objectTypes"][0]["name"] == "people"
 
 

@@ -147,7 +147,6 @@ def test_if_match_is_checked_under_the_lock(app, client, admin, database_url, ld
     assert_error(answers[0], 412, "PRECONDITION_FAILED")
     after = client.get(URL, headers=admin)
     assert (after.json["name"], after.json["description"]) == ("Corporate LDAP", "changed meanwhile")
-    assert after.headers["ETag"] != read.headers["ETag"]
     assert client.get(f"{URL}/history", headers=admin).json["totalCount"] == 1  # the PUT recorded nothing
 
 
