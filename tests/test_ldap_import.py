@@ -14,8 +14,8 @@ import pytest
 
 from conftest import SYSTEMS
 from connectors import ldap
-from connectors.ldap import connection as ldap_connection
 from connectors.interface import Deadline, Refused, Settings, Unreachable
+from connectors.ldap import connection as ldap_connection
 from envelope import assert_error
 from importing import history, object_types
 from ldap_directory import (
