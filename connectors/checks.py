@@ -1,7 +1,8 @@
 """The offline checks of a connector's settings: what can be found wrong without reaching the system.
 
 Each setting declares its rules (required, a range, URL schemes, a pattern, required when another setting
-holds a value); ``check_settings`` applies them, for validate-settings and before every import.
+holds a value, different from another's); ``check_settings`` applies them, for validate-settings and before
+every import.
 """
 import re
 from urllib.parse import urlsplit
@@ -20,6 +21,10 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
     for setting in connector.settings:
         value = values.get(setting.id)
         messages = problems.setdefault(setting.id, [])
+        if setting.differs_from is not None:
+            other = connector.settings_by_id[setting.differs_from]
+            if in_effect(setting, value) == in_effect(other, values.get(other.id)):
+                messages.append(f"{setting.name} must differ from the {other.name}.")
         if value is None or value == "":
             if setting.required:
                 messages.append(f"{setting.name} is required.")
@@ -39,6 +44,11 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
         elif setting.pattern and not re.search(setting.pattern, value):
             messages.append(f"{setting.name} must be {setting.pattern_hint}.")
     return {setting_id: messages for setting_id, messages in problems.items() if messages}
+
+
+def in_effect(setting: Setting, value):
+    """What the connector will use: the value, or the setting's default when it holds none."""
+    return setting.default if value is None or value == "" else value
 
 
 def address_problems(setting: Setting, value: str) -> list[str]:

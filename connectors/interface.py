@@ -50,6 +50,7 @@ class Setting:
     required_when: tuple[int, str] | None = None  # (other setting id, value) that makes this one required
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
+    differs_from: int | None = None  # another setting whose value, default included, this one must not equal
 
     @property
     def value_key(self) -> str:

@@ -9,6 +9,7 @@ import tracemalloc
 import pytest
 
 from connectors import file
+from envelope import assert_error
 from importing import failed, history, import_schema, imported, new_system, preview, set_values
 from leaks import shows
 
@@ -282,9 +283,11 @@ def test_a_file_that_is_not_delimited_text_is_refused_without_a_line_of_it(clien
 
 
 def test_the_two_delimiters_must_differ(client, admin, root, file_system):
+    """An offline check: the import tries nothing, and names the setting as validate-settings does."""
     write(root / "x.csv", "a\n1\n")
     system_id = file_system("x.csv", {file.DELIMITER: ";", file.MULTI_VALUE_DELIMITER: ";"})
-    assert failed(client, admin, system_id, 400) == "The Multi-Value Delimiter must differ from the Delimiter."
+    body = assert_error(import_schema(client, admin, system_id), 400, "VALIDATION_ERROR")
+    assert body["validationErrors"] == {"settingValues.103": ["Multi-Value Delimiter must differ from the Delimiter."]}
 
 
 @pytest.mark.parametrize("delimiter", [";;", '"', "\\n", "tab"])

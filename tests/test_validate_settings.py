@@ -51,6 +51,11 @@ CHECKS = {
         (text("102", ";;"), {"102"}),  # Delimiter: one character, not a quote
         (text("102", '"'), {"102"}),
         (text("102", ","), set()),
+        (text("103", ";"), {"103"}),  # Multi-Value Delimiter: not the Delimiter, nor its default
+        ({**cleared("102"), **text("103", ",")}, {"103"}),
+        ({**text("102", "|"), **cleared("103")}, {"103"}),
+        ({**text("102", "\\t"), **text("103", "\\t")}, {"103"}),
+        (text("103", ","), set()),
         (cleared("105", key="checkboxValue"), set()),
     ],
     2: [

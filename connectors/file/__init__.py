@@ -36,7 +36,7 @@ DELIMITER = Setting(102, "Delimiter", S.STRING, False, "The column delimiter: on
                     ",", pattern=r'\A([^"]|\\t)\Z', pattern_hint="one character other than a quote, or \\t for a tab")
 TAB = "\\t"  # how a tab is written: a setting's value holds no control character
 MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
-                                "The delimiter between values of one column.", "|")
+                                "The delimiter between values of one column.", "|", differs_from=DELIMITER.id)
 OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
                       "The object type every row describes; the file's name without its extension when empty.")
 
@@ -49,9 +49,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
     delimiter = settings[DELIMITER] or DELIMITER.default
     delimiter = "\t" if delimiter == TAB else delimiter
-    value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default
-    if value_delimiter == delimiter:
-        raise Refused("The Multi-Value Delimiter must differ from the Delimiter.")
+    value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default  # the checks keep it apart
     path = inside_root(Path(settings.files_root), given)
     with open_file(path, given) as file:
         header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter, deadline)
