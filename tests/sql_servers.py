@@ -13,14 +13,18 @@ import uuid
 from contextlib import contextmanager
 from glob import glob
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import pymysql
 import pytest
 
+from conftest import POSTGRES_SERVER
 from servers import free_port
 
-POSTGRES = {"host": "127.0.0.1", "port": 5432, "user": "postgres"}
+# The server the store tests use too (JIM_TEST_POSTGRES_URL, or 127.0.0.1:5432 as postgres).
+_SERVER = urlsplit(POSTGRES_SERVER)
+POSTGRES = {"host": _SERVER.hostname, "port": _SERVER.port or 5432, "user": _SERVER.username or "postgres"}
 MARIADB = {"host": "127.0.0.1", "port": 3306, "user": "root", "password": ""}
 
 

@@ -12,7 +12,7 @@ from database import db
 from envelope import assert_error
 from importing import history
 from relay import Relay
-from sql_servers import postgres_database
+from sql_servers import POSTGRES, postgres_database
 
 SYSTEM = f"{SYSTEMS}/1"
 PEOPLE = "id,mail,groups,age,active\n1,a@example.com,staff|admins,41,true\n2,b@example.com,staff,29,false\n"
@@ -387,7 +387,7 @@ def test_a_deleted_system_takes_its_schema_with_it(client, admin, person):
 def held_database():
     """A PostgreSQL database behind a relay that holds the server's answers until the test releases them."""
     with postgres_database("CREATE TABLE people (id integer PRIMARY KEY, mail text)") as name:
-        relay = Relay(("127.0.0.1", 5432))
+        relay = Relay((POSTGRES["host"], POSTGRES["port"]))
         try:
             yield name, relay
         finally:

@@ -83,8 +83,8 @@ def values(database_type: str, host: str, port: int, database: str, user: str, p
 
 
 def postgres_values(database: str, **changes) -> dict:
-    return values(**{"database_type": "PostgreSQL", "host": "127.0.0.1", "port": 5432, "database": database,
-                     "user": "postgres", **changes})
+    return values(**{"database_type": "PostgreSQL", "host": POSTGRES["host"], "port": POSTGRES["port"],
+                     "database": database, "user": POSTGRES["user"], **changes})
 
 
 def mariadb_values(database: str, user: str, **changes) -> dict:
