@@ -7,7 +7,7 @@ every import.
 import re
 from urllib.parse import urlsplit
 
-from connectors.interface import Connector, Setting, SettingType
+from connectors.interface import Connector, Setting, SettingType, in_effect
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
@@ -44,11 +44,6 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
         elif setting.pattern and not re.search(setting.pattern, value):
             messages.append(f"{setting.name} must be {setting.pattern_hint}.")
     return {setting_id: messages for setting_id, messages in problems.items() if messages}
-
-
-def in_effect(setting: Setting, value):
-    """What the connector will use: the value, or the setting's default when it holds none."""
-    return setting.default if value is None or value == "" else value
 
 
 def address_problems(setting: Setting, value: str) -> list[str]:

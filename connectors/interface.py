@@ -61,6 +61,11 @@ class Setting:
         return self.type is SettingType.STRING_ENCRYPTED
 
 
+def in_effect(setting: Setting, value):
+    """What a connector uses: the value, or the setting's default when it holds none (None or empty)."""
+    return setting.default if value is None or value == "" else value
+
+
 class Settings:
     """A connected system's setting values as its connector reads them, for one call.
 
@@ -75,8 +80,7 @@ class Settings:
         self.files_root = files_root
 
     def __getitem__(self, setting: Setting):
-        value = self._values.get(setting.id)
-        return setting.default if value is None else value
+        return in_effect(setting, self._values.get(setting.id))
 
     def __repr__(self):
         return f"Settings({sorted(self._values)})"

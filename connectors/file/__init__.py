@@ -47,9 +47,8 @@ CONTROL_CHARACTERS = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # binary,
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
-    delimiter = settings[DELIMITER] or DELIMITER.default
-    delimiter = "\t" if delimiter == TAB else delimiter
-    value_delimiter = settings[MULTI_VALUE_DELIMITER] or MULTI_VALUE_DELIMITER.default  # the checks keep it apart
+    delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
+    value_delimiter = settings[MULTI_VALUE_DELIMITER]  # the offline checks keep it apart from the Delimiter
     path = inside_root(Path(settings.files_root), given)
     with open_file(path, given) as file:
         header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter, deadline)
