@@ -30,7 +30,7 @@ from database import db
 from discovery import Discovery, discover, require_same_settings
 from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
 from history import ChangeAction
-from models import ID_MAX, Role
+from models import ID_DIGITS, Role
 from schemas import (
     attribute_schema,
     attribute_update_schema,
@@ -74,7 +74,7 @@ class IdConverter(BaseConverter):
     refusing it here would make werkzeug answer PUT and DELETE with 405.
     """
 
-    regex = rf"[1-9][0-9]{{0,{len(str(ID_MAX)) - 1}}}"
+    regex = rf"[1-9][0-9]{{0,{ID_DIGITS - 1}}}"
 
     def to_python(self, value):
         return int(value)

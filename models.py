@@ -30,6 +30,7 @@ from encryption import EncryptedSecret
 # Every id is an INTEGER column: 32 bits on PostgreSQL, which refuses a larger number even in a comparison.
 # The one statement of an id's range: the routes and the reads derive theirs from it.
 ID_MAX = 2**31 - 1
+ID_DIGITS = len(str(ID_MAX))  # the longest id a path or a JSON key may spell
 
 
 def utcnow() -> datetime:

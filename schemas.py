@@ -6,7 +6,7 @@ from marshmallow import Schema, ValidationError, fields, missing, post_load, pre
 
 from connectors import CONNECTORS
 from connectors.interface import Connector, Setting, SettingType
-from models import ID_MAX
+from models import ID_DIGITS
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
@@ -122,7 +122,7 @@ class StrictBoolean(fields.Boolean):
 
 def canonical_id(key: str) -> int | None:
     """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
-    if 0 < len(key) <= len(str(ID_MAX)) and key.isascii() and key.isdigit() and str(int(key)) == key:
+    if 0 < len(key) <= ID_DIGITS and key.isascii() and key.isdigit() and str(int(key)) == key:
         return int(key)
     return None
 

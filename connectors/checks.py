@@ -7,7 +7,7 @@ every import.
 import re
 from urllib.parse import urlsplit
 
-from connectors.interface import Connector, Setting, SettingType, in_effect
+from connectors.interface import Connector, Setting, SettingType, holds_value, in_effect
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
 
@@ -25,7 +25,7 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
             other = connector.settings_by_id[setting.differs_from]
             if in_effect(setting, value) == in_effect(other, values.get(other.id)):
                 messages.append(f"{setting.name} must differ from the {other.name}.")
-        if value is None or value == "":
+        if not holds_value(value):
             if setting.required:
                 messages.append(f"{setting.name} is required.")
             elif setting.required_when:

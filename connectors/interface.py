@@ -61,9 +61,14 @@ class Setting:
         return self.type is SettingType.STRING_ENCRYPTED
 
 
+def holds_value(value) -> bool:
+    """Whether a setting's value is one: None and the empty string are none."""
+    return value is not None and value != ""
+
+
 def in_effect(setting: Setting, value):
-    """What a connector uses: the value, or the setting's default when it holds none (None or empty)."""
-    return setting.default if value is None or value == "" else value
+    """What a connector uses: the value, or the setting's default when it holds none."""
+    return value if holds_value(value) else setting.default
 
 
 class Settings:

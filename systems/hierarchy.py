@@ -221,12 +221,12 @@ def merged(system_id: int, stored: list[StoredPartition], discovered: Discovered
 
     # Parents before children, so that each container's parent already has its final external id.
     for partition in discovered.partitions:
+        stored_partition = stored_partitions.get(match_key(partition))
         for container, parent in discovered_containers(partition):
             answer.total_containers += 1
             key = match_key(container)
             seen_containers.add(key)
             parent_external_id = parent.external_id if parent else None
-            stored_partition = stored_partitions.get(match_key(partition))
             stored_parent = stored_containers.get(match_key(parent)) if parent else None
             row = {"system_id": system_id,
                    "stored_partition_id": stored_partition.id if stored_partition else None,
