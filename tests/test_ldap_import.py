@@ -402,14 +402,19 @@ def test_the_hierarchy_is_the_naming_contexts_and_their_containers_as_a_tree(cli
     assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is True
 
 
+def organizational_units(*dns: str) -> str:
+    """LDIF adding an OU at each DN, parents first; each named by its DN's first value (no escapes)."""
+    return "\n".join(f"dn: {dn}\nobjectClass: organizationalUnit\nou: {dn.split(',')[0].split('=')[1]}\n"
+                     for dn in dns)
+
+
 def test_a_renamed_and_moved_container_keeps_its_id_and_selection(client, admin, admin_key, reader, ldap_system,
                                                                   ldap_directory):
     system_id = ldap_system["id"]
     projects, apollo = f"ou=Projects,ou=People,{SUFFIX}", f"ou=Apollo,ou=Projects,ou=People,{SUFFIX}"
     programmes = f"ou=Programmes,ou=Groups,{SUFFIX}"
     configure(client, admin, system_id, **seed_settings(ldap_directory.url))
-    ldap_directory.tool("ldapadd", f"dn: {projects}\nobjectClass: organizationalUnit\nou: Projects\n\n"
-                                   f"dn: {apollo}\nobjectClass: organizationalUnit\nou: Apollo\n")
+    ldap_directory.tool("ldapadd", organizational_units(projects, apollo))
     try:
         assert import_hierarchy(client, admin_key, system_id).status_code == 200
         before = partitions(client, reader, system_id)
@@ -449,15 +454,13 @@ def test_a_container_deleted_and_made_again_is_a_new_one_with_its_children(clien
     projects = f"ou=Projects,ou=People,{SUFFIX}"
     apollo, gemini = f"ou=Apollo,{projects}", f"ou=Gemini,{projects}"
     configure(client, admin, system_id, **seed_settings(ldap_directory.url))
-    ldap_directory.tool("ldapadd", f"dn: {projects}\nobjectClass: organizationalUnit\nou: Projects\n\n"
-                                   f"dn: {apollo}\nobjectClass: organizationalUnit\nou: Apollo\n")
+    ldap_directory.tool("ldapadd", organizational_units(projects, apollo))
     try:
         assert import_hierarchy(client, admin_key, system_id).status_code == 200
         before = partitions(client, reader, system_id)
         # The same DN again, with a new entryUUID: another container, whose child is new too.
         ldap_directory.tool("ldapdelete", "", "-r", projects)
-        ldap_directory.tool("ldapadd", f"dn: {projects}\nobjectClass: organizationalUnit\nou: Projects\n\n"
-                                       f"dn: {gemini}\nobjectClass: organizationalUnit\nou: Gemini\n")
+        ldap_directory.tool("ldapadd", organizational_units(projects, gemini))
         response = import_hierarchy(client, admin_key, system_id)
     finally:
         ldap_directory.tool("ldapdelete", "", "-r", projects, check=False)
