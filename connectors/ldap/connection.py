@@ -99,16 +99,30 @@ class Directory:
     def search(self, base: str, search_filter: str, attributes: list[str],
                scope=ldap3.SUBTREE) -> list[tuple[str, CaseInsensitiveDict]]:
         """The (DN, attributes) of each entry found, read a page at a time."""
-        found, cookie = [], None
+        return [(entry["dn"], CaseInsensitiveDict(entry["raw_attributes"]))
+                for page in self.pages(base, search_filter, attributes, scope) for entry in page]
+
+    def pages(self, base: str, search_filter: str, attributes: list[str], scope=ldap3.SUBTREE,
+              each_step: bool = False) -> Iterator[list[dict]]:
+        """ldap3's entries found (``dn``, ``raw_attributes``), a page at a time (RFC 2696), only one page held.
+        With ``each_step``, each page has the deadline's whole time again (a long read is many steps)."""
+        cookie = None
         while True:
+            if each_step:
+                self.deadline.restart()
             self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
                      attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie)
-            found.extend((entry["dn"], CaseInsensitiveDict(entry["raw_attributes"]))
-                         for entry in self.connection.response if entry["type"] == "searchResEntry")
+            result = self.connection.result
+            if result["result"] != 0:  # entries came, but not all: a size, time or administrative limit
+                said = f" It said: {result['message']}" if result.get("message") else ""
+                raise Refused(f"The directory stopped the search of {base} before its end: {result['description']} "
+                              f"({result['result']}).{said} Raise the limit for {self.account}, or narrow the "
+                              f"selected containers.")
+            yield [entry for entry in self.connection.response if entry["type"] == "searchResEntry"]
             paging = (self.connection.result.get("controls") or {}).get(PAGED_RESULTS, {})
             cookie = paging.get("value", {}).get("cookie")
             if not cookie:
-                return found
+                return
 
     def ask(self, what: str, request, *args, **kwargs):
         """One request: what the directory refuses is ``Refused``, what keeps it from answering ``Unreachable``."""
