@@ -28,9 +28,9 @@ from config import Config
 from connectors import CONNECTORS
 from database import db
 from discovery import Discovery, discover, require_same_settings
-from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
+from errors import MESSAGES, BadRequest, NotFound, NotReady, UnsupportedMediaType
 from history import ChangeAction
-from models import ID_DIGITS, Role
+from models import ID_DIGITS, Role, utcnow
 from schemas import (
     attribute_schema,
     attribute_update_schema,
@@ -60,7 +60,7 @@ from schemas import (
 )
 from systems import hierarchy, object_types
 
-SERVICE_NAME = "jim-connected-systems"
+PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,13 @@ DEFINITIONS_PATH = "/synchronisation/connector-definitions"
 
 
 @api.get("/health")
+def health():
+    return health_schema.dump({"status": "healthy", "timestamp": utcnow()})
+
+
 @api.get("/health/live")
 def live():
-    return health_schema.dump({"status": "Healthy"})
+    return health_schema.dump({"status": "alive", "timestamp": utcnow()})
 
 
 @api.get("/health/ready")
@@ -140,13 +144,13 @@ def ready():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        raise ServiceUnavailable() from None
-    return health_schema.dump({"status": "Ready"})
+        raise NotReady("database_unreachable") from None
+    return health_schema.dump({"status": "ready", "timestamp": utcnow()})
 
 
 @api.get("/health/version")
 def version():
-    return version_schema.dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
+    return version_schema.dump({"product": PRODUCT, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS_PATH)

@@ -57,7 +57,8 @@ ERRORS = {
                        {"Retry-After": "Whole seconds until the limit's window ends."}),
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
     502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time."),
-    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
+    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable (`/health/ready` adds JIM's `status` "
+                       "`not_ready` and `reason` `database_unreachable`).",
                   {"Retry-After": "Seconds to wait before retrying."}),
 }
 
@@ -135,12 +136,14 @@ PRECONDITIONS = {
 }
 
 ENDPOINTS = (
-    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema,
+    Endpoint("get", "/health", "getHealth", "Health: `healthy`, as JIM's", HEALTH_TAG, BUG, schemas.HealthSchema,
              public=True),
-    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH_TAG,
-             STORE, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH_TAG, BUG,
+    Endpoint("get", "/health/live", "getLiveness", "Liveness: `alive`", HEALTH_TAG, BUG, schemas.HealthSchema,
+             public=True),
+    Endpoint("get", "/health/ready", "getReadiness",
+             "Readiness: `ready`, or 503 `not_ready` with its `reason` while the database is unreachable",
+             HEALTH_TAG, STORE, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/version", "getVersion", "The product and its version", HEALTH_TAG, BUG,
              schemas.VersionSchema, public=True),
     Endpoint("get", "/synchronisation/connector-definitions", "listConnectorDefinitions",
              "The connector catalog, each connector with its settings", DEFINITIONS_TAG, (*KEY, *STORE),

@@ -687,11 +687,14 @@ class ChangeRecordSchema(Schema):
 
 
 class HealthSchema(Schema):
+    """A health check's answer, as JIM's: what it found and when."""
+
     status = fields.String()
+    timestamp = UTCTimestamp()
 
 
 class VersionSchema(Schema):
-    name = fields.String()
+    product = fields.String()
     version = fields.String()
 
 
