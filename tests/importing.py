@@ -52,15 +52,27 @@ def imported(client, admin, system_id: int) -> dict:
     return object_types(client, admin, system_id)
 
 
-def failed(client, admin, system_id: int, status: int) -> str:
-    """Import the schema, which must fail with ``status``; its message. Nothing was imported, and the
-    settings are recorded as not working."""
-    answer = import_schema(client, admin, system_id)
+FAILED_ACTIONS = {"import-schema": "SchemaImportFailed", "import-hierarchy": "HierarchyImportFailed"}
+
+
+def failed(client, admin, system_id: int, status: int, path: str = "import-schema") -> str:
+    """Import (the schema, or what ``path`` names), which must fail with ``status``; its message. The system
+    starts validated (validate-settings records its settings as passing the offline checks), so that the
+    failure's own record shows: ``settingValuesValid`` turned false by the failure's history record, and
+    nothing imported."""
+    validated = client.post(f"{SYSTEMS}/{system_id}/validate-settings", headers=admin)
+    assert validated.status_code == 200 and validated.json["valid"] is True, validated.json
+    answer = client.post(f"{SYSTEMS}/{system_id}/{path}", headers={"X-Api-Key": admin["X-Api-Key"]})
     assert answer.status_code == status, answer.json
     assert answer.json["code"] == {400: "BAD_REQUEST", 502: "BAD_GATEWAY"}[status]
     system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
     assert system["settingValuesValid"] is False
     assert system["objectTypes"] == []
+    partitions = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin)
+    assert partitions.status_code == 200 and partitions.json == []
+    [record, *_] = history(client, admin, system_id)
+    assert (record["action"], record["changes"]) == (
+        FAILED_ACTIONS[path], [{"field": "settingValuesValid", "oldValue": True, "newValue": False}])
     return answer.json["message"]
 
 
