@@ -1,5 +1,6 @@
 """A connected system made through the API, its schema imported, and what the API then shows of it."""
 import itertools
+import threading
 
 from conftest import SYSTEMS
 from connectors import CONNECTORS
@@ -81,3 +82,20 @@ def history(client, headers, system_id: int) -> list[dict]:
     response = client.get(f"{SYSTEMS}/{system_id}/history", headers=headers, query_string={"pageSize": 100})
     assert response.status_code == 200, response.json
     return response.json["items"]
+
+
+def answered_while_held(app, relay, key: str, url: str, during):
+    """The answer to a POST of ``url`` whose system, behind ``relay``, answers only after ``during()`` has run
+    while the import waited for it."""
+    relay.hold()
+    answers = []
+    talking = threading.Thread(target=lambda: answers.append(
+        app.test_client().post(url, headers={"X-Api-Key": key})))
+    talking.start()
+    try:
+        assert relay.connected.wait(10), "the import never connected"
+        during()
+    finally:
+        relay.release()
+        talking.join(30)
+    return answers[0]
