@@ -27,6 +27,7 @@ from connectors.interface import Deadline, Refused, Unreachable
 
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
+LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
@@ -97,10 +98,15 @@ class Directory:
         return entries[0][1] if entries else None
 
     def search(self, base: str, search_filter: str, attributes: list[str],
-               scope=ldap3.SUBTREE) -> list[tuple[str, CaseInsensitiveDict]]:
-        """The (DN, attributes) of each entry found, read a page at a time."""
-        return [(entry["dn"], CaseInsensitiveDict(entry["raw_attributes"]))
-                for page in self.pages(base, search_filter, attributes, scope) for entry in page]
+               scope=ldap3.SUBTREE, most: int | None = None) -> list[tuple[str, CaseInsensitiveDict]]:
+        """The (DN, attributes) of each entry found, read a page at a time; once more than ``most`` are read,
+        what was read so far, and no more."""
+        found = []
+        for page in self.pages(base, search_filter, attributes, scope):
+            found.extend((entry["dn"], CaseInsensitiveDict(entry["raw_attributes"])) for entry in page)
+            if most is not None and len(found) > most:
+                break
+        return found
 
     def pages(self, base: str, search_filter: str, attributes: list[str], scope=ldap3.SUBTREE,
               each_step: bool = False) -> Iterator[list[dict]]:
@@ -113,7 +119,7 @@ class Directory:
             self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
                      attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie)
             result = self.connection.result
-            if result["result"] != 0:  # entries came, but not all: a size, time or administrative limit
+            if result["result"] in LIMITS_EXCEEDED:  # entries came, but not all of them
                 said = f" It said: {result['message']}" if result.get("message") else ""
                 raise Refused(f"The directory stopped the search of {base} before its end: {result['description']} "
                               f"({result['result']}).{said} Raise the limit for {self.account}, or narrow the "
