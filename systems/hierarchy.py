@@ -32,6 +32,8 @@ class StoredContainer:
     description: str | None
     hidden: bool
     selected: bool
+    excluded: bool
+    scope: str
     child_containers: tuple["StoredContainer", ...] = ()
 
 
@@ -78,6 +80,12 @@ def read_all(connection: Connection, system_id: int) -> list[StoredPartition]:
                                                                                  {"system_id": system_id})]
     return list(by_name(replace(partition, containers=by_name(tops.get(partition.id, [])))
                         for partition in partitions))
+
+
+def read_partitions(connection: Connection, system_id: int) -> list[StoredPartition]:
+    """The system's partitions alone, without their trees: what a run profile may target."""
+    return [StoredPartition(**row._mapping) for row in connection.execute(PARTITIONS_OF_SYSTEM,
+                                                                           {"system_id": system_id})]
 
 
 def flattened(partitions: list[StoredPartition]) -> list[StoredContainer]:
