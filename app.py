@@ -28,9 +28,9 @@ from config import Config
 from connectors import CONNECTORS
 from database import db
 from discovery import Discovery, discover, require_same_settings
-from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
+from errors import MESSAGES, BadRequest, NotFound, NotReady, UnsupportedMediaType
 from history import ChangeAction
-from models import ID_DIGITS, Role
+from models import ID_DIGITS, Role, utcnow
 from schemas import (
     attribute_schema,
     attribute_update_schema,
@@ -38,7 +38,6 @@ from schemas import (
     bulk_attributes_update_schema,
     connected_system_schema,
     connector_definition_schema,
-    container_schema,
     create_schema,
     health_schema,
     hierarchy_import_schema,
@@ -50,20 +49,21 @@ from schemas import (
     object_type_update_schema,
     page_query_schema,
     paged,
-    partition_schema,
+    partitions_query_schema,
     run_profile_create_schema,
     run_profile_schema,
     run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
     settings_validation_schema,
+    shown_hierarchy,
     summary_page_schema,
     update_schemas,
     version_schema,
 )
 from systems import hierarchy, object_types, run_profiles
 
-SERVICE_NAME = "jim-connected-systems"
+PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
 
 log = logging.getLogger(__name__)
@@ -133,9 +133,13 @@ DEFINITIONS_PATH = "/synchronisation/connector-definitions"
 
 
 @api.get("/health")
+def health():
+    return health_schema.dump({"status": "healthy", "timestamp": utcnow()})
+
+
 @api.get("/health/live")
 def live():
-    return health_schema.dump({"status": "Healthy"})
+    return health_schema.dump({"status": "alive", "timestamp": utcnow()})
 
 
 @api.get("/health/ready")
@@ -143,13 +147,13 @@ def ready():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        raise ServiceUnavailable() from None
-    return health_schema.dump({"status": "Ready"})
+        raise NotReady("database_unreachable") from None
+    return health_schema.dump({"status": "ready", "timestamp": utcnow()})
 
 
 @api.get("/health/version")
 def version():
-    return version_schema.dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
+    return version_schema.dump({"product": PRODUCT, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS_PATH)
@@ -329,56 +333,66 @@ def update_attributes(system_id, object_type_id):
 @api.post(SYSTEM_PATH + "/import-hierarchy")
 @requires(Role.ADMINISTRATOR)
 def import_hierarchy(system_id):
-    """Connect with the stored settings and merge the partitions and containers found; no lock while talking."""
+    """Connect with the stored settings and merge the partitions and containers found; no lock while talking,
+    and the merge computed before the lock is taken, so that it is held only to write."""
     seen = systems.read(system_id)
     require_match(seen)
     no_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.HIERARCHY)
+    merge = hierarchy.merged(system_id, hierarchy.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge, changes = hierarchy.merged(system_id, hierarchy.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:  # changed meanwhile: merged again with what it holds now
+            merge = hierarchy.merged(system_id, hierarchy.read_all(write.connection, system_id), discovered)
+        part, changes = merge
         system = systems.save(write, system, systems.validated(system, True), ChangeAction.HIERARCHY_IMPORTED,
-                              caller(), parts=(merge,))
+                              caller(), parts=(part,))
     return hierarchy_import_schema.dump(changes), tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/partitions")
 @requires(Role.READER)
 def list_partitions(system_id):
+    query = partitions_query_schema.load(request.args)
     system = systems.peek(system_id)
-    return partition_schema.dump(hierarchy.read_all(db.session.connection(), system_id), many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, selected=query["selected"])
+    return found, tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/partitions/<id:partition_id>")
 @requires(Role.ADMINISTRATOR)
 def update_partition(system_id, partition_id):
     require_match(systems.peek(system_id))
-    hierarchy.find_partition(hierarchy.read_all(db.session.connection(), system_id), system_id, partition_id)
+    hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        partition = hierarchy.find_partition(hierarchy.read_all(write.connection, system_id), system_id, partition_id)
+        partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    return partition_schema.dump(replace(partition, **flags)), tagged(system)
+    # As JIM answers it: the partition read again, with its tree.
+    (found,) = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, partition_id=partition_id)
+    return found, tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/containers/<id:container_id>")
 @requires(Role.ADMINISTRATOR)
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
-    hierarchy.find_container(hierarchy.read_all(db.session.connection(), system_id), system_id, container_id)
+    hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        container = hierarchy.find_container(hierarchy.read_all(write.connection, system_id), system_id, container_id)
+        container = hierarchy.read_container(write.connection, system_id, container_id)
         selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    return container_schema.dump(replace(container, **flags)), tagged(system)
+    # As JIM answers it: the container read again, with its children.
+    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
 
 
 # --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------

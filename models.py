@@ -242,8 +242,7 @@ containers_table = Table(
     "connected_system_containers",
     db.metadata,
     ids(),
-    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False),
     # Indexed, so that deleting a partition or a container finds what refers to it without a scan of the table.
     Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="CASCADE"), nullable=False,
            index=True),
@@ -258,6 +257,9 @@ containers_table = Table(
     # scope; a selected one's scope is its whole subtree or its own level only.
     Column("excluded", Boolean, nullable=False, server_default=false()),
     Column("scope", String(20), nullable=False, server_default=ContainerScopeKind.SUBTREE.value),
+    # A system's containers, and one of them by its external id: a hierarchy import finds the parent of a
+    # container new in the same write by it, once per container, so without it an import is quadratic.
+    Index("ix_connected_system_containers_system_external_id", "connected_system_id", "external_id"),
     **NEVER_REUSED,
 )
 

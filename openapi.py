@@ -57,7 +57,8 @@ ERRORS = {
                        {"Retry-After": "Whole seconds until the limit's window ends."}),
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
     502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time."),
-    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
+    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable (`/health/ready` adds JIM's `status` "
+                       "`not_ready` and `reason` `database_unreachable`).",
                   {"Retry-After": "Seconds to wait before retrying."}),
 }
 
@@ -142,12 +143,14 @@ PRECONDITIONS = {
 }
 
 ENDPOINTS = (
-    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema,
+    Endpoint("get", "/health", "getHealth", "Health: `healthy`, as JIM's", HEALTH_TAG, BUG, schemas.HealthSchema,
              public=True),
-    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH_TAG,
-             STORE, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH_TAG, BUG,
+    Endpoint("get", "/health/live", "getLiveness", "Liveness: `alive`", HEALTH_TAG, BUG, schemas.HealthSchema,
+             public=True),
+    Endpoint("get", "/health/ready", "getReadiness",
+             "Readiness: `ready`, or 503 `not_ready` with its `reason` while the database is unreachable",
+             HEALTH_TAG, STORE, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/version", "getVersion", "The product and its version", HEALTH_TAG, BUG,
              schemas.VersionSchema, public=True),
     Endpoint("get", "/synchronisation/connector-definitions", "listConnectorDefinitions",
              "The connector catalog, each connector with its settings", DEFINITIONS_TAG, (*KEY, *STORE),
@@ -206,8 +209,9 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 412, *TALKS, *STORE), schemas.HierarchyImportSchema,
              body=schemas.NoOptionsSchema, body_required=False, headers=ETAG, precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/partitions", "listConnectedSystemPartitions",
-             "The imported partitions, each with its tree of containers", SCHEMA_TAG, (*KEY, 404, *STORE),
-             schemas.PartitionSchema(many=True), headers=ETAG),
+             "The imported partitions, each with its tree of containers", SCHEMA_TAG, (400, *KEY, 404, *STORE),
+             schemas.PartitionSchema(many=True), headers=ETAG, precondition="If-None-Match",
+             query=schemas.PartitionsQuerySchema),
     Endpoint("put", SYSTEM_PATH + "/partitions/{partitionId}", "updateConnectedSystemPartition",
              "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),

@@ -1,55 +1,30 @@
-"""Run profiles, as JIM's module manages them (New-, Get-, Set-, Remove-JIMRunProfile): each cmdlet's requests
-as its .ps1 builds them, what it reads from the answers, JIM's rules, and that a run profile is part of the
-system's configuration (its ETag, its history). Partitions come from a hierarchy import of the run's slapd.
+"""Run profiles: JIM's RunProfileDto and rules, and that a run profile is part of the system's configuration
+(its ETag, its history). The module's cmdlets for them are in test_cmdlets. Partitions come from a hierarchy
+import of the run's slapd.
 """
-import json
-
 import pytest
 
 from conftest import SYSTEMS
 from envelope import assert_error
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
 
-DTO_FIELDS = {"id", "name", "connectedSystemId", "runType", "pageSize", "partitionId", "partitionName",
-              "targetsDeselectedPartition", "filePath", "verifyImportContentHashes"}
+
+def call(client, key: str, path: str, method: str = "GET", body: dict | None = None):
+    return client.open(f"{SYSTEMS}/{path}", method=method, json=body, headers={"X-Api-Key": key})
 
 
-def invoke(client, key: str, endpoint: str, method: str = "GET", body: dict | None = None):
-    """Invoke-JIMApi: Accept and Content-Type JSON, the key in X-API-Key, the body as ConvertTo-Json writes it."""
-    data = None if body is None else json.dumps(body, indent=2)
-    return client.open(endpoint, method=method, data=data, content_type="application/json",
-                       headers={"Accept": "application/json", "X-API-Key": key})
+def create(client, key, system_id, name, run_type, **more):
+    return call(client, key, f"{system_id}/run-profiles", "POST", {"name": name, "runType": run_type, **more})
 
 
-def new_jim_run_profile(client, key, system_id, name, run_type, page_size=100, partition_id=None, file_path="",
-                        verify=False):
-    """New-JIMRunProfile: pageSize always (its default 100), the rest only when given."""
-    body = {"name": name, "runType": run_type, "pageSize": page_size}
-    if partition_id is not None:
-        body["partitionId"] = partition_id
-    if file_path:
-        body["filePath"] = file_path
-    if verify:
-        body["verifyImportContentHashes"] = True
-    return invoke(client, key, f"{SYSTEMS}/{system_id}/run-profiles", "POST", body)
+def update(client, key, system_id, run_profile_id, **given):
+    return call(client, key, f"{system_id}/run-profiles/{run_profile_id}", "PUT", given)
 
 
-def set_jim_run_profile(client, key, system_id, run_profile_id, **given):
-    """Set-JIMRunProfile: only the parameters given (-FilePath '' included), by their wire names."""
-    return invoke(client, key, f"{SYSTEMS}/{system_id}/run-profiles/{run_profile_id}", "PUT", given)
-
-
-def get_jim_run_profile(client, key, system_id) -> list[dict]:
-    response = invoke(client, key, f"{SYSTEMS}/{system_id}/run-profiles")
+def listed(client, key, system_id) -> list[dict]:
+    response = call(client, key, f"{system_id}/run-profiles")
     assert response.status_code == 200, response.json
     return response.json
-
-
-def remove_jim_run_profile(client, key, system_id, run_profile_id):
-    """Remove-JIMRunProfile -Force: finds the profile in the list first, then DELETE."""
-    if not any(profile["id"] == run_profile_id for profile in get_jim_run_profile(client, key, system_id)):
-        return None  # Write-Error "Run Profile not found"
-    return invoke(client, key, f"{SYSTEMS}/{system_id}/run-profiles/{run_profile_id}", "DELETE")
 
 
 def new_system(client, admin, name: str, connector_id: int) -> int:
@@ -79,10 +54,10 @@ def partitions(client, admin, admin_key, ldap_system, ldap_directory) -> dict:
     return {partition["name"]: partition for partition in found}
 
 
-def test_new_jim_run_profile_as_the_module_sends_it(client, admin_key, reader_key, ldap_system):
+def test_a_new_run_profile_with_jims_defaults(client, admin_key, reader_key, ldap_system):
     system_id = ldap_system["id"]
     before = etag(client, admin_key, system_id)
-    response = new_jim_run_profile(client, admin_key, system_id, "Full Import", "FullImport")
+    response = create(client, admin_key, system_id, "Full Import", "FullImport")
     assert response.status_code == 201, response.json
     assert response.json == {"id": response.json["id"], "name": "Full Import", "connectedSystemId": system_id,
                              "runType": "FullImport", "pageSize": 100, "partitionId": None, "partitionName": None,
@@ -91,7 +66,7 @@ def test_new_jim_run_profile_as_the_module_sends_it(client, admin_key, reader_ke
     assert response.headers["Location"].endswith(f"{SYSTEMS}/{system_id}/run-profiles")
     # Part of the configuration: the system's ETag moved, and the answer carries the new one.
     assert response.headers["ETag"] == etag(client, admin_key, system_id) != before
-    assert get_jim_run_profile(client, reader_key, system_id) == [response.json]
+    assert listed(client, reader_key, system_id) == [response.json]
     record = history(client, reader_key, system_id)[0]
     assert record["changes"] == [{"field": f"runProfiles.{response.json['id']}", "oldValue": None, "newValue": {
         "name": "Full Import", "runType": "FullImport", "pageSize": 100, "partitionId": None, "filePath": None,
@@ -104,12 +79,12 @@ def test_every_run_type_and_page_size_as_given(client, admin_key, ldap_system):
     for run_type, sent in (("FullImport", "fullimport"), ("DeltaImport", "DELTAIMPORT"),
                            ("FullSynchronisation", "FullSynchronisation"),
                            ("DeltaSynchronisation", "deltaSynchronisation"), ("Export", "Export")):
-        response = new_jim_run_profile(client, admin_key, system_id, run_type, sent, page_size=10000,
-                                       file_path="/data/export.csv")
+        response = create(client, admin_key, system_id, run_type, sent, pageSize=10000,
+                          filePath="/data/export.csv")
         assert response.status_code == 201, response.json
         assert (response.json["runType"], response.json["pageSize"], response.json["filePath"]) == (
             run_type, 10000, "/data/export.csv")
-    assert [p["runType"] for p in get_jim_run_profile(client, admin_key, system_id)] == [
+    assert [p["runType"] for p in listed(client, admin_key, system_id)] == [
         "FullImport", "DeltaImport", "FullSynchronisation", "DeltaSynchronisation", "Export"]
 
 
@@ -118,53 +93,53 @@ def test_a_bad_body_names_every_field_and_writes_nothing(client, admin_key, ldap
     before = etag(client, admin_key, system_id)
     body = {"name": " ", "runType": "NotSet", "pageSize": 10001, "partitionId": "1", "filePath": "x" * 501,
             "verifyImportContentHashes": "true", "schedule": "daily"}
-    envelope = assert_error(invoke(client, admin_key, f"{SYSTEMS}/{system_id}/run-profiles", "POST", body),
+    envelope = assert_error(call(client, admin_key, f"{system_id}/run-profiles", "POST", body),
                             400, "VALIDATION_ERROR")
     assert set(envelope["validationErrors"]) == set(body)
     assert envelope["validationErrors"]["runType"] == [
         "Must be one of: FullImport, DeltaImport, FullSynchronisation, DeltaSynchronisation, Export."]
     for body in ({"name": "Export"}, {"runType": "Export"}):
-        envelope = assert_error(invoke(client, admin_key, f"{SYSTEMS}/{system_id}/run-profiles", "POST", body),
+        envelope = assert_error(call(client, admin_key, f"{system_id}/run-profiles", "POST", body),
                                 400, "VALIDATION_ERROR")
         assert set(envelope["validationErrors"]) == {"name", "runType"} - set(body)
-    assert get_jim_run_profile(client, admin_key, system_id) == []
+    assert listed(client, admin_key, system_id) == []
     assert etag(client, admin_key, system_id) == before
 
 
 def test_a_run_type_the_connector_cannot_run_is_refused(client, admin, admin_key):
     file_system = new_system(client, admin, "HR file", 1)
-    envelope = assert_error(new_jim_run_profile(client, admin_key, file_system, "Delta", "DeltaImport"),
+    envelope = assert_error(create(client, admin_key, file_system, "Delta", "DeltaImport"),
                             400, "VALIDATION_ERROR")
     assert envelope["validationErrors"] == {"runType": ["The JIM File Connector cannot run a DeltaImport."]}
-    assert new_jim_run_profile(client, admin_key, file_system, "Full", "FullImport",
-                               file_path="hr.csv").status_code == 201
-    assert [p["name"] for p in get_jim_run_profile(client, admin_key, file_system)] == ["Full"]
+    assert create(client, admin_key, file_system, "Full", "FullImport",
+                  filePath="hr.csv").status_code == 201
+    assert [p["name"] for p in listed(client, admin_key, file_system)] == ["Full"]
 
 
 def test_verification_mode_only_on_a_full_import(client, admin_key, ldap_system):
     system_id = ldap_system["id"]
-    envelope = assert_error(new_jim_run_profile(client, admin_key, system_id, "Delta", "DeltaImport", verify=True),
+    envelope = assert_error(create(client, admin_key, system_id, "Delta", "DeltaImport", verifyImportContentHashes=True),
                             400, "VALIDATION_ERROR")
     assert envelope["validationErrors"] == {
         "verifyImportContentHashes": ["VerifyImportContentHashes can only be enabled on a Full Import Run Profile."]}
-    full = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport", verify=True).json
-    delta = new_jim_run_profile(client, admin_key, system_id, "Delta", "DeltaImport").json
+    full = create(client, admin_key, system_id, "Full", "FullImport", verifyImportContentHashes=True).json
+    delta = create(client, admin_key, system_id, "Delta", "DeltaImport").json
     assert full["verifyImportContentHashes"] is True
     # Set-JIMRunProfile -VerifyImportContentHashes $true on the Delta Import: its stored run type decides.
-    assert_error(set_jim_run_profile(client, admin_key, system_id, delta["id"], verifyImportContentHashes=True),
+    assert_error(update(client, admin_key, system_id, delta["id"], verifyImportContentHashes=True),
                  400, "VALIDATION_ERROR")
-    response = set_jim_run_profile(client, admin_key, system_id, full["id"], verifyImportContentHashes=False)
+    response = update(client, admin_key, system_id, full["id"], verifyImportContentHashes=False)
     assert response.status_code == 200 and response.json["verifyImportContentHashes"] is False
-    assert [p["verifyImportContentHashes"] for p in get_jim_run_profile(client, admin_key, system_id)] == [False,
+    assert [p["verifyImportContentHashes"] for p in listed(client, admin_key, system_id)] == [False,
                                                                                                          False]
 
 
 def test_set_jim_run_profile_changes_only_what_it_sends(client, admin_key, reader_key, ldap_system):
     system_id = ldap_system["id"]
-    created = new_jim_run_profile(client, admin_key, system_id, "Export", "Export", page_size=50,
-                                  file_path="/out/a.csv").json
+    created = create(client, admin_key, system_id, "Export", "Export", pageSize=50,
+                     filePath="/out/a.csv").json
     before = etag(client, admin_key, system_id)
-    response = set_jim_run_profile(client, admin_key, system_id, created["id"], name="Nightly Export", pageSize=500)
+    response = update(client, admin_key, system_id, created["id"], name="Nightly Export", pageSize=500)
     assert response.status_code == 200, response.json
     assert response.json == {**created, "name": "Nightly Export", "pageSize": 500}
     assert response.headers["ETag"] == etag(client, admin_key, system_id) != before
@@ -172,29 +147,29 @@ def test_set_jim_run_profile_changes_only_what_it_sends(client, admin_key, reade
         {"field": f"runProfiles.{created['id']}.name", "oldValue": "Export", "newValue": "Nightly Export"},
         {"field": f"runProfiles.{created['id']}.pageSize", "oldValue": 50, "newValue": 500}]
     # null leaves a field as it is (JIM's rule); -FilePath '' clears the path.
-    response = set_jim_run_profile(client, admin_key, system_id, created["id"], name=None, pageSize=None,
+    response = update(client, admin_key, system_id, created["id"], name=None, pageSize=None,
                                    filePath="")
     assert response.json == {**created, "name": "Nightly Export", "pageSize": 500, "filePath": None}
     # Sending what is stored changes nothing: no new version, no history record.
     unchanged_tag, records = etag(client, admin_key, system_id), len(history(client, reader_key, system_id))
-    assert set_jim_run_profile(client, admin_key, system_id, created["id"], pageSize=500).status_code == 200
+    assert update(client, admin_key, system_id, created["id"], pageSize=500).status_code == 200
     assert etag(client, admin_key, system_id) == unchanged_tag
     assert len(history(client, reader_key, system_id)) == records
 
 
 def test_the_run_type_never_changes(client, admin_key, ldap_system):
     system_id = ldap_system["id"]
-    created = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport").json
-    envelope = assert_error(set_jim_run_profile(client, admin_key, system_id, created["id"], runType="Export",
+    created = create(client, admin_key, system_id, "Full", "FullImport").json
+    envelope = assert_error(update(client, admin_key, system_id, created["id"], runType="Export",
                                                 pageSize=0), 400, "VALIDATION_ERROR")
     assert set(envelope["validationErrors"]) == {"runType", "pageSize"}
-    assert get_jim_run_profile(client, admin_key, system_id) == [created]
+    assert listed(client, admin_key, system_id) == [created]
 
 
 def test_a_partition_must_be_the_systems(client, admin, admin_key, ldap_system, partitions):
     system_id = ldap_system["id"]
     partition = partitions[SUFFIX]
-    response = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport", partition_id=partition["id"])
+    response = create(client, admin_key, system_id, "Full", "FullImport", partitionId=partition["id"])
     assert response.status_code == 201, response.json
     # JIM's flag: a profile on a partition that is not selected cannot run.
     assert (response.json["partitionId"], response.json["partitionName"],
@@ -202,61 +177,61 @@ def test_a_partition_must_be_the_systems(client, admin, admin_key, ldap_system, 
     selected = client.put(f"{SYSTEMS}/{system_id}/partitions/{partition['id']}", json={"selected": True},
                           headers=admin)
     assert selected.status_code == 200
-    assert get_jim_run_profile(client, admin_key, system_id)[0]["targetsDeselectedPartition"] is False
+    assert listed(client, admin_key, system_id)[0]["targetsDeselectedPartition"] is False
 
     other = new_system(client, admin, "Another directory", 3)
-    envelope = assert_error(new_jim_run_profile(client, admin_key, other, "Full", "FullImport",
-                                                partition_id=partition["id"]), 400, "VALIDATION_ERROR")
+    envelope = assert_error(create(client, admin_key, other, "Full", "FullImport",
+                                                partitionId=partition["id"]), 400, "VALIDATION_ERROR")
     assert envelope["validationErrors"] == {"partitionId": [f"Partition with ID {partition['id']} not found."]}
-    assert get_jim_run_profile(client, admin_key, other) == []
-    envelope = assert_error(set_jim_run_profile(client, admin_key, system_id, response.json["id"],
+    assert listed(client, admin_key, other) == []
+    envelope = assert_error(update(client, admin_key, system_id, response.json["id"],
                                                 partitionId=partition["id"] + 1000), 400, "VALIDATION_ERROR")
     assert list(envelope["validationErrors"]) == ["partitionId"]
-    assert get_jim_run_profile(client, admin_key, system_id)[0]["partitionId"] == partition["id"]
+    assert listed(client, admin_key, system_id)[0]["partitionId"] == partition["id"]
 
 
-def test_remove_jim_run_profile(client, admin, admin_key, reader_key, ldap_system):
+def test_delete_a_run_profile(client, admin, admin_key, reader_key, ldap_system):
     system_id = ldap_system["id"]
-    kept = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport").json
-    removed = new_jim_run_profile(client, admin_key, system_id, "Delta", "DeltaImport").json
+    kept = create(client, admin_key, system_id, "Full", "FullImport").json
+    removed = create(client, admin_key, system_id, "Delta", "DeltaImport").json
     before = etag(client, admin_key, system_id)
-    response = remove_jim_run_profile(client, admin_key, system_id, removed["id"])
+    response = call(client, admin_key, f"{system_id}/run-profiles/{removed['id']}", "DELETE")
     assert response.status_code == 204 and response.get_data() == b""
     assert response.headers["ETag"] == etag(client, admin_key, system_id) != before
-    assert get_jim_run_profile(client, reader_key, system_id) == [kept]
+    assert listed(client, reader_key, system_id) == [kept]
     assert history(client, reader_key, system_id)[0]["changes"][0]["field"] == f"runProfiles.{removed['id']}"
-    assert_error(invoke(client, admin_key, f"{SYSTEMS}/{system_id}/run-profiles/{removed['id']}", "DELETE"),
+    assert_error(call(client, admin_key, f"{system_id}/run-profiles/{removed['id']}", "DELETE"),
                  404, "NOT_FOUND")
     # Another system's profile is not found under this one, for any method.
     other = new_system(client, admin, "Another directory", 3)
     for method in ("PUT", "DELETE"):
-        assert_error(invoke(client, admin_key, f"{SYSTEMS}/{other}/run-profiles/{kept['id']}", method,
+        assert_error(call(client, admin_key, f"{other}/run-profiles/{kept['id']}", method,
                             {"name": "x"} if method == "PUT" else None), 404, "NOT_FOUND")
-    assert get_jim_run_profile(client, reader_key, system_id) == [kept]
+    assert listed(client, reader_key, system_id) == [kept]
 
 
 def test_a_system_with_run_profiles_is_deleted_with_them(client, admin, admin_key, ldap_system):
     system_id = ldap_system["id"]
-    new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport")
+    create(client, admin_key, system_id, "Full", "FullImport")
     assert client.delete(f"{SYSTEMS}/{system_id}", headers=admin).status_code == 204
-    assert_error(invoke(client, admin_key, f"{SYSTEMS}/{system_id}/run-profiles"), 404, "NOT_FOUND")
+    assert_error(call(client, admin_key, f"{system_id}/run-profiles"), 404, "NOT_FOUND")
 
 
 def test_a_reader_sees_them_and_changes_none(client, admin_key, reader_key, ldap_system):
     system_id = ldap_system["id"]
-    created = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport").json
-    assert get_jim_run_profile(client, reader_key, system_id) == [created]
-    assert_error(new_jim_run_profile(client, reader_key, system_id, "Export", "Export"), 403, "FORBIDDEN")
-    assert_error(set_jim_run_profile(client, reader_key, system_id, created["id"], name="x"), 403, "FORBIDDEN")
-    assert_error(invoke(client, reader_key, f"{SYSTEMS}/{system_id}/run-profiles/{created['id']}", "DELETE"),
+    created = create(client, admin_key, system_id, "Full", "FullImport").json
+    assert listed(client, reader_key, system_id) == [created]
+    assert_error(create(client, reader_key, system_id, "Export", "Export"), 403, "FORBIDDEN")
+    assert_error(update(client, reader_key, system_id, created["id"], name="x"), 403, "FORBIDDEN")
+    assert_error(call(client, reader_key, f"{system_id}/run-profiles/{created['id']}", "DELETE"),
                  403, "FORBIDDEN")
-    assert get_jim_run_profile(client, admin_key, system_id) == [created]
+    assert listed(client, admin_key, system_id) == [created]
 
 
 def test_a_stale_if_match_writes_nothing(client, admin, admin_key, ldap_system):
     system_id = ldap_system["id"]
     stale = etag(client, admin_key, system_id)
-    created = new_jim_run_profile(client, admin_key, system_id, "Full", "FullImport").json
+    created = create(client, admin_key, system_id, "Full", "FullImport").json
     path = f"{SYSTEMS}/{system_id}/run-profiles"
     stale_admin = {**admin, "If-Match": stale}
     assert_error(client.post(path, json={"name": "Export", "runType": "Export"}, headers=stale_admin),
@@ -264,6 +239,6 @@ def test_a_stale_if_match_writes_nothing(client, admin, admin_key, ldap_system):
     assert_error(client.put(f"{path}/{created['id']}", json={"name": "x"}, headers=stale_admin),
                  412, "PRECONDITION_FAILED")
     assert_error(client.delete(f"{path}/{created['id']}", headers=stale_admin), 412, "PRECONDITION_FAILED")
-    assert get_jim_run_profile(client, admin_key, system_id) == [created]
+    assert listed(client, admin_key, system_id) == [created]
     current = {**admin, "If-Match": etag(client, admin_key, system_id)}
     assert client.put(f"{path}/{created['id']}", json={"name": "x"}, headers=current).status_code == 200

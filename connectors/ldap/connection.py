@@ -97,8 +97,9 @@ class Directory:
         return entries[0][1] if entries else None
 
     def search(self, base: str, search_filter: str, attributes: list[str],
-               scope=ldap3.SUBTREE) -> list[tuple[str, CaseInsensitiveDict]]:
-        """The (DN, attributes) of each entry found, read a page at a time."""
+               scope=ldap3.SUBTREE, most: int | None = None) -> list[tuple[str, CaseInsensitiveDict]]:
+        """The (DN, attributes) of each entry found, read a page at a time; once more than ``most`` are read,
+        what was read so far, and no more."""
         found, cookie = [], None
         while True:
             self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
@@ -107,7 +108,7 @@ class Directory:
                          for entry in self.connection.response if entry["type"] == "searchResEntry")
             paging = (self.connection.result.get("controls") or {}).get(PAGED_RESULTS, {})
             cookie = paging.get("value", {}).get("cookie")
-            if not cookie:
+            if not cookie or (most is not None and len(found) > most):
                 return found
 
     def ask(self, what: str, request, *args, **kwargs):

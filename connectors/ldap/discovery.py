@@ -25,6 +25,7 @@ from connectors.ldap.hierarchy import (
     partition,
 )
 from connectors.ldap.schema import object_types
+from connectors.limits import MOST_CONTAINERS, too_big
 
 SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
 
@@ -36,11 +37,17 @@ def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
 
 
 def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
-    partitions = []
+    partitions, count = [], 0
     with connected(settings, deadline) as directory:
         for context in naming_contexts(directory.read("", ROOT_DSE_ATTRIBUTES) or {}):
             entry = directory.read(context, ENTRY_ATTRIBUTES) or {}
-            partitions.append(partition(context, entry, directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES)))
+            # A directory too big to import is refused as soon as that is known, not after reading it all.
+            left = MOST_CONTAINERS - count
+            containers = directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES, most=left + 1)
+            if len(containers) > left + 1:  # the naming context's own entry may be among them
+                raise too_big("containers", f"holds more than {MOST_CONTAINERS:,} containers", MOST_CONTAINERS)
+            partitions.append(partition(context, entry, containers))
+            count += len(containers)
     return DiscoveredHierarchy(tuple(partitions))
 
 

@@ -56,16 +56,23 @@ def partition(dn: str, entry: Mapping, containers: list[tuple[str, Mapping]]) ->
     for container_key, (container_dn, _) in found.items():
         children.setdefault(nearest_ancestor(container_dn, found, top), []).append(container_key)
 
-    def build(parent: str) -> tuple[DiscoveredContainer, ...]:
+    # Built bottom up, without recursion, so that a tree of any depth is built: each container after its
+    # children, which a walk from the top lists before it in reverse.
+    order, queue = [], [top]
+    while queue:
+        parent = queue.pop()
+        order.append(parent)
+        queue.extend(children.get(parent, ()))
+    built: dict[str, tuple[DiscoveredContainer, ...]] = {}
+    for parent in reversed(order):
         nodes = []
-        for child in children.get(parent, []):
+        for child in children.get(parent, ()):
             child_dn, attributes = found[child]
             description = texts(attributes, "description")
             nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(attributes),
-                                             description[0] if description else None, children=build(child)))
-        return tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
-
-    return DiscoveredPartition(dn, dn, stable_id(entry), build(top))
+                                             description[0] if description else None, children=built.pop(child)))
+        built[parent] = tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
+    return DiscoveredPartition(dn, dn, stable_id(entry), built[top])
 
 
 def nearest_ancestor(dn: str, found: Mapping, top: str) -> str:
