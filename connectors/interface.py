@@ -51,6 +51,7 @@ class Setting:
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
+    one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
 
     @property
     def value_key(self) -> str:

@@ -17,7 +17,6 @@ import random
 import shutil
 import signal
 import socket
-import ssl
 import subprocess
 import tempfile
 import textwrap
@@ -29,6 +28,7 @@ from pathlib import Path
 import ldap3
 import pytest
 
+from connectors.ldap.connection import VerifiedTls
 from ldap_directory import write_certificates
 
 SAMBA, SAMBA_TOOL, LDBADD = "/usr/sbin/samba", "/usr/bin/samba-tool", "/usr/bin/ldbadd"
@@ -95,6 +95,7 @@ ENTRIES = {
     "organizationalUnit": f"OU=People,{BASE}",
     "inetOrgPerson": f"CN=Ivy Inetorg,OU=People,{BASE}",
     "msDS-ManagedServiceAccount": f"CN=svc-app,CN=Managed Service Accounts,{BASE}",
+    "domainDNS": BASE,  # whose auxiliary samDomain brings its own, samDomainBase
 }
 
 
@@ -125,8 +126,8 @@ class DomainController:
 
     def connect(self) -> ldap3.Connection:
         """The tests' own connection, as Administrator over LDAPS, to read what the DC says and add objects."""
-        tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_data=self.ca_pem)
-        server = ldap3.Server(self.host, port=636, use_ssl=True, tls=tls, get_info=ldap3.NONE)
+        server = ldap3.Server(self.host, port=636, use_ssl=True, tls=VerifiedTls(self.host, self.ca_pem),
+                              get_info=ldap3.NONE)
         return ldap3.Connection(server, ADMIN, ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True)
 
 

@@ -16,14 +16,9 @@ from connectors.ldap import (
     USE_LDAPS,
     USERNAME,
 )
+from connectors.ldap import ad_schema, root_dse
 from connectors.ldap.connection import Directory, bound, endpoint, texts
-from connectors.ldap.hierarchy import (
-    CONTAINER_FILTER,
-    ENTRY_ATTRIBUTES,
-    ROOT_DSE_ATTRIBUTES,
-    naming_contexts,
-    partition,
-)
+from connectors.ldap.hierarchy import CONTAINER_FILTER, ENTRY_ATTRIBUTES, naming_contexts, partition
 from connectors.ldap.schema import object_types
 from connectors.limits import MOST_CONTAINERS, too_big
 
@@ -31,15 +26,22 @@ SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
 
 
 def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
+    """Active Directory's schema from its classSchema and attributeSchema entries, as AD defines it; any other
+    directory's from its subschema (RFC 4512)."""
+    include_auxiliary_classes = settings[INCLUDE_AUXILIARY_CLASSES]
     with connected(settings, deadline) as directory:
-        found = subschema(directory, directory.read("", ROOT_DSE_ATTRIBUTES) or {})
-    return object_types(found, settings[INCLUDE_AUXILIARY_CLASSES])
+        about = directory.read("", root_dse.ATTRIBUTES) or {}
+        schema_dn = texts(about, "schemaNamingContext")
+        if root_dse.is_active_directory(about) and schema_dn:
+            return ad_schema.object_types(*ad_schema.read(directory, schema_dn[0]), include_auxiliary_classes)
+        found = subschema(directory, about)
+    return object_types(found, include_auxiliary_classes)
 
 
 def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
     partitions, count = [], 0
     with connected(settings, deadline) as directory:
-        for context in naming_contexts(directory.read("", ROOT_DSE_ATTRIBUTES) or {}):
+        for context in naming_contexts(directory.read("", root_dse.ATTRIBUTES) or {}):
             entry = directory.read(context, ENTRY_ATTRIBUTES) or {}
             # A directory too big to import is refused as soon as that is known, not after reading it all.
             left = MOST_CONTAINERS - count

@@ -11,18 +11,16 @@ from ldap3.utils.dn import parse_dn, to_dn
 
 from connectors.interface import DiscoveredContainer, DiscoveredPartition
 from connectors.ldap.connection import texts
+from connectors.ldap.root_dse import OWN_CONTEXTS
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
 ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]
-# The RootDSE attributes naming contexts that hold the directory's own workings, not its objects: OpenLDAP's
-# cn=config and cn=Monitor (which it does not list as naming contexts, but may), Active Directory's
-# configuration and schema partitions (which it does).
-OWN_CONTEXTS = ("configContext", "monitorContext", "configurationNamingContext", "schemaNamingContext")
-ROOT_DSE_ATTRIBUTES = ["namingContexts", "subschemaSubentry", *OWN_CONTEXTS]
 ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
 
 
 def naming_contexts(root_dse: Mapping) -> list[str]:
+    """The naming contexts less those that hold the directory's own workings (OpenLDAP lists cn=config and
+    cn=Monitor only when asked to, Active Directory its configuration and schema always)."""
     own = {key(dn) for name in OWN_CONTEXTS for dn in texts(root_dse, name)}
     return [dn for dn in texts(root_dse, "namingContexts") if key(dn) not in own]
 
