@@ -267,6 +267,16 @@ class ImportedObject:
     problems: tuple[str, ...] = ()
 
 
+class RunType(StrEnum):
+    """What a run profile runs, as JIM names it."""
+
+    FULL_IMPORT = "FullImport"
+    DELTA_IMPORT = "DeltaImport"
+    FULL_SYNCHRONISATION = "FullSynchronisation"
+    DELTA_SYNCHRONISATION = "DeltaSynchronisation"
+    EXPORT = "Export"
+
+
 @dataclass(frozen=True)
 class Connector:
     id: int
@@ -277,7 +287,15 @@ class Connector:
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
     read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
+    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
+    supports_full_import: bool = True
+    supports_delta_import: bool = True
+    supports_export: bool = True
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
+
+    def can_run(self, run_type: RunType) -> bool:
+        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
+                RunType.EXPORT: self.supports_export}.get(run_type, True)

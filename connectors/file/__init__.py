@@ -222,4 +222,5 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     read_objects=read_objects,
+    supports_delta_import=False,  # a file has no change log to read
 )
