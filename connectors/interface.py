@@ -51,6 +51,7 @@ class Setting:
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
+    one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
 
     @property
     def value_key(self) -> str:
@@ -195,6 +196,21 @@ class DiscoveredHierarchy:
 
 
 
+class ContainerScopeKind(StrEnum):
+    SUBTREE = "Subtree"  # the container and everything beneath it
+    ONE_LEVEL = "OneLevel"  # the entries directly beneath it only
+
+
+class RunType(StrEnum):
+    """What a run profile runs, as JIM names it."""
+
+    FULL_IMPORT = "FullImport"
+    DELTA_IMPORT = "DeltaImport"
+    FULL_SYNCHRONISATION = "FullSynchronisation"
+    DELTA_SYNCHRONISATION = "DeltaSynchronisation"
+    EXPORT = "Export"
+
+
 @dataclass(frozen=True)
 class Connector:
     id: int
@@ -204,7 +220,15 @@ class Connector:
     discover_schema: Callable[[Settings, Deadline], DiscoveredSchema]
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
+    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
+    supports_full_import: bool = True
+    supports_delta_import: bool = True
+    supports_export: bool = True
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
+
+    def can_run(self, run_type: RunType) -> bool:
+        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
+                RunType.EXPORT: self.supports_export}.get(run_type, True)

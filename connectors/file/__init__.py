@@ -177,4 +177,5 @@ CONNECTOR = Connector(
         Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False),
     ),
     discover_schema,
+    supports_delta_import=False,  # a file has no change log to read
 )

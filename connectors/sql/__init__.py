@@ -14,7 +14,7 @@ from connectors.interface import SettingType as S
 
 DATABASE_TYPE = Setting(201, "Database Type", S.DROPDOWN, True, "The kind of database.", None,
                         ("SQL Server", "PostgreSQL", "MySQL", "Oracle"))
-HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.")
+HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.", one_host=True)
 PORT = Setting(203, "Port", S.INTEGER, False, "The database server's port.", minimum=1, maximum=65535)
 DATABASE_NAME = Setting(204, "Database Name", S.STRING, True, "The database to connect to.")
 USERNAME = Setting(205, "Username", S.STRING, True, "The account to connect as.")
