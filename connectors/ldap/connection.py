@@ -24,10 +24,12 @@ from ldap3.core.exceptions import (
 from ldap3.utils.ciDict import CaseInsensitiveDict
 
 from connectors.interface import Deadline, Refused, Unreachable
+from connectors.ldap import bind_refusals
 
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
+INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
@@ -148,8 +150,9 @@ class Directory:
         result = self.connection.result
         if answered is False and result["result"] != 0:
             said = f" It said: {result['message']}" if result.get("message") else ""
+            why = bind_refusals.reason(result.get("message")) if result["result"] == INVALID_CREDENTIALS else None
             raise Refused(f"The directory refused to let {self.account} {what}: "
-                          f"{result['description']} ({result['result']}).{said}")
+                          f"{result['description']} ({result['result']}){f': {why}' if why else ''}.{said}")
 
 
 @contextmanager
