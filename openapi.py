@@ -80,6 +80,7 @@ class Endpoint:
     public: bool = False  # no key needed
     headers: dict = field(default_factory=dict)  # of the success answer
     precondition: str | None = None  # "If-Match" (412 when stale) or "If-None-Match" (304 when unchanged)
+    links: dict = field(default_factory=dict)  # of the success answer: operations its body gives ids to
 
     @property
     def path_parameters(self) -> list[str]:
@@ -135,6 +136,7 @@ RUN_PROFILE_EXAMPLES = {
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
 SCHEMA_TAG = "Schema and hierarchy"
 RUN_PROFILES_TAG = "Run profiles"
+IMPORT_TAG = "Full Import: activities and the connector space"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
@@ -233,6 +235,49 @@ ENDPOINTS = (
     Endpoint("delete", SYSTEM_PATH + "/run-profiles/{runProfileId}", "deleteRunProfile", "Delete a run profile",
              RUN_PROFILES_TAG, (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, headers=ETAG,
              precondition="If-Match"),
+    # Full Import
+    Endpoint("post", SYSTEM_PATH + "/run-profiles/{runProfileId}/execute", "executeRunProfile",
+             "Queue a Full Import for the worker; follow its activity. One run of a system at a time", IMPORT_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, *STORE), schemas.RunProfileExecutionSchema, 202,
+             schemas.NoOptionsSchema, body_required=False,
+             links={"getActivity": {"operationId": "getActivity",
+                                    "parameters": {"activityId": "$response.body#/activityId"}},
+                    "getActivityProgress": {"operationId": "getActivityProgress",
+                                            "parameters": {"activityId": "$response.body#/activityId"}}}),
+    Endpoint("get", "/activities", "listActivities", "The activities, newest first", IMPORT_TAG,
+             (400, *KEY, *STORE), page_schema(schemas.ActivityHeaderSchema), query=schemas.ActivitiesQuerySchema,
+             links={name: {"operationId": name, "parameters": {"activityId": "$response.body#/items/0/id"}}
+                    for name in ("getActivity", "getActivityProgress", "getActivityStats", "listActivityItems")}),
+    Endpoint("get", "/activities/{activityId}", "getActivity", "An activity, with its counts", IMPORT_TAG,
+             (*KEY, 404, *STORE), schemas.ActivityDetailSchema),
+    Endpoint("get", "/activities/{activityId}/progress", "getActivityProgress",
+             "What Start-JIMRunProfile -Wait polls: status, counts, message", IMPORT_TAG, (*KEY, 404, *STORE),
+             schemas.ActivityProgressSchema),
+    Endpoint("get", "/activities/{activityId}/stats", "getActivityStats",
+             "Objects added, updated, unchanged, deleted, and errors", IMPORT_TAG, (*KEY, 404, *STORE),
+             schemas.ActivityStatsSchema),
+    Endpoint("get", "/activities/{activityId}/items", "listActivityItems",
+             "Each object's outcome: added, updated, deleted, or an error", IMPORT_TAG, (400, *KEY, 404, *STORE),
+             page_schema(schemas.ActivityItemSchema), query=schemas.PageQuerySchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space", "listConnectorSpaceObjects",
+             "The system's imported objects, newest first", IMPORT_TAG, (400, *KEY, 404, *STORE),
+             page_schema(schemas.ConnectorSpaceObjectSchema), query=schemas.ConnectorSpaceQuerySchema,
+             links={name: {"operationId": name, "parameters": {"objectId": "$response.body#/items/0/id"}}
+                    for name in ("getConnectorSpaceObject",)}),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/count", "countConnectorSpaceObjects",
+             "How many objects the system's connector space holds (a JSON integer)", IMPORT_TAG,
+             (400, *KEY, 404, *STORE), {"type": "integer", "minimum": 0}, query=schemas.ConnectorSpaceCountQuerySchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/{objectId}", "getConnectorSpaceObject",
+             "An imported object with its values, each multi-valued attribute's capped", IMPORT_TAG,
+             (*KEY, 404, *STORE), schemas.ConnectorSpaceObjectDetailSchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/{objectId}/attributes/{attributeName}/values",
+             "listConnectorSpaceAttributeValues", "One attribute's values of an object, paged", IMPORT_TAG,
+             (400, *KEY, 404, *STORE), page_schema(schemas.AttributeValueSchema),
+             query=schemas.AttributeValuesQuerySchema),
+    Endpoint("post", SYSTEM_PATH + "/clear", "clearConnectorSpace",
+             "Remove every object of the system's connector space (not while it is being imported)", IMPORT_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, *STORE), body=schemas.NoOptionsSchema, body_required=False,
+             query=schemas.ClearQuerySchema),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
@@ -246,7 +291,15 @@ PARAMETERS = {
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
     "runProfileId": "The run profile's id, one of the system's.",
+    "activityId": "The activity's id (a GUID), as execute answers it.",
+    "objectId": "The connector space object's id (a GUID).",
+    "attributeName": "The attribute's name, in any case.",
 }
+# Path parameters that are not the integer ids.
+PARAMETER_SCHEMAS = {"activityId": {"type": "string", "format": "uuid"},
+                     "objectId": {"type": "string", "format": "uuid"},
+                     "attributeName": {"type": "string", "minLength": 1}}
+INTEGER_ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
 VALUE_SCHEMAS = {
@@ -316,6 +369,8 @@ def custom_fields(self, field, **kwargs) -> dict:
 def constant(value) -> dict:
     if value is None:  # a field kept for JIM's shape that this service always leaves empty
         return {"type": "string", "nullable": True, "enum": [None]}
+    if value == [] or value == {}:  # a list or a map of JIM's shape that this service leaves empty
+        return {"type": "array", "maxItems": 0} if value == [] else {"type": "object", "maxProperties": 0}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -357,11 +412,13 @@ def headers(described: dict) -> dict:
 
 def operation(endpoint: Endpoint) -> dict:
     success = {"description": endpoint.summary, "headers": headers(endpoint.headers)}
+    if endpoint.links:
+        success["links"] = endpoint.links
     if endpoint.answer is not None:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+         "schema": PARAMETER_SCHEMAS.get(name, INTEGER_ID), **({} if name in PARAMETER_SCHEMAS else {"example": 1})}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:
