@@ -527,6 +527,32 @@ def test_settings_changed_during_a_hierarchy_import_are_a_conflict(app, client, 
     assert [record["action"] for record in history(client, reader, system_id)] == ["Updated", "Updated", "Created"]
 
 
+@pytest.mark.parametrize("import_path", ["import-schema", "import-hierarchy"])
+def test_a_failure_of_settings_replaced_meanwhile_leaves_the_new_ones_validated(app, client, admin, admin_key,
+                                                                                reader, ldap_system,
+                                                                                ldap_directory, import_path):
+    """An import with a wrong password fails after the password was set right and validated: the failure is
+    the old settings', and the new ones stay valid."""
+    system_id = ldap_system["id"]
+    relay = Relay((ldap_directory.host, ldap_directory.port))
+    try:
+        configure(client, admin, system_id, **seed_settings(f"ldap://127.0.0.1:{relay.port}",
+                                                            PASSWORD=WRONG_PASSWORD))
+
+        def mend_the_password():
+            configure(client, admin, system_id, PASSWORD=SERVICE_PASSWORD)
+            validated = client.post(f"{SYSTEMS}/{system_id}/validate-settings", headers=admin)
+            assert validated.json["valid"] is True
+
+        answer = answered_while_held(app, relay, admin_key, f"{SYSTEMS}/{system_id}/{import_path}",
+                                     mend_the_password)
+    finally:
+        relay.close()
+    assert_error(answer, 400, "BAD_REQUEST")
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is True
+    assert history(client, reader, system_id)[0]["action"] == "SettingsValidated"
+
+
 def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key, ldap_system, tmp_path):
     require_slapd()
     with running_directory(tmp_path, tree=False) as empty:
