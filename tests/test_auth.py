@@ -40,6 +40,7 @@ ENDPOINTS = [
     pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
+    pytest.param("GET", f"{DEFINITIONS}/by-name/JIM%20LDAP%20Connector", None, False, 200, id="definition-by-name"),
 ]
 
 

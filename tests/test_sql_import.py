@@ -227,9 +227,12 @@ def test_a_warning_never_shows_the_password(client, admin, sql_system):
     assert not shows(warning, PASSWORD)
 
 
-@pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
-def test_sql_server_and_oracle_are_refused(refusal, database_type):
-    assert refusal(postgres_values("x", database_type=database_type)) == (
+@pytest.mark.parametrize("database_type, more", [
+    (sql.SQL_SERVER, {}),
+    (sql.ORACLE, {sql.ORACLE_IDENTIFIED_BY.id: "Service Name", sql.ORACLE_SERVICE_NAME.id: "HRPROD"}),
+])
+def test_sql_server_and_oracle_are_refused(refusal, database_type, more):
+    assert refusal({**postgres_values("x", database_type=database_type), **more}) == (
         f"This service cannot import from {database_type} databases yet; it imports from PostgreSQL and "
         f"MySQL (MariaDB).")
 
