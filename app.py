@@ -51,6 +51,9 @@ from schemas import (
     page_query_schema,
     paged,
     partitions_query_schema,
+    run_profile_create_schema,
+    run_profile_schema,
+    run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
     settings_validation_schema,
@@ -60,7 +63,7 @@ from schemas import (
     update_schemas,
     version_schema,
 )
-from systems import hierarchy, object_types
+from systems import hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -399,6 +402,63 @@ def update_container(system_id, container_id):
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
     # As JIM answers it: the container read again, with its children.
     return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+# --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------
+
+RUN_PROFILES_PATH = SYSTEM_PATH + "/run-profiles"
+
+
+@api.get(RUN_PROFILES_PATH)
+@requires(Role.READER)
+def list_run_profiles(system_id):
+    system = systems.peek(system_id)
+    profiles = run_profiles.read_all(db.session.connection(), system_id)
+    return run_profile_schema.dump(profiles, many=True), tagged(system)
+
+
+@api.post(RUN_PROFILES_PATH)
+@requires(Role.ADMINISTRATOR)
+def create_run_profile(system_id):
+    require_match(systems.peek(system_id))
+    fields = run_profile_create_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile, creation = run_profiles.create(write.connection, system_id, system.connector,
+                                                hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(creation,))
+    location = url_for(".list_run_profiles", system_id=system_id, _external=True)  # as JIM: the list
+    return run_profile_schema.dump(profile), 201, tagged(system, {"Location": location})
+
+
+@api.put(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def update_run_profile(system_id, run_profile_id):
+    require_match(systems.peek(system_id))
+    run_profiles.find(run_profiles.read_all(db.session.connection(), system_id), system_id,
+                      run_profile_id)  # 404 before the body is read
+    fields = run_profile_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        profile, change = run_profiles.changed(profile, system.connector,
+                                               hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
+    return run_profile_schema.dump(profile), tagged(system)
+
+
+@api.delete(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def delete_run_profile(system_id, run_profile_id):
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
+                              parts=(run_profiles.deleted(profile),))
+    return "", 204, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/history")

@@ -7,7 +7,7 @@ import unicodedata
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
-from connectors.interface import Connector, Setting, SettingType
+from connectors.interface import Connector, RunType, Setting, SettingType
 from models import ID_DIGITS
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -698,6 +698,92 @@ class ChangeRecordSchema(Schema):
     changes = fields.Nested(ChangeSchema, many=True)
 
 
+# --- Run profiles ---------------------------------------------------------------------------------------
+
+class RunTypeName(fields.String):
+    """A run type, in any case (PowerShell's ValidateSet passes it on as typed), loaded in JIM's spelling."""
+
+    CHOICES = tuple(run_type.value for run_type in RunType)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.CHOICES:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.CHOICES)}.")
+
+
+class Unchangeable(fields.Field):
+    """A field that a PUT may not send at all, refused with a message saying why."""
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(**kwargs)
+        self.message = message
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is missing:
+            return missing
+        raise ValidationError(self.message)
+
+
+class RunProfileFields(Schema):
+    """What a run profile's POST and PUT both take. An empty filePath means none."""
+
+    name = Name()
+    page_size = StrictInteger(data_key="pageSize", validate=validate.Range(1, 10000))
+    partition_id = StrictInteger(data_key="partitionId", allow_none=True)
+    file_path = CleanString(data_key="filePath", max_length=500, allow_none=True)
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes")
+
+
+class RunProfileCreateSchema(RunProfileFields):
+    """A new run profile, with JIM's defaults; loads as its columns."""
+
+    name = Name(required=True)
+    run_type = RunTypeName(data_key="runType", required=True)
+    page_size = StrictInteger(data_key="pageSize", load_default=100, validate=validate.Range(1, 10000))
+    partition_id = StrictInteger(data_key="partitionId", allow_none=True, load_default=None)
+    file_path = CleanString(data_key="filePath", max_length=500, allow_none=True, load_default=None)
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes", load_default=False)
+
+    @post_load
+    def no_empty_path(self, data, **kwargs):
+        data["file_path"] = data["file_path"] or None
+        return data
+
+
+class RunProfileUpdateSchema(RunProfileFields):
+    """A run profile's PUT: absent or null leaves a field as it is (JIM's rule); loads as the columns to change."""
+
+    name = Name(allow_none=True)
+    page_size = StrictInteger(data_key="pageSize", allow_none=True, validate=validate.Range(1, 10000))
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes", allow_none=True)
+    run_type = Unchangeable("A run profile's runType cannot change: create another run profile.",
+                            data_key="runType")
+
+    @post_load
+    def changes_only(self, data, **kwargs):
+        changes = {column: value for column, value in data.items() if value is not None}
+        if changes.get("file_path") == "":
+            changes["file_path"] = None
+        return changes
+
+
+class RunProfileSchema(Schema):
+    """JIM's RunProfileDto, and the partition's id beside its name."""
+
+    id = fields.Integer()
+    name = fields.String()
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    run_type = fields.String(data_key="runType")
+    page_size = fields.Integer(data_key="pageSize")
+    partition_id = fields.Integer(data_key="partitionId", allow_none=True)
+    partition_name = fields.String(data_key="partitionName", allow_none=True)
+    targets_deselected_partition = fields.Boolean(data_key="targetsDeselectedPartition")
+    file_path = fields.String(data_key="filePath", allow_none=True)
+    verify_import_content_hashes = fields.Boolean(data_key="verifyImportContentHashes")
+
+
 class HealthSchema(Schema):
     """A health check's answer, as JIM's: what it found and when."""
 
@@ -755,5 +841,8 @@ shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"
 hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
 error_schema = ErrorSchema()
+run_profile_schema = RunProfileSchema()
+run_profile_create_schema = RunProfileCreateSchema()
+run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
 version_schema = VersionSchema()

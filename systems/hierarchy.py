@@ -78,9 +78,13 @@ STORED_CONTAINERS = select(*columns_of(CONTAINERS, StoredContainer)).where(
 
 def read_all(connection: Connection, system_id: int) -> tuple[list[StoredPartition], list[StoredContainer]]:
     """Every partition and every container of the system, as stored rows (a container names its parent)."""
-    parameters = {"system_id": system_id}
-    return ([StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, parameters)],
-            [StoredContainer(*row) for row in connection.execute(STORED_CONTAINERS, parameters)])
+    return (read_partitions(connection, system_id),
+            [StoredContainer(*row) for row in connection.execute(STORED_CONTAINERS, {"system_id": system_id})])
+
+
+def read_partitions(connection: Connection, system_id: int) -> list[StoredPartition]:
+    """The system's partitions alone, as stored rows."""
+    return [StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, {"system_id": system_id})]
 
 
 def read_partition(connection: Connection, system_id: int, partition_id: int) -> StoredPartition:
