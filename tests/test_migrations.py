@@ -118,9 +118,9 @@ def test_the_procfiles_release_line_upgrades_an_empty_store(empty_app, empty_dat
 
 
 def test_the_drop_down_values_take_jims_spellings(empty_app):
-    """0005: a SQL system's `SQL Server` is JIM's `Microsoft SQL Server`, a SCIM system's `Bearer Token` JIM's
+    """0006: a SQL system's `SQL Server` is JIM's `Microsoft SQL Server`, a SCIM system's `Bearer Token` JIM's
     `Static Bearer Token`; other values, and other settings' values, stay as they were."""
-    assert flask(empty_app, "db", "upgrade", "0004").exit_code == 0
+    assert flask(empty_app, "db", "upgrade", "0005").exit_code == 0
     with empty_app.app_context():
         for definition, setting, name in ((2, 201, "Database Type"), (4, 302, "Authentication Method"),
                                           (4, 301, "Base URL")):
@@ -146,7 +146,7 @@ def test_the_drop_down_values_take_jims_spellings(empty_app):
         values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
                                          " ORDER BY connected_system_id")).scalars().all()
     assert values == ["Microsoft SQL Server", "Oracle Database", "PostgreSQL", "Static Bearer Token", "Bearer Token"]
-    assert flask(empty_app, "db", "downgrade", "0004").exit_code == 0
+    assert flask(empty_app, "db", "downgrade", "0005").exit_code == 0
     with empty_app.app_context():
         values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
                                          " ORDER BY connected_system_id")).scalars().all()

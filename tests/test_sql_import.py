@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from conftest import SYSTEMS
+from envelope import assert_error
 from connectors import sql
 from importing import failed, import_schema, imported, new_system, preview
 from envelope import assert_error
@@ -225,6 +226,17 @@ def test_a_warning_never_shows_the_password(client, admin, sql_system):
         [warning] = preview(client, admin, system_id).json["discoveryWarnings"]
     assert warning.startswith("The schema '") and warning.endswith("' has no tables or views.")
     assert not shows(warning, PASSWORD)
+
+
+@pytest.mark.parametrize("host", ["/var/run/postgresql", f"{POSTGRES['host']},{POSTGRES['host']}"],
+                         ids=["socket-path", "host-list"])
+def test_a_host_that_is_more_than_one_host_is_not_tried(client, admin, sql_system, postgres, host):
+    """libpq takes a path as its Unix socket and a comma list as hosts to try in turn: neither is a Host."""
+    system_id = sql_system(postgres_values(postgres, host=host))
+    body = assert_error(import_schema(client, admin, system_id), 400, "VALIDATION_ERROR")
+    assert list(body["validationErrors"]) == [f"settingValues.{sql.HOST.id}"]
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
+    assert system["settingValuesValid"] is False and system["objectTypes"] == []
 
 
 @pytest.mark.parametrize("database_type, more", [

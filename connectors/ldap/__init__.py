@@ -1,4 +1,6 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
+from collections.abc import Iterator
+
 from connectors.interface import (
     Capabilities,
     Category,
@@ -6,6 +8,8 @@ from connectors.interface import (
     Deadline,
     DiscoveredHierarchy,
     DiscoveredSchema,
+    ImportedObject,
+    ReadScope,
     SchemaStandard,
     Setting,
     Settings,
@@ -60,6 +64,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.ldap import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings, scope, deadline)
+
+
 CONNECTOR = Connector(
     3,
     "JIM LDAP Connector",
@@ -104,6 +114,7 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     discover_hierarchy,
+    read_objects,
     Capabilities(full_import=True, delta_import=True, export=True, partitions=True, partition_containers=True,
                  secondary_external_id=True, parallel_export=True, paging=True, password_set=True,
                  password_policy_discovery=True),

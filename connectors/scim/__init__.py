@@ -7,12 +7,16 @@ one type, so a complex attribute is no attribute of its own: each of its sub-att
 schema URN (``urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber``): a core name
 holds no colon, so none can collide with them, and the name is the path a later export writes to.
 """
+from collections.abc import Iterator
+
 from connectors.interface import (
     Capabilities,
     Category,
     Connector,
     Deadline,
     DiscoveredSchema,
+    ImportedObject,
+    ReadScope,
     Refused,
     SchemaStandard,
     Setting,
@@ -81,13 +85,25 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     # that on its first SCIM import, not each time it starts.
     from connectors.scim import discovery  # noqa: PLC0415
 
+    return discovery.discover(settings[BASE_URL].rstrip("/"), bearer_token(settings), settings[CONNECTION_TIMEOUT],
+                              deadline)
+
+
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.scim import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings[BASE_URL].rstrip("/"), bearer_token(settings),
+                                settings[CONNECTION_TIMEOUT], scope, deadline)
+
+
+def bearer_token(settings: Settings) -> str | None:
+    """The token to send, or None; refused before anything is sent for a method this service cannot use yet,
+    rather than going out unauthenticated."""
     method = settings[AUTHENTICATION_METHOD]
     if method not in AUTHENTICATES_WITH:
         raise Refused(f"This service cannot authenticate with {method} yet; it authenticates to a SCIM provider "
                       f"with {' or '.join(AUTHENTICATES_WITH)}.")
-    base = settings[BASE_URL].rstrip("/")
-    token = settings[BEARER_TOKEN] if method == STATIC_BEARER_TOKEN else None
-    return discovery.discover(base, token, settings[CONNECTION_TIMEOUT], deadline)
+    return settings[BEARER_TOKEN] if method == STATIC_BEARER_TOKEN else None
 
 
 CONNECTOR = Connector(
@@ -104,6 +120,7 @@ CONNECTOR = Connector(
         *JIMS_OTHER_SETTINGS,
     ),
     discover_schema,
+    read_objects=read_objects,
     capabilities=Capabilities(full_import=True, delta_import=True, export=True, parallel_export=True, paging=True),
     schema_standard=SchemaStandard.SCIM,
 )

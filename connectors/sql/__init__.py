@@ -9,7 +9,19 @@ Connecting is bounded by each driver's connect timeout; then, on PostgreSQL, eac
 PyMySQL's timeouts. The runner's deadline bounds the whole, and alone bounds a PostgreSQL server that stops
 answering after it has taken a query. No pool: one connection, closed after use.
 """
-from connectors.interface import Capabilities, Category, Connector, Deadline, DiscoveredSchema, Setting, Settings
+from collections.abc import Iterator
+
+from connectors.interface import (
+    Capabilities,
+    Category,
+    Connector,
+    Deadline,
+    DiscoveredSchema,
+    ImportedObject,
+    ReadScope,
+    Setting,
+    Settings,
+)
 from connectors.interface import SettingType as S
 
 C = Category
@@ -17,7 +29,8 @@ C = Category
 SQL_SERVER, ORACLE = "Microsoft SQL Server", "Oracle Database"
 DATABASE_TYPE = Setting(201, "Database Type", S.DROPDOWN, True, "The kind of database.", None,
                         (SQL_SERVER, "PostgreSQL", "MySQL", ORACLE), category=C.CONNECTIVITY)
-HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.", category=C.CONNECTIVITY)
+HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.", one_host=True,
+               category=C.CONNECTIVITY)
 PORT = Setting(203, "Port", S.INTEGER, False, "The database server's port; the database type's own when empty.",
                minimum=1, maximum=65535, category=C.CONNECTIVITY)
 DATABASE_NAME = Setting(204, "Database Name", S.STRING, True, "The database to connect to.",
@@ -73,6 +86,12 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     return discovery.discover_schema(settings, deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.sql import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings, scope, deadline)
+
+
 CONNECTOR = Connector(
     2,
     "JIM SQL Connector",
@@ -80,6 +99,7 @@ CONNECTOR = Connector(
     "(MariaDB); JIM's SQL connector speaks Microsoft SQL Server and Oracle Database.",
     (DATABASE_TYPE, HOST, PORT, DATABASE_NAME, USERNAME, PASSWORD, CONNECTION_TIMEOUT, SCHEMA, *JIMS_OTHER_SETTINGS),
     discover_schema,
+    read_objects=read_objects,
     capabilities=Capabilities(full_import=True, delta_import=True, export=True, user_selected_external_id=True,
                               user_selected_attribute_types=True, auto_confirm_export=True, paging=True),
 )

@@ -4,8 +4,8 @@ SQL's Database Type `SQL Server` and `Oracle` become JIM's `Microsoft SQL Server
 Authentication Method `Bearer Token` becomes JIM's `Static Bearer Token`. Stored values follow, so that a system
 configured before keeps its meaning; the change history keeps the values as they were written.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-12-03 06:45:00
 
 """
@@ -14,8 +14,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0005'
-down_revision = '0004'
+revision = '0006'
+down_revision = '0005'
 branch_labels = None
 depends_on = None
 
