@@ -49,6 +49,7 @@ from schemas import (
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    object_types_query_schema,
     page_query_schema,
     paged,
     partitions_query_schema,
@@ -59,6 +60,7 @@ from schemas import (
     selection_update_schema,
     settings_validation_schema,
     shown_hierarchy,
+    shown_object_types,
     summary_page_schema,
     update_schemas,
     version_schema,
@@ -248,11 +250,15 @@ def import_schema(system_id):
     require_match(seen)
     import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
+    # Merged before the write lock is taken, so that it is held only to write; again under it if the system
+    # changed meanwhile.
+    merge = object_types.merged(system_id, object_types.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:
+            merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
     system = systems.read(system_id)
@@ -273,9 +279,12 @@ def preview_schema_import(system_id):
 @api.get(SYSTEM_PATH + "/object-types")
 @requires(Role.READER)
 def list_object_types(system_id):
+    query = object_types_query_schema.load(request.args)
     system = systems.peek(system_id)
-    found = object_types.read_all(db.session.connection(), system_id)
-    return object_type_schema.dump(found, many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = object_types.shown_all(db.session.connection(), system_id, shown_object_types, query["selected"],
+                                   query["include_attributes"])
+    return found, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
@@ -293,7 +302,7 @@ def update_object_type(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
@@ -309,7 +318,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
                                 attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
@@ -324,7 +333,7 @@ def update_attributes(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, updated = object_types.attributes_selected(object_type, edits)
@@ -371,7 +380,7 @@ def update_partition(system_id, partition_id):
     hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
@@ -388,7 +397,7 @@ def update_container(system_id, container_id):
     hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
     flags = container_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         container = hierarchy.read_container(write.connection, system_id, container_id)
         change = hierarchy.container_changed(container, flags)

@@ -1,4 +1,6 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
+import functools
+import operator
 import re
 import unicodedata
 
@@ -260,6 +262,15 @@ class PartitionsQuerySchema(QuerySchema):
 
     selected = fields.Boolean(load_default=None, metadata={
         "description": "true: only the selected partitions; false: only the others"})
+
+
+class ObjectTypesQuerySchema(QuerySchema):
+    """What a client may ask of a system's object types, to be given less of a big schema."""
+
+    selected = fields.Boolean(load_default=None, metadata={
+        "description": "true: only the selected object types; false: only the others"})
+    include_attributes = fields.Boolean(data_key="includeAttributes", load_default=True, metadata={
+        "description": "false: each object type without its attributes (attributeCount still counts them)"})
 
 
 class ListQuerySchema(PageQuerySchema):
@@ -622,29 +633,30 @@ class PartitionSchema(Schema):
 def row_shaper(schema: Schema, nested: str | None = None):
     """``schema``'s dump of one row (a dict by attribute name), made without marshmallow's work per field:
     for the big reads, a directory's 20,000 containers or a schema's 50,000 attributes, where that work is
-    most of the answer's time. The fields and their order are the schema's; ``nested`` names the field whose
-    value the caller gives, already shaped, as the second argument."""
-    plan = []  # (key, attribute to read or None, what to make of it)
-    for name, field in schema.dump_fields.items():
-        key = field.data_key or name
-        if name == nested:
-            plan.append((key, None, None))
-        elif isinstance(field, fields.Constant):
-            plan.append((key, None, lambda _, constant=field.constant: constant))
-        elif isinstance(field, UTCTimestamp):
-            plan.append((key, field.attribute or name, UTCTimestamp.text))
-        elif isinstance(field, (fields.Integer, fields.String, fields.Boolean)):
-            plan.append((key, field.attribute or name, None))
-        else:
+    most of the answer's time. The fields and their order are the schema's; ``nested``, its last field, is
+    given by the caller, already shaped, as the second argument."""
+    names = list(schema.dump_fields)
+    if nested is not None and names[-1] != nested:
+        raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
+    keys, attributes, converted = [], [], []
+    for name in names[:-1] if nested else names:
+        field = schema.dump_fields[name]
+        if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
+        keys.append(field.data_key or name)
+        attributes.append(field.attribute or name)
+        if isinstance(field, UTCTimestamp):
+            # The rows of one import share their time: each is formatted once.
+            converted.append((keys[-1], functools.lru_cache(maxsize=256)(UTCTimestamp.text)))
+    read = operator.itemgetter(*attributes)
+    nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
     def shaped(row: dict, given=None) -> dict:
-        answer = {}
-        for key, attribute, make in plan:
-            if attribute is not None:
-                answer[key] = row[attribute] if make is None else make(row[attribute])
-            else:
-                answer[key] = given if make is None else make(row)
+        answer = dict(zip(keys, read(row)))
+        for key, make in converted:
+            answer[key] = make(answer[key])
+        if nested_key is not None:
+            answer[nested_key] = given
         return answer
 
     return shaped
@@ -824,6 +836,7 @@ update_schemas = {connector.id: ConnectedSystemUpdateSchema(connector) for conne
 list_query_schema = ListQuerySchema()
 page_query_schema = PageQuerySchema()
 partitions_query_schema = PartitionsQuerySchema()
+object_types_query_schema = ObjectTypesQuerySchema()
 summary_page_schema = PageSchema(ConnectedSystemSummarySchema())
 history_page_schema = PageSchema(ChangeRecordSchema())
 settings_validation_schema = SettingsValidationSchema()
@@ -841,6 +854,8 @@ container_update_schema = ContainerUpdateSchema()
 container_scope_text_schema = ContainerScopeTextSchema()
 partition_schema = PartitionSchema()
 container_schema = ContainerSchema()
+shown_object_types = {"object_type": row_shaper(object_type_schema, nested="attributes"),
+                      "attribute": row_shaper(attribute_schema), "summary": row_shaper(ObjectTypeSummarySchema())}
 shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"),
                    "container": row_shaper(container_schema, nested="child_containers")}
 hierarchy_import_schema = HierarchyImportSchema()
