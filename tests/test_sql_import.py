@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from conftest import SYSTEMS
+from envelope import assert_error
 from connectors import sql
 from importing import failed, import_schema, imported, new_system, preview
 from envelope import assert_error
@@ -227,9 +228,23 @@ def test_a_warning_never_shows_the_password(client, admin, sql_system):
     assert not shows(warning, PASSWORD)
 
 
-@pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
-def test_sql_server_and_oracle_are_refused(refusal, database_type):
-    assert refusal(postgres_values("x", database_type=database_type)) == (
+@pytest.mark.parametrize("host", ["/var/run/postgresql", f"{POSTGRES['host']},{POSTGRES['host']}"],
+                         ids=["socket-path", "host-list"])
+def test_a_host_that_is_more_than_one_host_is_not_tried(client, admin, sql_system, postgres, host):
+    """libpq takes a path as its Unix socket and a comma list as hosts to try in turn: neither is a Host."""
+    system_id = sql_system(postgres_values(postgres, host=host))
+    body = assert_error(import_schema(client, admin, system_id), 400, "VALIDATION_ERROR")
+    assert list(body["validationErrors"]) == [f"settingValues.{sql.HOST.id}"]
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
+    assert system["settingValuesValid"] is False and system["objectTypes"] == []
+
+
+@pytest.mark.parametrize("database_type, more", [
+    (sql.SQL_SERVER, {}),
+    (sql.ORACLE, {sql.ORACLE_IDENTIFIED_BY.id: "Service Name", sql.ORACLE_SERVICE_NAME.id: "HRPROD"}),
+])
+def test_sql_server_and_oracle_are_refused(refusal, database_type, more):
+    assert refusal({**postgres_values("x", database_type=database_type), **more}) == (
         f"This service cannot import from {database_type} databases yet; it imports from PostgreSQL and "
         f"MySQL (MariaDB).")
 
