@@ -152,6 +152,7 @@ def test_a_providers_own_resource_type_maps_every_scim_type(api, tmp_path):
         {"name": "weight", "type": "decimal", "multiValued": False},
         {"name": "purchased", "type": "dateTime", "multiValued": False},
         {"name": "tags", "type": "string", "multiValued": True},
+        {"name": "manual", "type": "reference", "multiValued": False, "referenceTypes": ["external"]},
         {"name": "firmware", "type": "binary", "multiValued": False, "mutability": "readOnly"},
         {"name": "owner", "type": "complex", "multiValued": False, "mutability": "readOnly",
          "subAttributes": [{"name": "name", "type": "string", "multiValued": False}]},
@@ -170,6 +171,7 @@ def test_a_providers_own_resource_type_maps_every_scim_type(api, tmp_path):
         "externalId": ("Text", "SingleValued", "Writable"),
         "firmware": ("Binary", "SingleValued", "ReadOnly"),
         "id": ("Text", "SingleValued", "ReadOnly"),
+        "manual": ("Reference", "SingleValued", "Writable"),
         "owner.name": ("Text", "SingleValued", "ReadOnly"),  # read-only as its parent is
         "ports": ("Number", "SingleValued", "Writable"),
         "purchased": ("DateTime", "SingleValued", "Writable"),
