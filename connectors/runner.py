@@ -2,13 +2,17 @@
 
 The connector bounds each of its steps by the deadline (``Deadline.bound``); the runner also runs it on a
 thread of its own and stops waiting when the deadline passes, so that no library that ignores a timeout can
-hold the request past it. Nothing waits for a call abandoned that way: it ends when its own timeouts fire, or
-when its peer closes (a PostgreSQL server that took a query and then went silent holds it that long).
+hold the request past it. Then it cuts the connections the connector registered (``Deadline.expire``), so
+that nothing goes on reading from the system, and gives the thread ``ENDING_SECONDS`` to see that and end.
 
 What a connector raises may quote what its driver said, and a driver may quote what it was given: every
-message is scrubbed of the call's secrets, whole or in part, before it leaves.
+message is scrubbed of the call's secrets, whole or in part, before it leaves. What it raises that is no
+connector's error (a library choking on an answer, a bug) is a 502 too, and its traceback is logged.
 """
+import ctypes
+import ctypes.util
 import json
+import logging
 import threading
 import traceback
 from dataclasses import replace
@@ -16,13 +20,29 @@ from urllib.parse import quote
 
 from connectors.interface import ConnectorError, Deadline, DiscoveredSchema, Settings, Unreachable
 
+log = logging.getLogger(__name__)
+
 # No run of this many characters of a secret may be shown: enough to make a guess of the rest useless.
 SECRET_RUN = 8
 HIDDEN = "********"
+# How long, once its connections are cut, a connector's thread is given to end; a thread that reads from a
+# cut connection ends at once, one that is busy with what it read at its next step.
+ENDING_SECONDS = 2
+# Of what an unexpected error says, only the start is shown.
+SAID_CHARACTERS = 200
 
 
-class ConnectorFailed(Exception):
-    """A connector failed in a way it does not describe (a bug): its scrubbed traceback, for the log."""
+def _malloc_trim():
+    """glibc's malloc_trim, or None on a C library without it."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+# glibc keeps what a thread frees in that thread's own arena, ready for reuse: after an import that read tens
+# of megabytes it would hold them for good. malloc_trim hands them back to the system.
+MALLOC_TRIM = _malloc_trim()
 
 
 def scrub(message: str, secrets: tuple[str, ...]) -> str:
@@ -41,23 +61,32 @@ def run(discovery, settings: Settings, deadline_seconds: float):
     outcome: dict = {}
 
     def call():
+        # Only what the request's thread needs is kept, not the error's frames: they hold all that was read.
         try:
             outcome["result"] = discovery(settings, deadline)
-        except BaseException as error:  # handed to the request's thread, which decides
-            outcome["error"] = error
+        except ConnectorError as error:
+            outcome["error"] = type(error)(scrub(error.message, settings.secrets))
+        except BaseException as error:  # a 502 whatever it is, its traceback in the log
+            said = scrub(" ".join(f"{type(error).__name__}: {error}".split()), settings.secrets)
+            log.error("a connector failed:\n%s", scrub("".join(traceback.format_exception(error)), settings.secrets))
+            outcome["error"] = Unreachable(f"The connector could not make sense of what the connected system "
+                                           f"answered ({said[:SAID_CHARACTERS]}); the service's log has the details.")
 
     worker = threading.Thread(target=call, name="connector", daemon=True)
     worker.start()
     worker.join(deadline_seconds)
+    in_time = not worker.is_alive()
+    deadline.expire()
+    worker.join(ENDING_SECONDS)
     if worker.is_alive():
+        log.warning("a connector's thread is still running %g seconds after its import's deadline", ENDING_SECONDS)
+    elif MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
+    if not in_time:
         raise Unreachable(f"The connected system did not answer within the import's time limit of "
                           f"{deadline_seconds:g} seconds.")
-    error = outcome.get("error")
-    if isinstance(error, ConnectorError):
-        raise type(error)(scrub(error.message, settings.secrets)) from None
-    if error is not None:
-        description = "".join(traceback.format_exception(error))
-        raise ConnectorFailed(scrub(description, settings.secrets)) from None
+    if "error" in outcome:
+        raise outcome["error"]
     result = outcome["result"]
     if isinstance(result, DiscoveredSchema):  # its warnings may quote what the system said, as messages do
         result = replace(result, warnings=tuple(scrub(warning, settings.secrets) for warning in result.warnings))
