@@ -47,18 +47,23 @@ from schemas import (
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    object_types_query_schema,
     page_query_schema,
     paged,
     partitions_query_schema,
+    run_profile_create_schema,
+    run_profile_schema,
+    run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
     settings_validation_schema,
     shown_hierarchy,
+    shown_object_types,
     summary_page_schema,
     update_schemas,
     version_schema,
 )
-from systems import hierarchy, object_types
+from systems import hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -243,11 +248,15 @@ def import_schema(system_id):
     require_match(seen)
     import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
+    # Merged before the write lock is taken, so that it is held only to write; again under it if the system
+    # changed meanwhile.
+    merge = object_types.merged(system_id, object_types.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:
+            merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
     system = systems.read(system_id)
@@ -268,9 +277,12 @@ def preview_schema_import(system_id):
 @api.get(SYSTEM_PATH + "/object-types")
 @requires(Role.READER)
 def list_object_types(system_id):
+    query = object_types_query_schema.load(request.args)
     system = systems.peek(system_id)
-    found = object_types.read_all(db.session.connection(), system_id)
-    return object_type_schema.dump(found, many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = object_types.shown_all(db.session.connection(), system_id, shown_object_types, query["selected"],
+                                   query["include_attributes"])
+    return found, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
@@ -288,7 +300,7 @@ def update_object_type(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
@@ -304,7 +316,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
                                 attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
@@ -319,7 +331,7 @@ def update_attributes(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, updated = object_types.attributes_selected(object_type, edits)
@@ -366,7 +378,7 @@ def update_partition(system_id, partition_id):
     hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
@@ -383,13 +395,70 @@ def update_container(system_id, container_id):
     hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         container = hierarchy.read_container(write.connection, system_id, container_id)
         selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
     # As JIM answers it: the container read again, with its children.
     return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+# --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------
+
+RUN_PROFILES_PATH = SYSTEM_PATH + "/run-profiles"
+
+
+@api.get(RUN_PROFILES_PATH)
+@requires(Role.READER)
+def list_run_profiles(system_id):
+    system = systems.peek(system_id)
+    profiles = run_profiles.read_all(db.session.connection(), system_id)
+    return run_profile_schema.dump(profiles, many=True), tagged(system)
+
+
+@api.post(RUN_PROFILES_PATH)
+@requires(Role.ADMINISTRATOR)
+def create_run_profile(system_id):
+    require_match(systems.peek(system_id))
+    fields = run_profile_create_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile, creation = run_profiles.create(write.connection, system_id, system.connector,
+                                                hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(creation,))
+    location = url_for(".list_run_profiles", system_id=system_id, _external=True)  # as JIM: the list
+    return run_profile_schema.dump(profile), 201, tagged(system, {"Location": location})
+
+
+@api.put(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def update_run_profile(system_id, run_profile_id):
+    require_match(systems.peek(system_id))
+    run_profiles.find(run_profiles.read_all(db.session.connection(), system_id), system_id,
+                      run_profile_id)  # 404 before the body is read
+    fields = run_profile_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        profile, change = run_profiles.changed(profile, system.connector,
+                                               hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
+    return run_profile_schema.dump(profile), tagged(system)
+
+
+@api.delete(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def delete_run_profile(system_id, run_profile_id):
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
+                              parts=(run_profiles.deleted(profile),))
+    return "", 204, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/history")

@@ -126,8 +126,15 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
+RUN_PROFILE_EXAMPLES = {
+    "fullImport": {"summary": "A Full Import, as New-JIMRunProfile sends it",
+                   "value": {"name": "Full Import", "runType": "FullImport", "pageSize": 100}},
+    "deltaImport": {"summary": "A Delta Import of 500 objects a page",
+                    "value": {"name": "Delta Import", "runType": "DeltaImport", "pageSize": 500}},
+}
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
 SCHEMA_TAG = "Schema and hierarchy"
+RUN_PROFILES_TAG = "Run profiles"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
@@ -180,8 +187,9 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.SchemaPreviewSchema,
              body=schemas.ImportOptionsSchema, body_required=False),
     Endpoint("get", SYSTEM_PATH + "/object-types", "listConnectedSystemObjectTypes",
-             "The imported object types, each with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
-             schemas.ObjectTypeSchema(many=True), headers=ETAG),
+             "The imported object types, each with its attributes", SCHEMA_TAG, (400, *KEY, 404, *STORE),
+             schemas.ObjectTypeSchema(many=True), headers=ETAG, precondition="If-None-Match",
+             query=schemas.ObjectTypesQuerySchema),
     Endpoint("get", SYSTEM_PATH + "/object-types/{objectTypeId}", "getConnectedSystemObjectType",
              "One imported object type with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
              schemas.ObjectTypeSchema, headers=ETAG),
@@ -211,6 +219,21 @@ ENDPOINTS = (
     Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
              "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+    # Run profiles
+    Endpoint("get", SYSTEM_PATH + "/run-profiles", "listRunProfiles", "The system's run profiles, oldest first",
+             RUN_PROFILES_TAG, (*KEY, 404, *STORE), schemas.RunProfileSchema(many=True), headers=ETAG),
+    Endpoint("post", SYSTEM_PATH + "/run-profiles", "createRunProfile",
+             "Create a run profile: a run type the connector can run, on one of the system's partitions or none",
+             RUN_PROFILES_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.RunProfileSchema, 201,
+             schemas.RunProfileCreateSchema, examples=RUN_PROFILE_EXAMPLES,
+             headers={"Location": "The system's run profiles, as JIM answers.", **ETAG}, precondition="If-Match"),
+    Endpoint("put", SYSTEM_PATH + "/run-profiles/{runProfileId}", "updateRunProfile",
+             "Update a run profile: absent or null leaves a field as it is; the run type never changes",
+             RUN_PROFILES_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.RunProfileSchema,
+             body=schemas.RunProfileUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("delete", SYSTEM_PATH + "/run-profiles/{runProfileId}", "deleteRunProfile", "Delete a run profile",
+             RUN_PROFILES_TAG, (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, headers=ETAG,
+             precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
@@ -223,6 +246,7 @@ PARAMETERS = {
     "attributeId": "The attribute's id, one of the object type's.",
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
+    "runProfileId": "The run profile's id, one of the system's.",
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -273,6 +297,10 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
+    if isinstance(field, schemas.RunTypeName):
+        return {"type": "string", "enum": list(field.CHOICES), "description": "In any case; answered in this one."}
+    if isinstance(field, schemas.Unchangeable):
+        return {"description": f"Refused whatever its value: {field.message}"}
     if isinstance(field, fields.Constant):
         return constant(field.constant)
     if isinstance(field, fields.Enum):  # apispec lists the values but names no type

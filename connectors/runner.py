@@ -13,12 +13,24 @@ import ctypes
 import ctypes.util
 import json
 import logging
+import queue
 import threading
+import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import replace
 from urllib.parse import quote
 
-from connectors.interface import ConnectorError, Deadline, DiscoveredSchema, Settings, Unreachable
+from connectors.interface import (
+    Connector,
+    ConnectorError,
+    Deadline,
+    DiscoveredSchema,
+    ImportedObject,
+    ReadScope,
+    Settings,
+    Unreachable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +67,17 @@ def scrub(message: str, secrets: tuple[str, ...]) -> str:
     return message
 
 
+def connector_error(error: BaseException, secrets: tuple[str, ...]) -> ConnectorError:
+    """What the caller raises for what a connector raised: its own error, scrubbed; anything else (a library
+    choking on an answer, a bug) a 502 that says briefly what, its traceback, scrubbed, in the log."""
+    if isinstance(error, ConnectorError):
+        return type(error)(scrub(error.message, secrets))
+    log.error("a connector failed:\n%s", scrub("".join(traceback.format_exception(error)), secrets))
+    said = scrub(" ".join(f"{type(error).__name__}: {error}".split()), secrets)[:SAID_CHARACTERS]
+    return Unreachable(f"The connector could not make sense of what the connected system answered ({said}); the "
+                       f"service's log has the details.")
+
+
 def run(discovery, settings: Settings, deadline_seconds: float):
     """``discovery(settings, deadline)``, finished within ``deadline_seconds`` or ``Unreachable``."""
     deadline = Deadline(deadline_seconds)
@@ -64,13 +87,8 @@ def run(discovery, settings: Settings, deadline_seconds: float):
         # Only what the request's thread needs is kept, not the error's frames: they hold all that was read.
         try:
             outcome["result"] = discovery(settings, deadline)
-        except ConnectorError as error:
-            outcome["error"] = type(error)(scrub(error.message, settings.secrets))
-        except BaseException as error:  # a 502 whatever it is, its traceback in the log
-            said = scrub(" ".join(f"{type(error).__name__}: {error}".split()), settings.secrets)
-            log.error("a connector failed:\n%s", scrub("".join(traceback.format_exception(error)), settings.secrets))
-            outcome["error"] = Unreachable(f"The connector could not make sense of what the connected system "
-                                           f"answered ({said[:SAID_CHARACTERS]}); the service's log has the details.")
+        except BaseException as error:  # handed to the request's thread as a connector's error
+            outcome["error"] = connector_error(error, settings.secrets)
 
     worker = threading.Thread(target=call, name="connector", daemon=True)
     worker.start()
@@ -91,3 +109,68 @@ def run(discovery, settings: Settings, deadline_seconds: float):
     if isinstance(result, DiscoveredSchema):  # its warnings may quote what the system said, as messages do
         result = replace(result, warnings=tuple(scrub(warning, settings.secrets) for warning in result.warnings))
     return result
+
+
+# Objects handed over from the reading thread at a time, and how many such batches may wait: what a read holds
+# in memory beyond the connector's own page is at most their product.
+HANDOVER_OBJECTS = 500
+HANDOVER_WAITING = 4
+HANDOVER_SECONDS = 0.2  # a slow system's objects are handed over this often, however few
+
+
+def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
+                 step_seconds: float) -> Iterator[ImportedObject]:
+    """The objects in ``scope``, as the connector reads them, each step (a page, a fetch of rows) finished
+    within ``step_seconds`` or ``Unreachable``; however long the whole read takes.
+
+    The connector reads on a thread of its own, a bounded queue ahead of the caller, so that no library that
+    ignores a timeout can hold the caller past a step's time; what it raises is scrubbed of the secrets, as
+    ``run`` scrubs. Closing the iterator, or a step that does not finish in time, cuts the connections under the
+    connector, as ``run`` does.
+    """
+    handed: queue.Queue = queue.Queue(HANDOVER_WAITING)
+    stopped = threading.Event()
+    deadline = Deadline(step_seconds)
+    END = object()
+
+    def hand(item) -> bool:
+        while not stopped.is_set():
+            try:
+                handed.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read():
+        batch, since = [], time.monotonic()
+        try:
+            for found in connector.read_objects(settings, scope, deadline):
+                batch.append(found)
+                if len(batch) >= HANDOVER_OBJECTS or time.monotonic() - since >= HANDOVER_SECONDS:
+                    if not hand(batch):
+                        return
+                    batch, since = [], time.monotonic()
+            if batch and not hand(batch):
+                return
+            hand(END)
+        except BaseException as error:  # handed to the caller's thread, which decides
+            hand(error)
+
+    reader = threading.Thread(target=read, name="connector-read", daemon=True)
+    reader.start()
+    try:
+        while True:
+            try:
+                item = handed.get(timeout=step_seconds)
+            except queue.Empty:
+                raise Unreachable(f"The connected system did not answer within {step_seconds:g} seconds while its "
+                                  f"objects were being read.") from None
+            if item is END:
+                return
+            if isinstance(item, BaseException):
+                raise connector_error(item, settings.secrets) from None
+            yield from item
+    finally:
+        stopped.set()
+        deadline.expire()  # a read given up on, or stopped early, reads no further

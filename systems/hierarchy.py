@@ -21,7 +21,7 @@ from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, Disco
 from errors import NotFound
 from history import Change
 from models import containers_table, partitions_table
-from systems import PartEdit, in_range
+from systems import PartEdit, dicts, in_range
 
 PARTITIONS, CONTAINERS = partitions_table, containers_table
 
@@ -78,9 +78,13 @@ STORED_CONTAINERS = select(*columns_of(CONTAINERS, StoredContainer)).where(
 
 def read_all(connection: Connection, system_id: int) -> tuple[list[StoredPartition], list[StoredContainer]]:
     """Every partition and every container of the system, as stored rows (a container names its parent)."""
-    parameters = {"system_id": system_id}
-    return ([StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, parameters)],
-            [StoredContainer(*row) for row in connection.execute(STORED_CONTAINERS, parameters)])
+    return (read_partitions(connection, system_id),
+            [StoredContainer(*row) for row in connection.execute(STORED_CONTAINERS, {"system_id": system_id})])
+
+
+def read_partitions(connection: Connection, system_id: int) -> list[StoredPartition]:
+    """The system's partitions alone, as stored rows."""
+    return [StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, {"system_id": system_id})]
 
 
 def read_partition(connection: Connection, system_id: int, partition_id: int) -> StoredPartition:
@@ -106,21 +110,21 @@ def trees(connection: Connection, system_id: int, shown: dict, partition_id: int
     """The system's partitions (or the one ``partition_id``), each as ``shown`` makes a row, with its
     containers as trees, sorted by name at every level; only those whose ``selected`` is this, if given."""
     if partition_id is None:
-        partitions = connection.execute(PARTITIONS_OF_SYSTEM, {"system_id": system_id})
-        rows = connection.execute(CONTAINERS_OF_SYSTEM, {"system_id": system_id})
+        partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+        rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
     else:
-        partitions = connection.execute(ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
-        rows = connection.execute(CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
-    partitions = [row._asdict() for row in partitions if selected is None or row.selected == selected]
-    return assembled(partitions, [row._asdict() for row in rows], shown)
+        partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+        rows = dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
+    partitions = [row for row in partitions if selected is None or row["selected"] == selected]
+    return assembled(partitions, rows, shown)
 
 
 def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
     """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
-    row = connection.execute(ONE_CONTAINER, {"system_id": system_id, "container_id": container_id}).one()
-    children = [shown["container"](child._asdict(), [])
-                for child in connection.execute(CHILDREN_OF_CONTAINER, {"container_id": container_id})]
-    return shown["container"](row._asdict(), sorted(children, key=sort_key))
+    (row,) = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
+                                                                   {"container_id": container_id})]
+    return shown["container"](row, sorted(children, key=sort_key))
 
 
 def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:

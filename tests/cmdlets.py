@@ -364,6 +364,58 @@ def set_jim_connected_system_container(session: Session, connected_system_id: in
     return session.invoke(f"{SYSTEMS}/{connected_system_id}/containers/{container_id}", "PUT", body)
 
 
+# Run profiles
+
+
+def get_jim_run_profile(session: Session, connected_system_id: int, name: str | None = None) -> list:
+    """Get-JIMRunProfile -ConnectedSystemId [-Name pattern]: each profile output with ConnectedSystemId added."""
+    found = items(session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles"))
+    if name:
+        found = [profile for profile in found if like(profile["name"], name)]
+    return [{**profile, "ConnectedSystemId": connected_system_id} for profile in found]
+
+
+def new_jim_run_profile(session: Session, connected_system_id: int, name: str, run_type: str, page_size: int = 100,
+                        partition_id=UNSET, file_path: str = "", verify_import_content_hashes: bool = False):
+    """New-JIMRunProfile -PassThru: pageSize always (its default 100); -VerifyImportContentHashes is a switch."""
+    body = {"name": name, "runType": run_type, "pageSize": page_size}
+    if partition_id is not UNSET:
+        body["partitionId"] = partition_id
+    if file_path:
+        body["filePath"] = file_path
+    if verify_import_content_hashes:
+        body["verifyImportContentHashes"] = True
+    result = session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles", "POST", body)
+    return {**result, "ConnectedSystemId": connected_system_id}
+
+
+def set_jim_run_profile(session: Session, connected_system_id: int, run_profile_id: int, name: str = "",
+                        page_size=UNSET, partition_id=UNSET, file_path=UNSET, verify_import_content_hashes=UNSET):
+    """Set-JIMRunProfile -PassThru: only the parameters given (-FilePath '' too); none given, no request."""
+    body = {}
+    if name:
+        body["name"] = name
+    for key, value in (("pageSize", page_size), ("partitionId", partition_id), ("filePath", file_path),
+                       ("verifyImportContentHashes", verify_import_content_hashes)):
+        if value is not UNSET:
+            body[key] = value
+    if not body:
+        return None  # Write-Warning "No updates specified."
+    result = session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles/{run_profile_id}", "PUT", body)
+    return {**result, "ConnectedSystemId": connected_system_id}
+
+
+def remove_jim_run_profile(session: Session, connected_system_id: int, run_profile_id: int):
+    """Remove-JIMRunProfile -Force -PassThru: finds the profile in the list (not there: the cmdlet stops with
+    "Run Profile not found"), then DELETE; outputs the profile as listed."""
+    profiles = items(session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles"))
+    existing = next((profile for profile in profiles if profile["id"] == run_profile_id), None)
+    if existing is None:
+        raise CmdletError(f"Run Profile not found: {run_profile_id}", 404, None)
+    session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles/{run_profile_id}", "DELETE")
+    return existing
+
+
 # API keys
 
 

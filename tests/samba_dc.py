@@ -41,7 +41,7 @@ ADMIN_PASSWORD = "Throwaway-Adm1n-7qK"
 SERVICE_DN = f"CN=JIM,OU=Service,{BASE}"
 SERVICE_PASSWORD = "s3cur3p@ssw0rd"
 DISABLED_DN = f"CN=Disabled,OU=Service,{BASE}"
-DISABLED_PASSWORD = "Disabled-Pw-4xq!"
+DISABLED_PASSWORD = "Off-duty-Pw-4xq!"
 LDAP_PORTS = (389, 636, 3268, 3269)  # Samba's LDAP, LDAPS and global catalog ports, which it cannot change
 START_SECONDS = 30  # the most the DC may take to listen; it takes about a second
 CACHE = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "jim-tests"
@@ -124,11 +124,12 @@ class DomainController:
             raise RuntimeError(f"samba-tool {' '.join(args)}: {done.stderr or done.stdout}")
         return done.stdout
 
-    def connect(self) -> ldap3.Connection:
-        """The tests' own connection, as Administrator over LDAPS, to read what the DC says and add objects."""
+    def connect(self, account: str = ADMIN, password: str = ADMIN_PASSWORD) -> ldap3.Connection:
+        """The tests' own connection over LDAPS, as Administrator unless told otherwise, to read what the DC says
+        and add objects."""
         server = ldap3.Server(self.host, port=636, use_ssl=True, tls=VerifiedTls(self.host, self.ca_pem),
                               get_info=ldap3.NONE)
-        return ldap3.Connection(server, ADMIN, ADMIN_PASSWORD, auto_bind=True, raise_exceptions=True)
+        return ldap3.Connection(server, account, password, auto_bind=True, raise_exceptions=True)
 
 
 def missing_reason() -> str | None:

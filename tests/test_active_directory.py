@@ -9,7 +9,7 @@ from conftest import SYSTEMS
 from connectors import ldap
 from envelope import assert_error
 from leaks import shows
-from samba_dc import BASE, ENTRIES, SERVICE_DN, SERVICE_PASSWORD, samba_dc  # noqa: F401  samba_dc: the session's DC
+from samba_dc import BASE, DISABLED_DN, DISABLED_PASSWORD, ENTRIES, SERVICE_DN, SERVICE_PASSWORD, samba_dc  # noqa: F401  samba_dc: the session's DC
 
 T, N, L, B, D, R, BIN = "Text", "Number", "LongNumber", "Boolean", "DateTime", "Reference", "Binary"
 SINGLE, MULTI, WRITABLE, READ_ONLY = "SingleValued", "MultiValued", "Writable", "ReadOnly"
@@ -139,3 +139,64 @@ def test_auxiliary_classes_become_object_types_of_their_own_with_the_setting(cli
     assert {name: attributes for name, attributes in types.items() if name in plain} == plain
     assert {"objectSid", "sAMAccountName"} <= set(types["securityPrincipal"])
     assert "dynamicObject" not in types  # the directory's own
+
+
+# AD's hierarchy.
+
+def containers_of(client, admin, system_id: int) -> tuple[list[str], dict[str, bool]]:
+    """The partitions' DNs, and each container's DN with its ``hidden``, as GET partitions shows them."""
+    listed = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin)
+    assert listed.status_code == 200, listed.json
+    found, pending = {}, [c for p in listed.json for c in p["containers"]]
+    while pending:
+        container = pending.pop()
+        found[container["externalId"]] = container["hidden"]
+        pending.extend(container["childContainers"])
+    return [p["externalId"] for p in listed.json], found
+
+
+def test_the_partitions_are_the_domains_and_containers_hidden_as_the_dcs_tools_hide_them(client, admin, ad_system,
+                                                                                        samba_dc):
+    response = post(client, admin, ad_system, "import-hierarchy")
+    assert response.status_code == 200, response.json
+    partitions, containers = containers_of(client, admin, ad_system)
+    assert partitions == [BASE]  # not its DNS zones, configuration or schema
+    connection = samba_dc.connect(SERVICE_DN, SERVICE_PASSWORD)
+    try:
+        seen = connection.extend.standard.paged_search(
+            BASE, "(|(objectClass=organizationalUnit)(objectClass=container))",
+            attributes=["showInAdvancedViewOnly"], generator=False)
+        expected = {entry["dn"]: entry["raw_attributes"]["showInAdvancedViewOnly"] == [b"TRUE"]
+                    for entry in seen if entry["type"] == "searchResEntry"}
+    finally:
+        connection.unbind()
+    assert containers == expected
+    assert containers[f"CN=System,{BASE}"] is True and containers[f"CN=Policies,CN=System,{BASE}"] is True
+    assert containers[f"OU=People,{BASE}"] is False and containers[f"CN=Users,{BASE}"] is False
+    assert sum(containers.values()) > len(containers) / 2
+
+
+@pytest.mark.parametrize("what", ["import-schema", "import-hierarchy"])
+@pytest.mark.parametrize("host, port", [("ldaps://{host}:3269", None), ("{host}", 3268)], ids=["3269-url", "3268-port"])
+def test_a_global_catalog_is_refused_with_the_port_to_use(client, admin, ad_system, samba_dc, what, host, port):
+    configure(client, admin, ad_system, HOST=host.format(host=samba_dc.host), **({"PORT": port} if port else {}))
+    body = assert_error(post(client, admin, ad_system, what), 400, "BAD_REQUEST")
+    where = f"ldap{'s' if port is None else ''}://{samba_dc.host}:{port or 3269}"
+    assert body["message"] == (f"{where} is a global catalog, which holds part of every domain of the forest in "
+                               f"one tree: use the domain controller's LDAP port, 389 (636 for LDAPS).")
+    assert client.get(f"{SYSTEMS}/{ad_system}/partitions", headers=admin).json == []
+
+
+# Refusals that say why.
+
+@pytest.mark.parametrize("account, password, why", [
+    (SERVICE_DN, "s3cur3p@ssw0rd-not-this", "the password is wrong (Active Directory's sub-code 52e)"),
+    (DISABLED_DN, DISABLED_PASSWORD, "the account is disabled (Active Directory's sub-code 533)"),
+], ids=["wrong-password", "disabled"])
+def test_a_refused_bind_says_why_in_words(client, admin, ad_system, caplog, account, password, why):
+    configure(client, admin, ad_system, USERNAME=account, PASSWORD=password)
+    response = post(client, admin, ad_system, "import-schema")
+    body = assert_error(response, 400, "BAD_REQUEST")
+    assert body["message"].startswith(f"The directory refused to let {account} bind: invalidCredentials (49): {why}. "
+                                      f"It said: 80090308: LdapErr: "), body["message"]
+    assert not shows(response.get_data(as_text=True), password) and not shows(caplog.text, password)

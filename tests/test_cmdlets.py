@@ -16,17 +16,21 @@ from cmdlets import (
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
     get_jim_connector_definition,
+    get_jim_run_profile,
     get_jim_health,
     get_jim_version,
     import_jim_connected_system_hierarchy,
     import_jim_connected_system_schema,
     new_jim_connected_system,
+    new_jim_run_profile,
     remove_jim_connected_system,
+    remove_jim_run_profile,
     set_jim_connected_system,
     set_jim_connected_system_attribute,
     set_jim_connected_system_container,
     set_jim_connected_system_object_type,
     set_jim_connected_system_partition,
+    set_jim_run_profile,
     test_jim_connection,
 )
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
@@ -199,6 +203,37 @@ def test_set_attribute_type_is_refused(session):
         set_jim_connected_system_attribute(session, created["id"], object_type["id"], attribute_id=attribute["id"],
                                            type="Integer")
     assert refused.value.status == 400 and "type" in refused.value.body["validationErrors"]
+
+
+def test_new_get_set_remove_run_profile(session, reader_session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    full = new_jim_run_profile(session, created["id"], "Full Import", "fullimport", file_path="/data/hr.csv",
+                               verify_import_content_hashes=True)
+    assert (full["runType"], full["pageSize"], full["filePath"], full["verifyImportContentHashes"]) == (
+        "FullImport", 100, "/data/hr.csv", True)
+    export = new_jim_run_profile(session, created["id"], "Export", "Export", page_size=500)
+    with pytest.raises(CmdletError) as refused:  # a file has no delta
+        new_jim_run_profile(session, created["id"], "Delta Import", "DeltaImport")
+    assert str(refused.value) == ("JIM API error (400): One or more fields are invalid.\n"
+                                  "  - runType: The JIM File Connector cannot run a DeltaImport.")
+    assert [p["name"] for p in get_jim_run_profile(reader_session, created["id"], name="full*")] == ["Full Import"]
+
+    changed = set_jim_run_profile(session, created["id"], full["id"], page_size=1000, file_path="",
+                                  verify_import_content_hashes=False)
+    assert (changed["pageSize"], changed["filePath"], changed["verifyImportContentHashes"]) == (1000, None, False)
+    assert set_jim_run_profile(session, created["id"], full["id"]) is None
+    # Piped from Get-JIMRunProfile, the cmdlet reads connectedSystemId and id from the object.
+    [piped] = get_jim_run_profile(session, created["id"], name="Export")
+    renamed = set_jim_run_profile(session, piped["connectedSystemId"], piped["id"], name="Nightly Export")
+    assert renamed["name"] == "Nightly Export"
+
+    assert remove_jim_run_profile(session, created["id"], export["id"])["name"] == "Nightly Export"
+    assert [p["id"] for p in get_jim_run_profile(session, created["id"])] == [full["id"]]
+    with pytest.raises(CmdletError, match="Run Profile not found"):
+        remove_jim_run_profile(session, created["id"], export["id"])
+    with pytest.raises(CmdletError) as refused:
+        new_jim_run_profile(reader_session, created["id"], "Full Import", "FullImport")
+    assert refused.value.status == 403
 
 
 def test_import_hierarchy_then_select_partitions_and_containers(session, ldap_directory):

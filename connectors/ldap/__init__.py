@@ -1,5 +1,16 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
-from connectors.interface import Connector, Deadline, DiscoveredHierarchy, DiscoveredSchema, Setting, Settings
+from collections.abc import Iterator
+
+from connectors.interface import (
+    Connector,
+    Deadline,
+    DiscoveredHierarchy,
+    DiscoveredSchema,
+    ImportedObject,
+    ReadScope,
+    Setting,
+    Settings,
+)
 from connectors.interface import SettingType as S
 
 HOST = Setting(1, "Host", S.STRING, True, "Host name, or an ldap:// or ldaps:// URL, of the directory server.",
@@ -33,6 +44,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.ldap import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings, scope, deadline)
+
+
 CONNECTOR = Connector(
     3,
     "JIM LDAP Connector",
@@ -59,4 +76,5 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     discover_hierarchy,
+    read_objects,
 )

@@ -15,7 +15,12 @@ from connectors.ldap.connection import brief, texts
 from connectors.ldap.root_dse import OWN_CONTEXTS
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
-ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]
+# showInAdvancedViewOnly: Active Directory's containers that its tools hide (CN=System, the GPO containers ...).
+ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description", "showInAdvancedViewOnly"]
+# Active Directory's partitions are its crossRef entries; a domain's carries FLAG_CR_NTDS_DOMAIN in systemFlags
+# ([MS-ADTS] 6.1.1.2.1.1.5), which the configuration, schema and DNS application partitions do not.
+CROSS_REF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
+CROSS_REF_ATTRIBUTES = ["nCName"]
 ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
 GUID_BYTES = 16
 
@@ -25,6 +30,14 @@ def naming_contexts(root_dse: Mapping) -> list[str]:
     cn=Monitor only when asked to, Active Directory its configuration and schema always)."""
     own = {key(dn) for name in OWN_CONTEXTS for dn in texts(root_dse, name)}
     return [dn for dn in texts(root_dse, "namingContexts") if key(dn) not in own]
+
+
+def domain_partitions(root_dse: Mapping, cross_refs: list[tuple[str, Mapping]]) -> list[str]:
+    """Active Directory's domain partitions that this domain controller holds (another domain of the forest is
+    listed in CN=Partitions too, but only its own DCs can read it)."""
+    held = {key(dn): dn for dn in texts(root_dse, "namingContexts")}
+    domains = {key(dn) for _, entry in cross_refs for dn in texts(entry, "nCName")}
+    return [dn for held_key, dn in held.items() if held_key in domains]
 
 
 def key(dn: str) -> str:
@@ -84,7 +97,9 @@ def partition(dn: str, entry: Mapping, containers: list[tuple[str, Mapping]]) ->
             child_dn, attributes = found[child]
             description = texts(attributes, "description", child_dn)
             nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(child_dn, attributes),
-                                             description[0] if description else None, children=built.pop(child)))
+                                             description[0] if description else None,
+                                             hidden=texts(attributes, "showInAdvancedViewOnly", child_dn) == ["TRUE"],
+                                             children=built.pop(child)))
         built[parent] = tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
     return DiscoveredPartition(dn, dn, stable_id(dn, entry), built[top])
 
