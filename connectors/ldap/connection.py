@@ -139,7 +139,7 @@ class VerifiedTls(ldap3.Tls):
     since Python 3.7 and removed in 3.12; the context's own check also matches IP addresses properly.
     """
 
-    def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline):
+    def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline | None = None):
         super().__init__()
         self.deadline = deadline
         try:
@@ -150,7 +150,8 @@ class VerifiedTls(ldap3.Tls):
         self.host = host
 
     def wrap_socket(self, connection, do_handshake=False):
-        self.deadline.cut_on_expiry(connection.socket)  # before the handshake, which a peer may drip
+        if self.deadline is not None:  # an import's: cut from before the handshake, which a peer may drip
+            self.deadline.cut_on_expiry(connection.socket)
         connection.socket = self.context.wrap_socket(connection.socket, server_hostname=self.host,
                                                      do_handshake_on_connect=do_handshake)
 
