@@ -167,9 +167,32 @@ class DiscoveredObjectType:
 
 
 @dataclass(frozen=True)
+class DiscoveredPasswordPolicy:
+    """The password policy a system enforces, as far as it lets an ordinary client read it: None is "could not
+    be read", never "no such rule". Ages are in whole days."""
+
+    minimum_length: int | None = None
+    complexity_required: bool | None = None
+    required_character_class_count: int | None = None
+    recognised_character_classes: tuple[str, ...] = ()  # JIM's names: Uppercase, Lowercase, Digit, Symbol, ...
+    password_history_length: int | None = None
+    maximum_password_age_days: int | None = None
+    minimum_password_age_days: int | None = None
+    fine_grained_policy_signal: str = "CouldNotDetermine"  # or Absent, Present: policies for some accounts only
+
+
+@dataclass(frozen=True)
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
+    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    password_policy: DiscoveredPasswordPolicy | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveredDirectoryServer:
+    host_name: str
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -220,6 +243,8 @@ class Connector:
     discover_schema: Callable[[Settings, Deadline], DiscoveredSchema]
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
+    # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
+    discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
     # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
     supports_full_import: bool = True
     supports_delta_import: bool = True

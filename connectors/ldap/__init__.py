@@ -1,5 +1,13 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
-from connectors.interface import Connector, Deadline, DiscoveredHierarchy, DiscoveredSchema, Setting, Settings
+from connectors.interface import (
+    Connector,
+    Deadline,
+    DiscoveredDirectoryServer,
+    DiscoveredHierarchy,
+    DiscoveredSchema,
+    Setting,
+    Settings,
+)
 from connectors.interface import SettingType as S
 
 HOST = Setting(1, "Host", S.STRING, True, "Host name, or an ldap:// or ldaps:// URL, of the directory server.",
@@ -33,6 +41,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
+    from connectors.ldap import discovery  # noqa: PLC0415
+
+    return discovery.directory_servers(settings, deadline)
+
+
 CONNECTOR = Connector(
     3,
     "JIM LDAP Connector",
@@ -59,4 +73,5 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     discover_hierarchy,
+    discover_directory_servers,
 )
