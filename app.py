@@ -39,6 +39,8 @@ from schemas import (
     bulk_attributes_update_schema,
     connected_system_schema,
     connector_definition_schema,
+    container_scope_text_schema,
+    container_update_schema,
     create_schema,
     directory_server_schema,
     health_schema,
@@ -49,6 +51,7 @@ from schemas import (
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    object_types_query_schema,
     page_query_schema,
     paged,
     partitions_query_schema,
@@ -60,11 +63,12 @@ from schemas import (
     selection_update_schema,
     settings_validation_schema,
     shown_hierarchy,
+    shown_object_types,
     summary_page_schema,
     update_schemas,
     version_schema,
 )
-from systems import discovered_facts, hierarchy, object_types, run_profiles
+from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -173,6 +177,16 @@ def get_connector_definition(definition_id):
     return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
+@api.get(DEFINITIONS_PATH + "/by-name/<name>")
+@requires(Role.READER)
+def get_connector_definition_by_name(name):
+    """The name exactly as the catalog spells it, as JIM's own lookup matches it."""
+    found = [connector for connector in CONNECTORS.values() if connector.name == name]
+    if not found:
+        raise NotFound(f"There is no connector definition named {name!r}.")
+    return connector_definition_schema.dump(found[0])
+
+
 @api.get(SYSTEMS_PATH)
 @requires(Role.READER)
 def list_connected_systems():
@@ -249,11 +263,15 @@ def import_schema(system_id):
     require_match(seen)
     import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
+    # Merged before the write lock is taken, so that it is held only to write; again under it if the system
+    # changed meanwhile.
+    merge = object_types.merged(system_id, object_types.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:
+            merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
         discovered_facts.record(write, system_id, discovered)
@@ -275,9 +293,12 @@ def preview_schema_import(system_id):
 @api.get(SYSTEM_PATH + "/object-types")
 @requires(Role.READER)
 def list_object_types(system_id):
+    query = object_types_query_schema.load(request.args)
     system = systems.peek(system_id)
-    found = object_types.read_all(db.session.connection(), system_id)
-    return object_type_schema.dump(found, many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = object_types.shown_all(db.session.connection(), system_id, shown_object_types, query["selected"],
+                                   query["include_attributes"])
+    return found, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
@@ -295,7 +316,7 @@ def update_object_type(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
@@ -311,7 +332,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
                                 attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
@@ -326,7 +347,7 @@ def update_attributes(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, updated = object_types.attributes_selected(object_type, edits)
@@ -373,7 +394,7 @@ def update_partition(system_id, partition_id):
     hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
@@ -388,15 +409,36 @@ def update_partition(system_id, partition_id):
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
     hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
-    flags = selection_update_schema.load(json_object())
+    flags = container_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id, object_types=False)
+        require_match(system)
+        container = hierarchy.read_container(write.connection, system_id, container_id)
+        change = hierarchy.container_changed(container, flags)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
+    # As JIM answers it: the container read again, with its children.
+    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.READER)
+def get_container_scope_text(system_id):
+    system = systems.peek(system_id)
+    text = container_scope.project(*hierarchy.read_all(db.session.connection(), system_id))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.ADMINISTRATOR)
+def update_container_scope_text(system_id):
+    require_match(systems.peek(system_id))
+    text = container_scope_text_schema.load(json_object())["text"]
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        container = hierarchy.read_container(write.connection, system_id, container_id)
-        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
-        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    # As JIM answers it: the container read again, with its children.
-    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+        scope, text = container_scope.applied(text, *hierarchy.read_all(write.connection, system_id))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(scope,))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
 
 
 # --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------

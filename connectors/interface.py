@@ -3,11 +3,12 @@
 A connector module builds one ``Connector``. Its discovery functions take the system's ``Settings`` and a
 ``Deadline``, talk to the system, and return plain data (``DiscoveredSchema``, ``DiscoveredHierarchy``), or
 raise ``Refused`` (the system answered, and said no) or ``Unreachable`` (it could not be reached, or did not
-answer in time). A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
+answer in time). Its reader (``read_objects``) takes the settings, a ``ReadScope`` (what a run imports) and a
+``Deadline`` that bounds each step (a page, a fetch of rows), and yields an ``ImportedObject`` at a time. A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
 it, bounds its time and keeps its secrets out of what comes back.
 """
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -21,6 +22,17 @@ class SettingType(StrEnum):
     CHECKBOX = "CheckBox"
     DROPDOWN = "DropDown"
     FILE = "File"
+
+
+class Category(StrEnum):
+    """Where a setting belongs, as JIM groups them (ConnectedSystemSettingCategory)."""
+
+    CONNECTIVITY = "Connectivity"
+    GENERAL = "General"
+    CAPABILITIES = "Capabilities"
+    SCHEMA = "Schema"
+    IMPORT = "Import"
+    EXPORT = "Export"
 
 
 # The one key of a setting value's object that each type takes.
@@ -47,11 +59,15 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     url_schemes: tuple[str, ...] = ()  # the value, when it names a scheme, must be a URL with one of these
-    required_when: tuple[int, str] | None = None  # (other setting id, value) that makes this one required
+    required_when: tuple["Setting", str] | None = None  # (another setting, its value) that makes this one required
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
     one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
+    category: Category = Category.GENERAL
+    # False: JIM's setting, stored and shown, that nothing here reads yet (an export's, a sync run's); the
+    # connector's definition says which.
+    acted_on: bool = True
 
     @property
     def value_key(self) -> str:
@@ -126,6 +142,10 @@ class Deadline:
     def bound(self, step_seconds: float) -> float:
         """How long the next step may wait: its own timeout, or what is left of the deadline if less."""
         return min(step_seconds, self.remaining())
+
+    def restart(self):
+        """A new step begins, with the whole time again: a read of a million objects is many steps, each bounded."""
+        self.at = time.monotonic() + self.seconds
 
 
 class AttributeType(StrEnum):
@@ -224,6 +244,67 @@ class ContainerScopeKind(StrEnum):
     ONE_LEVEL = "OneLevel"  # the entries directly beneath it only
 
 
+@dataclass(frozen=True)
+class AttributeScope:
+    """An attribute a run reads, and how its values are typed."""
+
+    name: str
+    type: AttributeType = AttributeType.TEXT
+    multi_valued: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectTypeScope:
+    """A selected object type: its selected attributes (the external ids among them) and which is which."""
+
+    name: str
+    attributes: tuple[AttributeScope, ...]
+    external_id: str
+    secondary_external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerScope:
+    """A selected container (an LDAP DN), searched to its ``scope``, less the ``excluded`` containers within it."""
+
+    external_id: str
+    scope: ContainerScopeKind = ContainerScopeKind.SUBTREE
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartitionScope:
+    """A selected partition; with no selected container, the whole of it (less ``excluded``) is read."""
+
+    external_id: str
+    containers: tuple[ContainerScope, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What a run reads: the selected object types, the selected partitions (LDAP), and a file in place of the
+    File Path setting (a run profile's ``filePath``)."""
+
+    object_types: tuple[ObjectTypeScope, ...]
+    partitions: tuple[PartitionScope, ...] = ()
+    file_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedObject:
+    """One object as read: its type, external ids (as text) and values by attribute name, each typed as its
+    attribute (int, Decimal, bool, datetime, UUID, bytes, or str; a Reference as the referenced external id or
+    DN), a multi-valued one as a list. ``problems`` says which values could not be read as their type (they
+    are left out); an object without an external id has ``external_id`` None and says so there."""
+
+    object_type: str
+    external_id: str | None
+    secondary_external_id: str | None
+    values: dict[str, object]
+    problems: tuple[str, ...] = ()
+
+
 class RunType(StrEnum):
     """What a run profile runs, as JIM names it."""
 
@@ -232,6 +313,38 @@ class RunType(StrEnum):
     FULL_SYNCHRONISATION = "FullSynchronisation"
     DELTA_SYNCHRONISATION = "DeltaSynchronisation"
     EXPORT = "Export"
+
+
+class SchemaStandard(StrEnum):
+    """The vocabulary of a connector's attribute names, as JIM names it (AttributeStandard)."""
+
+    NOT_SET = "NotSet"
+    SCIM = "Scim"
+    LDAP = "Ldap"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the connector can do, as JIM's connector of the same name declares it (its ``Supports*`` flags).
+
+    They describe the connector, not this service: run profiles are refused for what the connector cannot do,
+    and executing them is the sync engine's.
+    """
+
+    full_import: bool = True
+    delta_import: bool = False
+    export: bool = True
+    partitions: bool = False
+    partition_containers: bool = False
+    secondary_external_id: bool = False
+    user_selected_external_id: bool = False
+    user_selected_attribute_types: bool = False
+    auto_confirm_export: bool = False
+    parallel_export: bool = False
+    paging: bool = False
+    file_paths: bool = False
+    password_set: bool = False
+    password_policy_discovery: bool = False
 
 
 @dataclass(frozen=True)
@@ -243,17 +356,27 @@ class Connector:
     discover_schema: Callable[[Settings, Deadline], DiscoveredSchema]
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
+    read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
+    capabilities: Capabilities = Capabilities()
+    schema_standard: SchemaStandard = SchemaStandard.NOT_SET
     # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
     discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
-    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
-    supports_full_import: bool = True
-    supports_delta_import: bool = True
-    supports_export: bool = True
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
 
     def can_run(self, run_type: RunType) -> bool:
-        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
-                RunType.EXPORT: self.supports_export}.get(run_type, True)
+        """What its run profiles may run, as JIM's definition says (synchronisation runs need no connector)."""
+        capable = self.capabilities
+        return {RunType.FULL_IMPORT: capable.full_import, RunType.DELTA_IMPORT: capable.delta_import,
+                RunType.EXPORT: capable.export}.get(run_type, True)
+
+    @property
+    def described(self) -> str:
+        """The description, and which settings are stored and shown but not acted on here yet."""
+        idle = [setting.name for setting in self.settings if not setting.acted_on]
+        if not idle:
+            return self.description
+        return (f"{self.description} Stored and shown, but not acted on by this service yet (they are for JIM's "
+                f"exports and synchronisation runs): {', '.join(idle)}.")

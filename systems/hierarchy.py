@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from marshmallow import ValidationError
 from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -21,7 +22,7 @@ from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, Disco
 from errors import NotFound
 from history import Change
 from models import containers_table, partitions_table
-from systems import PartEdit, in_range
+from systems import PartEdit, dicts, in_range
 
 PARTITIONS, CONTAINERS = partitions_table, containers_table
 
@@ -38,6 +39,8 @@ class StoredContainer:
     description: str | None
     hidden: bool
     selected: bool
+    excluded: bool
+    scope: str  # a ContainerScopeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,21 +113,21 @@ def trees(connection: Connection, system_id: int, shown: dict, partition_id: int
     """The system's partitions (or the one ``partition_id``), each as ``shown`` makes a row, with its
     containers as trees, sorted by name at every level; only those whose ``selected`` is this, if given."""
     if partition_id is None:
-        partitions = connection.execute(PARTITIONS_OF_SYSTEM, {"system_id": system_id})
-        rows = connection.execute(CONTAINERS_OF_SYSTEM, {"system_id": system_id})
+        partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+        rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
     else:
-        partitions = connection.execute(ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
-        rows = connection.execute(CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
-    partitions = [row._asdict() for row in partitions if selected is None or row.selected == selected]
-    return assembled(partitions, [row._asdict() for row in rows], shown)
+        partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+        rows = dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
+    partitions = [row for row in partitions if selected is None or row["selected"] == selected]
+    return assembled(partitions, rows, shown)
 
 
 def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
     """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
-    row = connection.execute(ONE_CONTAINER, {"system_id": system_id, "container_id": container_id}).one()
-    children = [shown["container"](child._asdict(), [])
-                for child in connection.execute(CHILDREN_OF_CONTAINER, {"container_id": container_id})]
-    return shown["container"](row._asdict(), sorted(children, key=sort_key))
+    (row,) = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
+                                                                   {"container_id": container_id})]
+    return shown["container"](row, sorted(children, key=sort_key))
 
 
 def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:
@@ -394,11 +397,32 @@ def partition_selected(partition: StoredPartition, selected: bool) -> PartEdit:
                     (Change(f"partitions.{partition.external_id}.selected", partition.selected, selected),))
 
 
-SELECT_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id"))
+# A container's scope: what it states about itself (selected, excluded) and how far a selection reaches.
+SCOPE_FIELDS = ("selected", "excluded", "scope")
+SCOPE_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id")).values(
+    selected=bindparam("new_selected"), excluded=bindparam("new_excluded"), scope=bindparam("new_scope"))
 
 
-def container_selected(container: StoredContainer, selected: bool) -> PartEdit:
-    if container.selected == selected:
-        return PartEdit((), ())
-    return PartEdit(((SELECT_CONTAINER, {"container_id": container.id, "selected": selected}),),
-                    (Change(f"containers.{container.external_id}.selected", container.selected, selected),))
+def scoped(containers: dict[int, tuple[StoredContainer, dict]]) -> PartEdit:
+    """The writes, one batch, that give each container (by id) its new scope fields (as ``SCOPE_FIELDS``
+    name them), and their history; a container whose fields are as stored is left alone."""
+    rows, changes = [], []
+    for container, new in containers.values():
+        differing = [name for name in SCOPE_FIELDS if getattr(container, name) != new[name]]
+        if differing:
+            rows.append({"container_id": container.id, **{f"new_{name}": new[name] for name in SCOPE_FIELDS}})
+            changes.extend(Change(f"containers.{container.external_id}.{name}", getattr(container, name), new[name])
+                           for name in differing)
+    return PartEdit(((SCOPE_CONTAINER, rows),) if rows else (), tuple(changes))
+
+
+def container_changed(container: StoredContainer, flags: dict) -> PartEdit:
+    """A container's PUT: ``flags`` (selected, excluded, scope; each optional) over what is stored. A container
+    states one thing about itself, so one left both selected and excluded is refused, as JIM refuses it."""
+    new = {name: flags.get(name, getattr(container, name)) for name in SCOPE_FIELDS}
+    if new["selected"] and new["excluded"]:
+        raise ValidationError({name: [
+            f"Container with ID {container.id} cannot be both selected and excluded. Send selected as false in the "
+            "same request to replace the selection with an exclusion, or excluded as false to replace the "
+            "exclusion with a selection."] for name in ("selected", "excluded") if name in flags})
+    return scoped({container.id: (container, new)})

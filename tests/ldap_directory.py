@@ -143,7 +143,7 @@ def sample_schema() -> str:
     return "\n".join(lines) + "\n"
 
 
-def config_ldif(folder: Path) -> str:
+def config_ldif(folder: Path, limits: str = "") -> str:
     schemas = "".join(f"include: file:///etc/ldap/schema/{name}.ldif\n\n" for name in SCHEMAS)
     return textwrap.dedent(f"""\
         dn: cn=config
@@ -193,9 +193,13 @@ def config_ldif(folder: Path) -> str:
         olcRootPW: {ADMIN_PASSWORD}
         olcDbDirectory: {folder}/data
         olcDbMaxSize: 16777216
+        # A throwaway: no fsync per write, so that a test can add 20,000 entries in a second.
+        olcDbNoSync: TRUE
+        # As a big directory is set up to be read by paged searches: 500 entries a page, any number of pages.
+        olcLimits: * size.prtotal=unlimited
         olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
         olcAccess: {{1}}to * by users read
-        """)
+        """) + (f"olcLimits: {limits}\n" if limits else "")
 
 
 def person(uid: str, parent: str, number: int, given: str, surname: str) -> str:
@@ -276,15 +280,16 @@ def ldap_directory(tmp_path_factory):
 
 
 @contextmanager
-def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1")):
+def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
+                      limits: str = ""):
     """Yields a ``Directory`` served by a slapd of its own, configured in ``folder``; stops it afterwards.
     Without ``tree``, the database is empty: not even the entry of its suffix is there. The LDAPS listener's
-    certificate is for ``certificate_names``."""
+    certificate is for ``certificate_names``; ``limits`` is the database's ``olcLimits`` (slapd-config(5))."""
     config = folder / "slapd.d"
     config.mkdir()
     (folder / "data").mkdir()
     ca_pem = write_certificates(folder, certificate_names)
-    subprocess.run([SLAPADD, "-n0", "-F", str(config)], input=config_ldif(folder).encode(), check=True,
+    subprocess.run([SLAPADD, "-n0", "-F", str(config)], input=config_ldif(folder, limits).encode(), check=True,
                    capture_output=True, timeout=30)
     port, ldaps_port = free_port(), free_port()
     while ldaps_port == port:

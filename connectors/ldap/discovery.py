@@ -8,6 +8,7 @@ import ldap3
 from ldap3.protocol.rfc4512 import SchemaInfo
 from ldap3.utils.dn import to_dn
 
+from connectors import limits
 from connectors.interface import (
     Deadline,
     DiscoveredDirectoryServer,
@@ -41,7 +42,6 @@ from connectors.ldap.hierarchy import (
     partition,
 )
 from connectors.ldap.schema import object_types
-from connectors.limits import MOST_CONTAINERS, too_big
 
 SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
 GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain and over TLS
@@ -70,10 +70,10 @@ def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
         for context in partition_contexts(directory, directory.read("", root_dse.ATTRIBUTES) or {}):
             entry = directory.read(context, ENTRY_ATTRIBUTES) or {}
             # A directory too big to import is refused as soon as that is known, not after reading it all.
-            left = MOST_CONTAINERS - count
-            containers = directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES, most=left + 1)
-            if len(containers) > left + 1:  # the naming context's own entry may be among them
-                raise too_big("containers", f"holds more than {MOST_CONTAINERS:,} containers", MOST_CONTAINERS)
+            most = limits.MOST_CONTAINERS
+            containers = directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES, most=most - count + 1)
+            if len(containers) > most - count + 1:  # the naming context's own entry may be among them
+                raise limits.too_big("containers", f"holds more than {most:,} containers", most)
             partitions.append(partition(context, entry, containers))
             count += len(containers)
     return DiscoveredHierarchy(tuple(partitions))
