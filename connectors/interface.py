@@ -255,9 +255,32 @@ class DiscoveredObjectType:
 
 
 @dataclass(frozen=True)
+class DiscoveredPasswordPolicy:
+    """The password policy a system enforces, as far as it lets an ordinary client read it: None is "could not
+    be read", never "no such rule". Ages are in whole days."""
+
+    minimum_length: int | None = None
+    complexity_required: bool | None = None
+    required_character_class_count: int | None = None
+    recognised_character_classes: tuple[str, ...] = ()  # JIM's names: Uppercase, Lowercase, Digit, Symbol, ...
+    password_history_length: int | None = None
+    maximum_password_age_days: int | None = None
+    minimum_password_age_days: int | None = None
+    fine_grained_policy_signal: str = "CouldNotDetermine"  # or Absent, Present: policies for some accounts only
+
+
+@dataclass(frozen=True)
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
+    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    password_policy: DiscoveredPasswordPolicy | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveredDirectoryServer:
+    host_name: str
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -404,6 +427,8 @@ class Connector:
     read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
     capabilities: Capabilities = Capabilities()
     schema_standard: SchemaStandard = SchemaStandard.NOT_SET
+    # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
+    discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
