@@ -1,5 +1,14 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
-from connectors.interface import Connector, Deadline, DiscoveredHierarchy, DiscoveredSchema, Setting, Settings
+from connectors.interface import (
+    CertificateReader,
+    Connector,
+    Deadline,
+    DiscoveredHierarchy,
+    DiscoveredSchema,
+    PresentedCertificates,
+    Setting,
+    Settings,
+)
 from connectors.interface import SettingType as S
 
 HOST = Setting(1, "Host", S.STRING, True, "Host name, or an ldap:// or ldaps:// URL, of the directory server.",
@@ -33,6 +42,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def read_server_certificate(settings: Settings, deadline: Deadline) -> PresentedCertificates | None:
+    from connectors.ldap import certificate  # noqa: PLC0415
+
+    return certificate.read(settings, deadline)
+
+
 CONNECTOR = Connector(
     3,
     "JIM LDAP Connector",
@@ -59,4 +74,7 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     discover_hierarchy,
+    server_certificate=CertificateReader(read_server_certificate,
+                                         (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
+                                         TRUSTED_CA_CERTIFICATES),
 )
