@@ -49,10 +49,11 @@ class ApiError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, *, headers: dict | None = None):
+    def __init__(self, message: str, *, headers: dict | None = None, details: dict | None = None):
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
+        self.details = details  # what a client may act on besides the message, as the envelope's details
 
 
 class BadRequest(ApiError):
@@ -107,12 +108,13 @@ class ServiceUnavailable(ApiError):
         super().__init__(message, headers={"Retry-After": "5"})
 
 
-def envelope(status: int, message: str, validation_errors: dict | None = None, headers: dict | None = None):
+def envelope(status: int, message: str, validation_errors: dict | None = None, headers: dict | None = None,
+             details: dict | None = None):
     body = error_schema.dump(
         {
             "code": "VALIDATION_ERROR" if validation_errors else CODES.get(status, "INTERNAL_ERROR"),
             "message": message,
-            "details": None,
+            "details": details,
             "validation_errors": validation_errors,
             "timestamp": utcnow(),
         }
@@ -143,7 +145,7 @@ def is_unreachable(error: DBAPIError) -> bool:
 def init_app(app):
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        return envelope(error.status, error.message, headers=error.headers)
+        return envelope(error.status, error.message, headers=error.headers, details=error.details)
 
     @app.errorhandler(Refused)
     def refused(error: Refused):
