@@ -29,9 +29,9 @@ from config import Config
 from connectors import CONNECTORS
 from database import db
 from discovery import Discovery, discover, require_same_settings
-from errors import MESSAGES, BadRequest, NotFound, ServiceUnavailable, UnsupportedMediaType
+from errors import MESSAGES, BadRequest, NotFound, NotReady, UnsupportedMediaType
 from history import ChangeAction
-from models import ID_DIGITS, Role
+from models import ID_DIGITS, Role, utcnow
 from schemas import (
     attribute_schema,
     attribute_update_schema,
@@ -41,7 +41,6 @@ from schemas import (
     certificate_trust_schemas,
     connected_system_schema,
     connector_definition_schema,
-    container_schema,
     create_schema,
     health_schema,
     hierarchy_import_schema,
@@ -51,21 +50,27 @@ from schemas import (
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    object_types_query_schema,
     page_query_schema,
     paged,
-    partition_schema,
+    partitions_query_schema,
+    run_profile_create_schema,
+    run_profile_schema,
+    run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
     server_certificate_schema,
     settings_validation_schema,
+    shown_hierarchy,
+    shown_object_types,
     summary_page_schema,
     trust_result_schema,
     update_schemas,
     version_schema,
 )
-from systems import hierarchy, object_types
+from systems import hierarchy, object_types, run_profiles
 
-SERVICE_NAME = "jim-connected-systems"
+PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
 
 log = logging.getLogger(__name__)
@@ -135,9 +140,13 @@ DEFINITIONS_PATH = "/synchronisation/connector-definitions"
 
 
 @api.get("/health")
+def health():
+    return health_schema.dump({"status": "healthy", "timestamp": utcnow()})
+
+
 @api.get("/health/live")
 def live():
-    return health_schema.dump({"status": "Healthy"})
+    return health_schema.dump({"status": "alive", "timestamp": utcnow()})
 
 
 @api.get("/health/ready")
@@ -145,13 +154,13 @@ def ready():
     try:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError:
-        raise ServiceUnavailable() from None
-    return health_schema.dump({"status": "Ready"})
+        raise NotReady("database_unreachable") from None
+    return health_schema.dump({"status": "ready", "timestamp": utcnow()})
 
 
 @api.get("/health/version")
 def version():
-    return version_schema.dump({"name": SERVICE_NAME, "version": SERVICE_VERSION})
+    return version_schema.dump({"product": PRODUCT, "version": SERVICE_VERSION})
 
 
 @api.get(DEFINITIONS_PATH)
@@ -244,11 +253,15 @@ def import_schema(system_id):
     require_match(seen)
     import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
+    # Merged before the write lock is taken, so that it is held only to write; again under it if the system
+    # changed meanwhile.
+    merge = object_types.merged(system_id, object_types.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:
+            merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
     system = systems.read(system_id)
@@ -269,9 +282,12 @@ def preview_schema_import(system_id):
 @api.get(SYSTEM_PATH + "/object-types")
 @requires(Role.READER)
 def list_object_types(system_id):
+    query = object_types_query_schema.load(request.args)
     system = systems.peek(system_id)
-    found = object_types.read_all(db.session.connection(), system_id)
-    return object_type_schema.dump(found, many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = object_types.shown_all(db.session.connection(), system_id, shown_object_types, query["selected"],
+                                   query["include_attributes"])
+    return found, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
@@ -289,7 +305,7 @@ def update_object_type(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
@@ -305,7 +321,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
                                 attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
@@ -320,7 +336,7 @@ def update_attributes(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, updated = object_types.attributes_selected(object_type, edits)
@@ -331,56 +347,123 @@ def update_attributes(system_id, object_type_id):
 @api.post(SYSTEM_PATH + "/import-hierarchy")
 @requires(Role.ADMINISTRATOR)
 def import_hierarchy(system_id):
-    """Connect with the stored settings and merge the partitions and containers found; no lock while talking."""
+    """Connect with the stored settings and merge the partitions and containers found; no lock while talking,
+    and the merge computed before the lock is taken, so that it is held only to write."""
     seen = systems.read(system_id)
     require_match(seen)
     no_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.HIERARCHY)
+    merge = hierarchy.merged(system_id, hierarchy.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge, changes = hierarchy.merged(system_id, hierarchy.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:  # changed meanwhile: merged again with what it holds now
+            merge = hierarchy.merged(system_id, hierarchy.read_all(write.connection, system_id), discovered)
+        part, changes = merge
         system = systems.save(write, system, systems.validated(system, True), ChangeAction.HIERARCHY_IMPORTED,
-                              caller(), parts=(merge,))
+                              caller(), parts=(part,))
     return hierarchy_import_schema.dump(changes), tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/partitions")
 @requires(Role.READER)
 def list_partitions(system_id):
+    query = partitions_query_schema.load(request.args)
     system = systems.peek(system_id)
-    return partition_schema.dump(hierarchy.read_all(db.session.connection(), system_id), many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, selected=query["selected"])
+    return found, tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/partitions/<id:partition_id>")
 @requires(Role.ADMINISTRATOR)
 def update_partition(system_id, partition_id):
     require_match(systems.peek(system_id))
-    hierarchy.find_partition(hierarchy.read_all(db.session.connection(), system_id), system_id, partition_id)
+    hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
-        partition = hierarchy.find_partition(hierarchy.read_all(write.connection, system_id), system_id, partition_id)
+        partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    return partition_schema.dump(replace(partition, **flags)), tagged(system)
+    # As JIM answers it: the partition read again, with its tree.
+    (found,) = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, partition_id=partition_id)
+    return found, tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/containers/<id:container_id>")
 @requires(Role.ADMINISTRATOR)
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
-    hierarchy.find_container(hierarchy.read_all(db.session.connection(), system_id), system_id, container_id)
+    hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id, object_types=False)
+        require_match(system)
+        container = hierarchy.read_container(write.connection, system_id, container_id)
+        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+    # As JIM answers it: the container read again, with its children.
+    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+# --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------
+
+RUN_PROFILES_PATH = SYSTEM_PATH + "/run-profiles"
+
+
+@api.get(RUN_PROFILES_PATH)
+@requires(Role.READER)
+def list_run_profiles(system_id):
+    system = systems.peek(system_id)
+    profiles = run_profiles.read_all(db.session.connection(), system_id)
+    return run_profile_schema.dump(profiles, many=True), tagged(system)
+
+
+@api.post(RUN_PROFILES_PATH)
+@requires(Role.ADMINISTRATOR)
+def create_run_profile(system_id):
+    require_match(systems.peek(system_id))
+    fields = run_profile_create_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        container = hierarchy.find_container(hierarchy.read_all(write.connection, system_id), system_id, container_id)
-        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
-        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    return container_schema.dump(replace(container, **flags)), tagged(system)
+        profile, creation = run_profiles.create(write.connection, system_id, system.connector,
+                                                hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(creation,))
+    location = url_for(".list_run_profiles", system_id=system_id, _external=True)  # as JIM: the list
+    return run_profile_schema.dump(profile), 201, tagged(system, {"Location": location})
+
+
+@api.put(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def update_run_profile(system_id, run_profile_id):
+    require_match(systems.peek(system_id))
+    run_profiles.find(run_profiles.read_all(db.session.connection(), system_id), system_id,
+                      run_profile_id)  # 404 before the body is read
+    fields = run_profile_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        profile, change = run_profiles.changed(profile, system.connector,
+                                               hierarchy.read_partitions(write.connection, system_id), fields)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
+    return run_profile_schema.dump(profile), tagged(system)
+
+
+@api.delete(RUN_PROFILES_PATH + "/<id:run_profile_id>")
+@requires(Role.ADMINISTRATOR)
+def delete_run_profile(system_id, run_profile_id):
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
+                              parts=(run_profiles.deleted(profile),))
+    return "", 204, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/server-certificate")

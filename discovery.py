@@ -14,7 +14,7 @@ from marshmallow import ValidationError
 
 import systems
 from auth import caller
-from connectors import runner
+from connectors import limits, runner
 from connectors.interface import ConnectorError, Settings
 from database import db
 from encryption import Secret
@@ -26,8 +26,8 @@ from systems import StoredSystem
 class Discovery(Enum):
     """What can be discovered, and how a failed import of it is recorded."""
 
-    SCHEMA = ("schema", ChangeAction.SCHEMA_IMPORT_FAILED)
-    HIERARCHY = ("hierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED)
+    SCHEMA = ("schema", ChangeAction.SCHEMA_IMPORT_FAILED, limits.check_schema)
+    HIERARCHY = ("hierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
 
     def of(self, connector):
         return connector.discover_schema if self is Discovery.SCHEMA else connector.discover_hierarchy
@@ -45,7 +45,7 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
     """What the system's connector finds, or the failure, recorded unless ``record_failure`` is false:
     settings that fail the offline checks are a ValidationError, and the connector's Refused (400) and
     Unreachable (502) pass on as they are."""
-    name, _ = what.value
+    name, _, check_size = what.value
     operation = what.of(system.connector)
     if operation is None:
         raise BadRequest(f"{system.connector.name} has no {name} to import: only a directory has partitions and "
@@ -57,7 +57,9 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         settings = settings_for(system)
         # The request's read ends here: nothing of the store is held while the system takes its time.
         db.session.close()
-        return runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
+        found = runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
+        check_size(found)  # before anything is written: a system too big is refused, not half imported
+        return found
     except (ValidationError, ConnectorError):
         if record_failure:
             record_failed_import(system, what)
@@ -67,7 +69,7 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
 def record_failed_import(seen: StoredSystem, what: Discovery):
     """The settings did not work: settingValuesValid false, unless the system changed since it was read (its
     new settings are unvalidated already, and this failure is not theirs)."""
-    _, action = what.value
+    _, action, _ = what.value
     with systems.writing() as write:
         system = systems.read_locked(write.connection, seen.id)
         if system.version == seen.version:

@@ -49,11 +49,11 @@ class ApiError(Exception):
 
     status = 500
 
-    def __init__(self, message: str, *, headers: dict | None = None, details: dict | None = None):
+    def __init__(self, message: str, *, headers: dict | None = None, fields: dict | None = None):
         super().__init__(message)
         self.message = message
         self.headers = headers or {}
-        self.details = details  # what a client may act on besides the message, as the envelope's details
+        self.fields = fields or {}  # beside the envelope's own, for a reader that expects JIM's body
 
 
 class BadRequest(ApiError):
@@ -104,22 +104,30 @@ class TooManyRequests(ApiError):
 class ServiceUnavailable(ApiError):
     status = 503
 
-    def __init__(self, message: str = MESSAGES[503]):
-        super().__init__(message, headers={"Retry-After": "5"})
+    def __init__(self, message: str = MESSAGES[503], fields: dict | None = None):
+        super().__init__(message, headers={"Retry-After": "5"}, fields=fields)
+
+
+class NotReady(ServiceUnavailable):
+    """/health/ready's 503: the envelope, and JIM's ``status`` and ``reason`` beside it (its ``timestamp`` is
+    the envelope's). Unlike JIM's, no exception text: a driver's can name the database's host and user."""
+
+    def __init__(self, reason: str):
+        super().__init__(fields={"status": "not_ready", "reason": reason})
 
 
 def envelope(status: int, message: str, validation_errors: dict | None = None, headers: dict | None = None,
-             details: dict | None = None):
+             fields: dict | None = None):
     body = error_schema.dump(
         {
             "code": "VALIDATION_ERROR" if validation_errors else CODES.get(status, "INTERNAL_ERROR"),
             "message": message,
-            "details": details,
+            "details": None,
             "validation_errors": validation_errors,
             "timestamp": utcnow(),
         }
     )
-    response = jsonify(body)
+    response = jsonify({**body, **(fields or {})})
     response.status_code = status
     response.headers.update(headers or {})
     return response
@@ -145,7 +153,7 @@ def is_unreachable(error: DBAPIError) -> bool:
 def init_app(app):
     @app.errorhandler(ApiError)
     def api_error(error: ApiError):
-        return envelope(error.status, error.message, headers=error.headers, details=error.details)
+        return envelope(error.status, error.message, headers=error.headers, fields=error.fields)
 
     @app.errorhandler(Refused)
     def refused(error: Refused):

@@ -19,11 +19,13 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from connectors import CONNECTORS
+from connectors.interface import ContainerScopeKind
 from database import db
 from encryption import EncryptedSecret
 
@@ -240,8 +242,7 @@ containers_table = Table(
     "connected_system_containers",
     db.metadata,
     ids(),
-    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False,
-           index=True),
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False),
     # Indexed, so that deleting a partition or a container finds what refers to it without a scan of the table.
     Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="CASCADE"), nullable=False,
            index=True),
@@ -252,5 +253,31 @@ containers_table = Table(
     Column("description", Text),
     Column("hidden", Boolean, nullable=False),
     Column("selected", Boolean, nullable=False),
+    # Container scope, as JIM's: an excluded container (and its subtree) is left out of a selected ancestor's
+    # scope; a selected one's scope is its whole subtree or its own level only.
+    Column("excluded", Boolean, nullable=False, server_default=false()),
+    Column("scope", String(20), nullable=False, server_default=ContainerScopeKind.SUBTREE.value),
+    # A system's containers, and one of them by its external id: a hierarchy import finds the parent of a
+    # container new in the same write by it, once per container, so without it an import is quadratic.
+    Index("ix_connected_system_containers_system_external_id", "connected_system_id", "external_id"),
+    **NEVER_REUSED,
+)
+
+
+# A connected system's run profiles: what its synchronisation runs will do. Executing one is not here yet.
+# A profile that targets a partition the system no longer has targets none, as JIM's foreign key does.
+run_profiles_table = Table(
+    "connected_system_run_profiles",
+    db.metadata,
+    ids(),
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    Column("name", String(200), nullable=False),
+    Column("run_type", String(30), nullable=False),
+    Column("page_size", Integer, nullable=False),
+    Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="SET NULL"), index=True),
+    Column("file_path", String(500)),
+    Column("verify_import_content_hashes", Boolean, nullable=False),
+    Column("created", UTCDateTime, nullable=False),
     **NEVER_REUSED,
 )

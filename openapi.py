@@ -50,8 +50,8 @@ ERRORS = {
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
     409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
                        "being imported, or (trust) the server presents another certificate than the thumbprint "
-                       "names (`details`: `outcome` ThumbprintMismatch, `expectedThumbprint`, "
-                       "`presentedThumbprint`)."),
+                       "names (beside the envelope, as JIM's body: `outcome` ThumbprintMismatch, "
+                       "`expectedThumbprint`, `presentedThumbprint`)."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
@@ -61,7 +61,8 @@ ERRORS = {
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
     502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time, "
                        "or (trust) offered no certificate to trust."),
-    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable.",
+    503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable (`/health/ready` adds JIM's `status` "
+                       "`not_ready` and `reason` `database_unreachable`).",
                   {"Retry-After": "Seconds to wait before retrying."}),
 }
 
@@ -130,6 +131,12 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
+RUN_PROFILE_EXAMPLES = {
+    "fullImport": {"summary": "A Full Import, as New-JIMRunProfile sends it",
+                   "value": {"name": "Full Import", "runType": "FullImport", "pageSize": 100}},
+    "deltaImport": {"summary": "A Delta Import of 500 objects a page",
+                    "value": {"name": "Delta Import", "runType": "DeltaImport", "pageSize": 500}},
+}
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
 CERTIFICATE_TAG = "Server certificate"
 CERTIFICATE_READ_EXAMPLES = {
@@ -142,6 +149,7 @@ CERTIFICATE_TRUST_EXAMPLES = {
                              "changeReason": "Directory moved to LDAPS"}},
 }
 SCHEMA_TAG = "Schema and hierarchy"
+RUN_PROFILES_TAG = "Run profiles"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
@@ -150,12 +158,14 @@ PRECONDITIONS = {
 }
 
 ENDPOINTS = (
-    Endpoint("get", "/health", "getHealth", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/live", "getLiveness", "Liveness", HEALTH_TAG, BUG, schemas.HealthSchema,
+    Endpoint("get", "/health", "getHealth", "Health: `healthy`, as JIM's", HEALTH_TAG, BUG, schemas.HealthSchema,
              public=True),
-    Endpoint("get", "/health/ready", "getReadiness", "Readiness: 503 while the database is unreachable", HEALTH_TAG,
-             STORE, schemas.HealthSchema, public=True),
-    Endpoint("get", "/health/version", "getVersion", "The service's name and version", HEALTH_TAG, BUG,
+    Endpoint("get", "/health/live", "getLiveness", "Liveness: `alive`", HEALTH_TAG, BUG, schemas.HealthSchema,
+             public=True),
+    Endpoint("get", "/health/ready", "getReadiness",
+             "Readiness: `ready`, or 503 `not_ready` with its `reason` while the database is unreachable",
+             HEALTH_TAG, STORE, schemas.HealthSchema, public=True),
+    Endpoint("get", "/health/version", "getVersion", "The product and its version", HEALTH_TAG, BUG,
              schemas.VersionSchema, public=True),
     Endpoint("get", "/synchronisation/connector-definitions", "listConnectorDefinitions",
              "The connector catalog, each connector with its settings", DEFINITIONS_TAG, (*KEY, *STORE),
@@ -192,8 +202,9 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.SchemaPreviewSchema,
              body=schemas.ImportOptionsSchema, body_required=False),
     Endpoint("get", SYSTEM_PATH + "/object-types", "listConnectedSystemObjectTypes",
-             "The imported object types, each with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
-             schemas.ObjectTypeSchema(many=True), headers=ETAG),
+             "The imported object types, each with its attributes", SCHEMA_TAG, (400, *KEY, 404, *STORE),
+             schemas.ObjectTypeSchema(many=True), headers=ETAG, precondition="If-None-Match",
+             query=schemas.ObjectTypesQuerySchema),
     Endpoint("get", SYSTEM_PATH + "/object-types/{objectTypeId}", "getConnectedSystemObjectType",
              "One imported object type with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
              schemas.ObjectTypeSchema, headers=ETAG),
@@ -214,14 +225,30 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 412, *TALKS, *STORE), schemas.HierarchyImportSchema,
              body=schemas.NoOptionsSchema, body_required=False, headers=ETAG, precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/partitions", "listConnectedSystemPartitions",
-             "The imported partitions, each with its tree of containers", SCHEMA_TAG, (*KEY, 404, *STORE),
-             schemas.PartitionSchema(many=True), headers=ETAG),
+             "The imported partitions, each with its tree of containers", SCHEMA_TAG, (400, *KEY, 404, *STORE),
+             schemas.PartitionSchema(many=True), headers=ETAG, precondition="If-None-Match",
+             query=schemas.PartitionsQuerySchema),
     Endpoint("put", SYSTEM_PATH + "/partitions/{partitionId}", "updateConnectedSystemPartition",
              "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
     Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
              "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+    # Run profiles
+    Endpoint("get", SYSTEM_PATH + "/run-profiles", "listRunProfiles", "The system's run profiles, oldest first",
+             RUN_PROFILES_TAG, (*KEY, 404, *STORE), schemas.RunProfileSchema(many=True), headers=ETAG),
+    Endpoint("post", SYSTEM_PATH + "/run-profiles", "createRunProfile",
+             "Create a run profile: a run type the connector can run, on one of the system's partitions or none",
+             RUN_PROFILES_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.RunProfileSchema, 201,
+             schemas.RunProfileCreateSchema, examples=RUN_PROFILE_EXAMPLES,
+             headers={"Location": "The system's run profiles, as JIM answers.", **ETAG}, precondition="If-Match"),
+    Endpoint("put", SYSTEM_PATH + "/run-profiles/{runProfileId}", "updateRunProfile",
+             "Update a run profile: absent or null leaves a field as it is; the run type never changes",
+             RUN_PROFILES_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.RunProfileSchema,
+             body=schemas.RunProfileUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("delete", SYSTEM_PATH + "/run-profiles/{runProfileId}", "deleteRunProfile", "Delete a run profile",
+             RUN_PROFILES_TAG, (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, headers=ETAG,
+             precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/server-certificate", "getConnectedSystemServerCertificate",
              "The certificate the server presents over the stored settings, and the check it fails; nothing is "
              "stored", CERTIFICATE_TAG, (400, *KEY, 404, 502, *STORE), schemas.ServerCertificateSchema),
@@ -248,6 +275,7 @@ PARAMETERS = {
     "attributeId": "The attribute's id, one of the object type's.",
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
+    "runProfileId": "The run profile's id, one of the system's.",
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -298,6 +326,10 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
+    if isinstance(field, schemas.RunTypeName):
+        return {"type": "string", "enum": list(field.CHOICES), "description": "In any case; answered in this one."}
+    if isinstance(field, schemas.Unchangeable):
+        return {"description": f"Refused whatever its value: {field.message}"}
     if isinstance(field, fields.Constant):
         return constant(field.constant)
     if isinstance(field, fields.Enum):  # apispec lists the values but names no type

@@ -1,4 +1,6 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
+import functools
+import operator
 import re
 import unicodedata
 from datetime import timedelta
@@ -6,7 +8,7 @@ from datetime import timedelta
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
-from connectors.interface import CertificateFailure, Connector, Setting, SettingType
+from connectors.interface import CertificateFailure, Connector, RunType, Setting, SettingType
 from models import ID_DIGITS
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -234,11 +236,8 @@ class ConnectedSystemCreateSchema(Schema):
     change_reason = ChangeReason()
 
 
-class PageQuerySchema(Schema):
-    """A paged list's query string. Parameter names match in any case, as JIM's own API binds them."""
-
-    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
-    page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
+class QuerySchema(Schema):
+    """A query string. Parameter names match in any case, as JIM's own API binds them."""
 
     # Values that match their choices in any case; each is loaded in the spelling its choices list.
     CASE_INSENSITIVE_VALUES: dict[str, tuple[str, ...]] = {}
@@ -252,6 +251,29 @@ class PageQuerySchema(Schema):
             if isinstance(named.get(key), str):
                 named[key] = {choice.lower(): choice for choice in choices}.get(named[key].lower(), named[key])
         return named
+
+
+class PageQuerySchema(QuerySchema):
+    """A paged list's query string."""
+
+    page = fields.Integer(load_default=1, validate=validate.Range(1, 1_000_000))
+    page_size = fields.Integer(data_key="pageSize", load_default=25, validate=validate.Range(1, 100))
+
+
+class PartitionsQuerySchema(QuerySchema):
+    """What a client may ask of a system's partitions, to be given less of a big directory."""
+
+    selected = fields.Boolean(load_default=None, metadata={
+        "description": "true: only the selected partitions; false: only the others"})
+
+
+class ObjectTypesQuerySchema(QuerySchema):
+    """What a client may ask of a system's object types, to be given less of a big schema."""
+
+    selected = fields.Boolean(load_default=None, metadata={
+        "description": "true: only the selected object types; false: only the others"})
+    include_attributes = fields.Boolean(data_key="includeAttributes", load_default=True, metadata={
+        "description": "false: each object type without its attributes (attributeCount still counts them)"})
 
 
 class ListQuerySchema(PageQuerySchema):
@@ -273,6 +295,10 @@ class UTCTimestamp(fields.Field):
     """ISO 8601 in UTC with a trailing Z."""
 
     def _serialize(self, value, attr, obj, **kwargs):
+        return self.text(value)
+
+    @staticmethod
+    def text(value):
         return None if value is None else value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
@@ -576,6 +602,38 @@ class PartitionSchema(Schema):
     containers = fields.Nested(ContainerSchema, many=True)
 
 
+def row_shaper(schema: Schema, nested: str | None = None):
+    """``schema``'s dump of one row (a dict by attribute name), made without marshmallow's work per field:
+    for the big reads, a directory's 20,000 containers or a schema's 50,000 attributes, where that work is
+    most of the answer's time. The fields and their order are the schema's; ``nested``, its last field, is
+    given by the caller, already shaped, as the second argument."""
+    names = list(schema.dump_fields)
+    if nested is not None and names[-1] != nested:
+        raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
+    keys, attributes, converted = [], [], []
+    for name in names[:-1] if nested else names:
+        field = schema.dump_fields[name]
+        if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
+            raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
+        keys.append(field.data_key or name)
+        attributes.append(field.attribute or name)
+        if isinstance(field, UTCTimestamp):
+            # The rows of one import share their time: each is formatted once.
+            converted.append((keys[-1], functools.lru_cache(maxsize=256)(UTCTimestamp.text)))
+    read = operator.itemgetter(*attributes)
+    nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
+
+    def shaped(row: dict, given=None) -> dict:
+        answer = dict(zip(keys, read(row)))
+        for key, make in converted:
+            answer[key] = make(answer[key])
+        if nested_key is not None:
+            answer[nested_key] = given
+        return answer
+
+    return shaped
+
+
 class HierarchyItemSchema(Schema):
     external_id = fields.String(data_key="externalId")
     name = fields.String()
@@ -739,12 +797,101 @@ class ChangeRecordSchema(Schema):
     changes = fields.Nested(ChangeSchema, many=True)
 
 
+# --- Run profiles ---------------------------------------------------------------------------------------
+
+class RunTypeName(fields.String):
+    """A run type, in any case (PowerShell's ValidateSet passes it on as typed), loaded in JIM's spelling."""
+
+    CHOICES = tuple(run_type.value for run_type in RunType)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.CHOICES:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.CHOICES)}.")
+
+
+class Unchangeable(fields.Field):
+    """A field that a PUT may not send at all, refused with a message saying why."""
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(**kwargs)
+        self.message = message
+
+    def deserialize(self, value, attr=None, data=None, **kwargs):
+        if value is missing:
+            return missing
+        raise ValidationError(self.message)
+
+
+class RunProfileFields(Schema):
+    """What a run profile's POST and PUT both take. An empty filePath means none."""
+
+    name = Name()
+    page_size = StrictInteger(data_key="pageSize", validate=validate.Range(1, 10000))
+    partition_id = StrictInteger(data_key="partitionId", allow_none=True)
+    file_path = CleanString(data_key="filePath", max_length=500, allow_none=True)
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes")
+
+
+class RunProfileCreateSchema(RunProfileFields):
+    """A new run profile, with JIM's defaults; loads as its columns."""
+
+    name = Name(required=True)
+    run_type = RunTypeName(data_key="runType", required=True)
+    page_size = StrictInteger(data_key="pageSize", load_default=100, validate=validate.Range(1, 10000))
+    partition_id = StrictInteger(data_key="partitionId", allow_none=True, load_default=None)
+    file_path = CleanString(data_key="filePath", max_length=500, allow_none=True, load_default=None)
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes", load_default=False)
+
+    @post_load
+    def no_empty_path(self, data, **kwargs):
+        data["file_path"] = data["file_path"] or None
+        return data
+
+
+class RunProfileUpdateSchema(RunProfileFields):
+    """A run profile's PUT: absent or null leaves a field as it is (JIM's rule); loads as the columns to change."""
+
+    name = Name(allow_none=True)
+    page_size = StrictInteger(data_key="pageSize", allow_none=True, validate=validate.Range(1, 10000))
+    verify_import_content_hashes = StrictBoolean(data_key="verifyImportContentHashes", allow_none=True)
+    run_type = Unchangeable("A run profile's runType cannot change: create another run profile.",
+                            data_key="runType")
+
+    @post_load
+    def changes_only(self, data, **kwargs):
+        changes = {column: value for column, value in data.items() if value is not None}
+        if changes.get("file_path") == "":
+            changes["file_path"] = None
+        return changes
+
+
+class RunProfileSchema(Schema):
+    """JIM's RunProfileDto, and the partition's id beside its name."""
+
+    id = fields.Integer()
+    name = fields.String()
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    run_type = fields.String(data_key="runType")
+    page_size = fields.Integer(data_key="pageSize")
+    partition_id = fields.Integer(data_key="partitionId", allow_none=True)
+    partition_name = fields.String(data_key="partitionName", allow_none=True)
+    targets_deselected_partition = fields.Boolean(data_key="targetsDeselectedPartition")
+    file_path = fields.String(data_key="filePath", allow_none=True)
+    verify_import_content_hashes = fields.Boolean(data_key="verifyImportContentHashes")
+
+
 class HealthSchema(Schema):
+    """A health check's answer, as JIM's: what it found and when."""
+
     status = fields.String()
+    timestamp = UTCTimestamp()
 
 
 class VersionSchema(Schema):
-    name = fields.String()
+    product = fields.String()
     version = fields.String()
 
 
@@ -769,6 +916,8 @@ create_schema = ConnectedSystemCreateSchema()
 update_schemas = {connector.id: ConnectedSystemUpdateSchema(connector) for connector in CONNECTORS.values()}
 list_query_schema = ListQuerySchema()
 page_query_schema = PageQuerySchema()
+partitions_query_schema = PartitionsQuerySchema()
+object_types_query_schema = ObjectTypesQuerySchema()
 summary_page_schema = PageSchema(ConnectedSystemSummarySchema())
 history_page_schema = PageSchema(ChangeRecordSchema())
 settings_validation_schema = SettingsValidationSchema()
@@ -784,6 +933,10 @@ bulk_attributes_result_schema = BulkAttributesResultSchema()
 selection_update_schema = SelectionUpdateSchema()
 partition_schema = PartitionSchema()
 container_schema = ContainerSchema()
+shown_object_types = {"object_type": row_shaper(object_type_schema, nested="attributes"),
+                      "attribute": row_shaper(attribute_schema), "summary": row_shaper(ObjectTypeSummarySchema())}
+shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"),
+                   "container": row_shaper(container_schema, nested="child_containers")}
 hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
 certificate_read_schemas = {connector.id: ServerCertificateReadSchema(connector) for connector in CONNECTORS.values()}
@@ -791,5 +944,8 @@ certificate_trust_schemas = {connector.id: ServerCertificateTrustSchema(connecto
 server_certificate_schema = ServerCertificateSchema()
 trust_result_schema = TrustResultSchema()
 error_schema = ErrorSchema()
+run_profile_schema = RunProfileSchema()
+run_profile_create_schema = RunProfileCreateSchema()
+run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
 version_schema = VersionSchema()

@@ -4,12 +4,17 @@ Each setting declares its rules (required, a range, URL schemes, a pattern, requ
 holds a value, different from another's); ``check_settings`` applies them, for validate-settings and before
 every import.
 """
+import ipaddress
 import re
 from urllib.parse import urlsplit
 
 from connectors.interface import Connector, Setting, SettingType, holds_value, in_effect
 
 HOST_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$")
+# A DNS name's label (RFC 1123): letters, digits and hyphens, at most 63, no hyphen at either end.
+LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
+# An IPv6 address's zone (``fe80::1%eth0``): an interface's name or number, never a list or a path.
+ZONE = re.compile(r"[A-Za-z0-9_.-]+")
 
 
 def check_settings(connector: Connector, values: dict[int, object]) -> dict[int, list[str]]:
@@ -39,11 +44,25 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
                 messages.append(f"{setting.name} must be at least {setting.minimum}.")
             if setting.maximum is not None and value > setting.maximum:
                 messages.append(f"{setting.name} must be at most {setting.maximum}.")
+        elif setting.one_host and not is_one_host(value):
+            messages.append(f"{setting.name} must be a host name, an IPv4 address or an IPv6 address, and nothing "
+                            f"else (no port, list of hosts or socket path).")
         elif setting.url_schemes and isinstance(value, str):
             messages.extend(address_problems(setting, value))
         elif setting.pattern and not re.search(setting.pattern, value):
             messages.append(f"{setting.name} must be {setting.pattern_hint}.")
     return {setting_id: messages for setting_id, messages in problems.items() if messages}
+
+
+def is_one_host(value: str) -> bool:
+    """A host name (of at most 253 characters, a final dot allowed), an IPv4 or an IPv6 address."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        name = value.removesuffix(".")
+        return 0 < len(name) <= 253 and all(LABEL.fullmatch(label) for label in name.split("."))
+    zone = getattr(address, "scope_id", None)
+    return zone is None or bool(ZONE.fullmatch(zone))
 
 
 def address_problems(setting: Setting, value: str) -> list[str]:

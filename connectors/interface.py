@@ -3,11 +3,12 @@
 A connector module builds one ``Connector``. Its discovery functions take the system's ``Settings`` and a
 ``Deadline``, talk to the system, and return plain data (``DiscoveredSchema``, ``DiscoveredHierarchy``), or
 raise ``Refused`` (the system answered, and said no) or ``Unreachable`` (it could not be reached, or did not
-answer in time). A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
+answer in time). Its reader (``read_objects``) takes the settings, a ``ReadScope`` (what a run imports) and a
+``Deadline`` that bounds each step (a page, a fetch of rows), and yields an ``ImportedObject`` at a time. A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
 it, bounds its time and keeps its secrets out of what comes back.
 """
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -52,6 +53,7 @@ class Setting:
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
+    one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
 
     @property
     def value_key(self) -> str:
@@ -126,6 +128,10 @@ class Deadline:
     def bound(self, step_seconds: float) -> float:
         """How long the next step may wait: its own timeout, or what is left of the deadline if less."""
         return min(step_seconds, self.remaining())
+
+    def restart(self):
+        """A new step begins, with the whole time again: a read of a million objects is many steps, each bounded."""
+        self.at = time.monotonic() + self.seconds
 
 
 class AttributeType(StrEnum):
@@ -227,6 +233,82 @@ class CertificateReader:
     trust: Setting  # the Text setting of PEM certificates the connector trusts, to which a trust adds one
 
 
+class ContainerScopeKind(StrEnum):
+    SUBTREE = "Subtree"  # the container and everything beneath it
+    ONE_LEVEL = "OneLevel"  # the entries directly beneath it only
+
+
+@dataclass(frozen=True)
+class AttributeScope:
+    """An attribute a run reads, and how its values are typed."""
+
+    name: str
+    type: AttributeType = AttributeType.TEXT
+    multi_valued: bool = False
+
+
+@dataclass(frozen=True)
+class ObjectTypeScope:
+    """A selected object type: its selected attributes (the external ids among them) and which is which."""
+
+    name: str
+    attributes: tuple[AttributeScope, ...]
+    external_id: str
+    secondary_external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class ContainerScope:
+    """A selected container (an LDAP DN), searched to its ``scope``, less the ``excluded`` containers within it."""
+
+    external_id: str
+    scope: ContainerScopeKind = ContainerScopeKind.SUBTREE
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PartitionScope:
+    """A selected partition; with no selected container, the whole of it (less ``excluded``) is read."""
+
+    external_id: str
+    containers: tuple[ContainerScope, ...] = ()
+    excluded: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReadScope:
+    """What a run reads: the selected object types, the selected partitions (LDAP), and a file in place of the
+    File Path setting (a run profile's ``filePath``)."""
+
+    object_types: tuple[ObjectTypeScope, ...]
+    partitions: tuple[PartitionScope, ...] = ()
+    file_path: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportedObject:
+    """One object as read: its type, external ids (as text) and values by attribute name, each typed as its
+    attribute (int, Decimal, bool, datetime, UUID, bytes, or str; a Reference as the referenced external id or
+    DN), a multi-valued one as a list. ``problems`` says which values could not be read as their type (they
+    are left out); an object without an external id has ``external_id`` None and says so there."""
+
+    object_type: str
+    external_id: str | None
+    secondary_external_id: str | None
+    values: dict[str, object]
+    problems: tuple[str, ...] = ()
+
+
+class RunType(StrEnum):
+    """What a run profile runs, as JIM names it."""
+
+    FULL_IMPORT = "FullImport"
+    DELTA_IMPORT = "DeltaImport"
+    FULL_SYNCHRONISATION = "FullSynchronisation"
+    DELTA_SYNCHRONISATION = "DeltaSynchronisation"
+    EXPORT = "Export"
+
+
 @dataclass(frozen=True)
 class Connector:
     id: int
@@ -236,9 +318,18 @@ class Connector:
     discover_schema: Callable[[Settings, Deadline], DiscoveredSchema]
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
+    read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
+    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
+    supports_full_import: bool = True
+    supports_delta_import: bool = True
+    supports_export: bool = True
     # Only connectors that make TLS connections read a server's certificate (LDAP, over LDAPS).
     server_certificate: CertificateReader | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
+
+    def can_run(self, run_type: RunType) -> bool:
+        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
+                RunType.EXPORT: self.supports_export}.get(run_type, True)

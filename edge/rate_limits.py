@@ -32,7 +32,7 @@ from auth import identify
 from edge import rate_limit_storage  # noqa: F401  registers the jim-sqlite scheme with limits
 from errors import TooManyRequests
 
-HEALTH_ENDPOINTS = frozenset({"api.live", "api.ready", "api.version"})
+HEALTH_ENDPOINTS = frozenset({"api.health", "api.live", "api.ready", "api.version"})
 # Redis answers at once or is treated as down, so a Redis outage never holds a request.
 REDIS_OPTIONS = {"socket_timeout": 1, "socket_connect_timeout": 1}
 # After the storage fails, each process counts in memory this long before it tries the storage again.

@@ -5,8 +5,14 @@ A hierarchy import is matched with what is stored by the directory's stable entr
 by the external id (the DN, ignoring case), so that a renamed or moved container keeps its id and its
 selection. New ones arrive unselected; ones the directory no longer has are removed. The functions here
 read, compare and compute; what they compute is a ``PartEdit`` that ``systems.save`` writes.
+
+A directory may hold tens of thousands of containers, so everything here is linear in their number: trees are
+walked with a queue, never by recursion, the writes are one batch per kind of statement, and a read for an
+answer builds plain dicts straight from the rows.
 """
-from dataclasses import dataclass, field, replace
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 
 from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
@@ -15,12 +21,12 @@ from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, Disco
 from errors import NotFound
 from history import Change
 from models import containers_table, partitions_table
-from systems import PartEdit, in_range
+from systems import PartEdit, dicts, in_range
 
 PARTITIONS, CONTAINERS = partitions_table, containers_table
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredContainer:
     id: int
     connected_system_id: int
@@ -32,10 +38,9 @@ class StoredContainer:
     description: str | None
     hidden: bool
     selected: bool
-    child_containers: tuple["StoredContainer", ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredPartition:
     id: int
     connected_system_id: int
@@ -43,65 +48,102 @@ class StoredPartition:
     stable_id: str | None
     name: str
     selected: bool
-    containers: tuple[StoredContainer, ...] = ()  # the top of its tree
 
 
-def match_key(item) -> str:
-    """How an item is recognised across imports: its stable id, else its external id ignoring case."""
-    return f"id:{item.stable_id}" if item.stable_id else f"dn:{item.external_id.casefold()}"
-
-
-def by_name(items) -> tuple:
-    return tuple(sorted(items, key=lambda item: (item.name.casefold(), item.external_id.casefold(), item.id)))
+def sort_key(item) -> tuple:
+    """The order of partitions and of each container's children: by name, ignoring case."""
+    return item["name"].casefold(), item["externalId"].casefold(), item["id"]
 
 
 # --- Reading ---------------------------------------------------------------------------------------------
 
 PARTITIONS_OF_SYSTEM = select(PARTITIONS).where(PARTITIONS.c.connected_system_id == bindparam("system_id"))
 CONTAINERS_OF_SYSTEM = select(CONTAINERS).where(CONTAINERS.c.connected_system_id == bindparam("system_id"))
+ONE_PARTITION = PARTITIONS_OF_SYSTEM.where(PARTITIONS.c.id == bindparam("partition_id"))
+ONE_CONTAINER = CONTAINERS_OF_SYSTEM.where(CONTAINERS.c.id == bindparam("container_id"))
+CHILDREN_OF_CONTAINER = select(CONTAINERS).where(CONTAINERS.c.parent_id == bindparam("container_id"))
+CONTAINERS_OF_PARTITION = select(CONTAINERS).where(CONTAINERS.c.partition_id == bindparam("partition_id"))
 
 
-def read_all(connection: Connection, system_id: int) -> list[StoredPartition]:
-    """Every partition of the system, each with its tree of containers, sorted by name at every level."""
-    rows = [StoredContainer(**row._mapping) for row in connection.execute(CONTAINERS_OF_SYSTEM, {"system_id": system_id})]
-    children: dict[int | None, list[StoredContainer]] = {}
-    for container in rows:
-        children.setdefault(container.parent_id, []).append(container)
-
-    def tree(container: StoredContainer) -> StoredContainer:
-        return replace(container, child_containers=by_name(tree(child) for child in children.get(container.id, [])))
-
-    tops: dict[int, list[StoredContainer]] = {}
-    for container in children.get(None, []):
-        tops.setdefault(container.partition_id, []).append(tree(container))
-    partitions = [StoredPartition(**row._mapping) for row in connection.execute(PARTITIONS_OF_SYSTEM,
-                                                                                 {"system_id": system_id})]
-    return list(by_name(replace(partition, containers=by_name(tops.get(partition.id, [])))
-                        for partition in partitions))
+def columns_of(table, stored) -> list:
+    return [table.c[name] for name in stored.__slots__]
 
 
-def flattened(partitions: list[StoredPartition]) -> list[StoredContainer]:
-    """Every container of every partition, parents before their children."""
-    found, stack = [], [container for partition in partitions for container in partition.containers]
-    while stack:
-        container = stack.pop(0)
-        found.append(container)
-        stack.extend(container.child_containers)
-    return found
+# What a merge compares, in the order of the dataclasses' fields.
+STORED_PARTITIONS = select(*columns_of(PARTITIONS, StoredPartition)).where(
+    PARTITIONS.c.connected_system_id == bindparam("system_id"))
+STORED_CONTAINERS = select(*columns_of(CONTAINERS, StoredContainer)).where(
+    CONTAINERS.c.connected_system_id == bindparam("system_id"))
 
 
-def find_partition(partitions: list[StoredPartition], system_id: int, partition_id: int) -> StoredPartition:
-    for partition in partitions if in_range(partition_id) else []:
-        if partition.id == partition_id:
-            return partition
-    raise NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+def read_all(connection: Connection, system_id: int) -> tuple[list[StoredPartition], list[StoredContainer]]:
+    """Every partition and every container of the system, as stored rows (a container names its parent)."""
+    return (read_partitions(connection, system_id),
+            [StoredContainer(*row) for row in connection.execute(STORED_CONTAINERS, {"system_id": system_id})])
 
 
-def find_container(partitions: list[StoredPartition], system_id: int, container_id: int) -> StoredContainer:
-    for container in flattened(partitions) if in_range(container_id) else []:
-        if container.id == container_id:
-            return container
-    raise NotFound(f"Connected system {system_id} has no container {container_id}.")
+def read_partitions(connection: Connection, system_id: int) -> list[StoredPartition]:
+    """The system's partitions alone, as stored rows."""
+    return [StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, {"system_id": system_id})]
+
+
+def read_partition(connection: Connection, system_id: int, partition_id: int) -> StoredPartition:
+    """One partition of the system, or a 404 that says which."""
+    parameters = {"system_id": system_id, "partition_id": partition_id}
+    row = connection.execute(ONE_PARTITION, parameters).one_or_none() if in_range(partition_id) else None
+    if row is None:
+        raise NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+    return StoredPartition(*(row._mapping[name] for name in StoredPartition.__slots__))
+
+
+def read_container(connection: Connection, system_id: int, container_id: int) -> StoredContainer:
+    """One container of the system, or a 404 that says which."""
+    parameters = {"system_id": system_id, "container_id": container_id}
+    row = connection.execute(ONE_CONTAINER, parameters).one_or_none() if in_range(container_id) else None
+    if row is None:
+        raise NotFound(f"Connected system {system_id} has no container {container_id}.")
+    return StoredContainer(*(row._mapping[name] for name in StoredContainer.__slots__))
+
+
+def trees(connection: Connection, system_id: int, shown: dict, partition_id: int | None = None,
+          selected: bool | None = None) -> list[dict]:
+    """The system's partitions (or the one ``partition_id``), each as ``shown`` makes a row, with its
+    containers as trees, sorted by name at every level; only those whose ``selected`` is this, if given."""
+    if partition_id is None:
+        partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+        rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
+    else:
+        partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+        rows = dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
+    partitions = [row for row in partitions if selected is None or row["selected"] == selected]
+    return assembled(partitions, rows, shown)
+
+
+def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
+    """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
+    (row,) = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
+                                                                   {"container_id": container_id})]
+    return shown["container"](row, sorted(children, key=sort_key))
+
+
+def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:
+    """Rows made trees, bottom up and without recursion: each container's children are shown before it is."""
+    children: dict[int | None, list[dict]] = {}
+    for row in containers:
+        children.setdefault(row["parent_id"], []).append(row)
+    # Parents before children, by a walk from the tops; then made in reverse, so every child is ready.
+    order, queue = [], deque(children.get(None, ()))
+    while queue:
+        row = queue.popleft()
+        order.append(row)
+        queue.extend(children.get(row["id"], ()))
+    made: dict[int, list[dict]] = {}
+    for row in reversed(order):
+        node = shown["container"](row, sorted(made.pop(row["id"], ()), key=sort_key))
+        made.setdefault(row["parent_id"] if row["parent_id"] is not None else -row["partition_id"], []).append(node)
+    return sorted((shown["partition"](row, sorted(made.get(-row["id"], ()), key=sort_key)) for row in partitions),
+                  key=sort_key)
 
 
 # --- Comparing and merging a discovered hierarchy ---------------------------------------------------------
@@ -144,13 +186,54 @@ class HierarchyChanges:
         return any(item.was_selected for item in self.removed_partitions + self.removed_containers)
 
 
+def matches(stored: list, discovered: list) -> dict[int, object]:
+    """Which stored item each discovered one is (by position in ``discovered``), the same whatever order
+    either comes in.
+
+    First by stable id, where it names one item on each side. Then by external id, ignoring case, unless both
+    have stable ids of their own that differ: that is another entry made at the same DN. A stable id that
+    several entries share (a directory restored badly, a copied entry) identifies none of them, so those are
+    matched by DN, and a re-import of an unchanged directory changes nothing.
+    """
+    def unique_ids(items) -> dict[str, object]:
+        counts: dict[str, int] = {}
+        for item in items:
+            if item.stable_id:
+                counts[item.stable_id] = counts.get(item.stable_id, 0) + 1
+        return {item.stable_id: item for item in items if item.stable_id and counts[item.stable_id] == 1}
+
+    stored_ids, discovered_ids = unique_ids(stored), unique_ids(discovered)
+    found, taken = {}, set()
+    for position, item in enumerate(discovered):
+        old = stored_ids.get(item.stable_id) if item.stable_id in discovered_ids else None
+        if old is not None:
+            found[position] = old
+            taken.add(old.id)
+    by_dn: dict[str, deque] = {}
+    for old in sorted(stored, key=lambda old: old.id):
+        if old.id not in taken:
+            by_dn.setdefault(old.external_id.casefold(), deque()).append(old)
+    for position, item in enumerate(discovered):
+        if position in found:
+            continue
+        candidates = by_dn.get(item.external_id.casefold())
+        while candidates:
+            old = candidates[0]
+            if old.stable_id in stored_ids and item.stable_id in discovered_ids and old.stable_id != item.stable_id:
+                break  # another entry at the same DN: the old one goes, this one is new
+            found[position] = candidates.popleft()
+            break
+    return found
+
+
 NEW_PARTITION = insert(PARTITIONS)
 SET_PARTITION = update(PARTITIONS).where(PARTITIONS.c.id == bindparam("partition_id"))
 DELETE_PARTITION = delete(PARTITIONS).where(PARTITIONS.c.id == bindparam("partition_id"))
 
 
 def by_external_id(table, name: str):
-    """The id of the system's newest row of ``table`` with the external id bound as ``name``."""
+    """The id of the system's newest row of ``table`` with the external id bound as ``name`` (an index lookup:
+    migration 0004)."""
     return select(table.c.id).where(
         table.c.connected_system_id == bindparam("system_id", type_=Integer),
         table.c.external_id == bindparam(name, type_=Text),
@@ -180,104 +263,128 @@ SET_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container
 DELETE_CONTAINER = delete(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id"))
 
 
-def discovered_containers(partition: DiscoveredPartition) -> list[tuple[DiscoveredContainer, DiscoveredContainer | None]]:
-    """Every container of a discovered partition with its parent (None at the top), parents first."""
-    found, queue = [], [(container, None) for container in partition.containers]
+def discovered_containers(partition: DiscoveredPartition
+                          ) -> Iterable[tuple[DiscoveredContainer, DiscoveredContainer | None, int]]:
+    """Every container of a discovered partition with its parent (None at the top) and its depth (1 at the
+    top), parents first."""
+    queue = deque((container, None, 1) for container in partition.containers)
     while queue:
-        container, parent = queue.pop(0)
-        found.append((container, parent))
-        queue.extend((child, container) for child in container.children)
-    return found
+        container, parent, depth = queue.popleft()
+        yield container, parent, depth
+        queue.extend((child, container, depth + 1) for child in container.children)
 
 
-def merged(system_id: int, stored: list[StoredPartition], discovered: DiscoveredHierarchy
-           ) -> tuple[PartEdit, HierarchyChanges]:
-    """The writes that make the stored hierarchy what was discovered, their history, and the import's answer."""
+def merged(system_id: int, stored: tuple[list[StoredPartition], list[StoredContainer]],
+           discovered: DiscoveredHierarchy) -> tuple[PartEdit, HierarchyChanges]:
+    """The writes that make the stored hierarchy what was discovered, their history, and the import's answer.
+
+    Each kind of write is one batch, in an order that keeps every reference good: new partitions, new
+    containers (parents first, so a new child finds its new parent), changed ones, then removals (a container
+    moved out of a removed one has its new parent by then, and is kept).
+    """
+    stored_partitions, stored_containers = stored
     answer = HierarchyChanges(total_partitions=len(discovered.partitions))
-    statements, changes = [], []
-    stored_partitions = {match_key(partition): partition for partition in stored}
-    stored_containers = {match_key(container): container for container in flattened(stored)}
-    by_id = {container.id: container for container in stored_containers.values()}
-    partition_keys = {partition.id: match_key(partition) for partition in stored}
-    seen_partitions, seen_containers = set(), set()
+    changes = []
+    new_partitions, set_partitions, new_containers, set_containers = [], [], [], []
 
-    for partition in discovered.partitions:
-        key = match_key(partition)
-        seen_partitions.add(key)
-        old = stored_partitions.get(key)
+    partition_match = matches(stored_partitions, list(discovered.partitions))
+    for position, partition in enumerate(discovered.partitions):
+        old = partition_match.get(position)
         if old is None:
-            statements.append((NEW_PARTITION, {"connected_system_id": system_id, "external_id": partition.external_id,
-                                               "stable_id": partition.stable_id, "name": partition.name,
-                                               "selected": False}))
+            new_partitions.append({"connected_system_id": system_id, "external_id": partition.external_id,
+                                   "stable_id": partition.stable_id, "name": partition.name, "selected": False})
             answer.added_partitions.append(Item(partition.external_id, partition.name, False, "Partition"))
             changes.append(Change(f"partitions.{partition.external_id}", None, {"name": partition.name}))
         elif (old.external_id, old.stable_id, old.name) != (partition.external_id, partition.stable_id, partition.name):
-            statements.append((SET_PARTITION, {"partition_id": old.id, "external_id": partition.external_id,
-                                               "stable_id": partition.stable_id, "name": partition.name}))
+            set_partitions.append({"partition_id": old.id, "external_id": partition.external_id,
+                                   "stable_id": partition.stable_id, "name": partition.name})
             if old.name != partition.name:
                 answer.renamed_partitions.append(Item(partition.external_id, partition.name, old.selected, "Partition",
                                                       old_name=old.name, new_name=partition.name))
                 changes.append(Change(f"partitions.{partition.external_id}.name", old.name, partition.name))
 
-    # Parents before children, so that each container's parent already has its final external id.
-    for partition in discovered.partitions:
-        stored_partition = stored_partitions.get(match_key(partition))
-        for container, parent in discovered_containers(partition):
-            answer.total_containers += 1
-            key = match_key(container)
-            seen_containers.add(key)
-            parent_external_id = parent.external_id if parent else None
-            stored_parent = stored_containers.get(match_key(parent)) if parent else None
-            row = {"system_id": system_id,
-                   "stored_partition_id": stored_partition.id if stored_partition else None,
-                   "partition_external_id": partition.external_id,
-                   "stored_parent_id": stored_parent.id if stored_parent else None,
-                   "parent_external_id": parent_external_id}
-            old = stored_containers.get(key)
-            if old is None:
-                statements.append((NEW_CONTAINER, {**row, "external_id": container.external_id,
-                                                   "stable_id": container.stable_id, "name": container.name,
-                                                   "description": container.description, "hidden": container.hidden}))
-                answer.added_containers.append(Item(container.external_id, container.name, False, "Container"))
-                changes.append(Change(f"containers.{container.external_id}", None,
-                                      {"name": container.name, "parentExternalId": parent_external_id}))
-                continue
+    found = [(found_in, *entry) for position, found_in in enumerate(discovered.partitions)
+             for entry in discovered_containers(found_in)]
+    answer.total_containers = len(found)
+    container_match = matches(stored_containers, [container for _, container, _, _ in found])
+    stored_of = {id(found[position][1]): old for position, old in container_match.items()}
+    stored_partition_of = {id(partition): old for position, partition in enumerate(discovered.partitions)
+                           if (old := partition_match.get(position)) is not None}
+    by_id = {old.id: old for old in stored_containers}
+    kept = set()
+    for partition, container, parent, _ in found:
+        old, stored_partition = stored_of.get(id(container)), stored_partition_of.get(id(partition))
+        stored_parent = stored_of.get(id(parent)) if parent is not None else None
+        parent_external_id = parent.external_id if parent is not None else None
+        row = {"system_id": system_id,
+               "stored_partition_id": stored_partition.id if stored_partition else None,
+               "partition_external_id": partition.external_id,
+               "stored_parent_id": stored_parent.id if stored_parent else None,
+               "parent_external_id": parent_external_id}
+        if old is None:
+            new_containers.append({**row, "external_id": container.external_id, "stable_id": container.stable_id,
+                                   "name": container.name, "description": container.description,
+                                   "hidden": container.hidden})
+            answer.added_containers.append(Item(container.external_id, container.name, False, "Container"))
+            changes.append(Change(f"containers.{container.external_id}", None,
+                                  {"name": container.name, "parentExternalId": parent_external_id}))
+            continue
+        kept.add(old.id)
+        # Moved: under another parent, or to the top of another partition; a renamed parent is no move.
+        if parent is None:
+            moved = old.parent_id is not None or stored_partition is None or old.partition_id != stored_partition.id
+        else:
+            moved = stored_parent is None or old.parent_id != stored_parent.id
+        if moved or (old.external_id, old.stable_id, old.name, old.description, old.hidden) != (
+                container.external_id, container.stable_id, container.name, container.description, container.hidden):
+            set_containers.append({**row, "container_id": old.id, "new_external_id": container.external_id,
+                                   "new_stable_id": container.stable_id, "new_name": container.name,
+                                   "new_description": container.description, "new_hidden": container.hidden})
+        if old.name != container.name:
+            answer.renamed_containers.append(Item(container.external_id, container.name, old.selected, "Container",
+                                                  old_name=old.name, new_name=container.name))
+            changes.append(Change(f"containers.{container.external_id}.name", old.name, container.name))
+        if moved:
             old_parent = by_id.get(old.parent_id)
             old_parent_external_id = old_parent.external_id if old_parent else None
-            # Moved: under another parent, or to the top of another partition; a renamed parent is no move.
-            moved = (match_key(old_parent) if old_parent else partition_keys[old.partition_id]) != (
-                match_key(parent) if parent else match_key(partition))
-            if (old.external_id, old.stable_id, old.name, old.description, old.hidden) != (
-                    container.external_id, container.stable_id, container.name, container.description,
-                    container.hidden) or moved:
-                statements.append((SET_CONTAINER, {**row, "container_id": old.id,
-                                                   "new_external_id": container.external_id,
-                                                   "new_stable_id": container.stable_id, "new_name": container.name,
-                                                   "new_description": container.description,
-                                                   "new_hidden": container.hidden}))
-            if old.name != container.name:
-                answer.renamed_containers.append(Item(container.external_id, container.name, old.selected, "Container",
-                                                      old_name=old.name, new_name=container.name))
-                changes.append(Change(f"containers.{container.external_id}.name", old.name, container.name))
-            if moved:
-                answer.moved_containers.append(Item(
-                    container.external_id, container.name, old.selected, "Container",
-                    old_parent_external_id=old_parent_external_id, new_parent_external_id=parent_external_id))
-                changes.append(Change(f"containers.{container.external_id}.parentExternalId",
-                                      old_parent_external_id, parent_external_id))
+            answer.moved_containers.append(Item(
+                container.external_id, container.name, old.selected, "Container",
+                old_parent_external_id=old_parent_external_id, new_parent_external_id=parent_external_id))
+            changes.append(Change(f"containers.{container.external_id}.parentExternalId",
+                                  old_parent_external_id, parent_external_id))
 
-    # Removals last: a container moved out of a removed one has its new parent by now, and is kept.
-    for key, old in stored_containers.items():
-        if key not in seen_containers:
-            statements.append((DELETE_CONTAINER, {"container_id": old.id}))
+    removed_containers = []
+    for old in parents_first(stored_containers):
+        if old.id not in kept:
+            removed_containers.append({"container_id": old.id})
             answer.removed_containers.append(Item(old.external_id, old.name, old.selected, "Container"))
             changes.append(Change(f"containers.{old.external_id}", {"name": old.name, "selected": old.selected}, None))
-    for key, old in stored_partitions.items():
-        if key not in seen_partitions:
-            statements.append((DELETE_PARTITION, {"partition_id": old.id}))
+    matched_partitions = {old.id for old in partition_match.values()}
+    removed_partitions = []
+    for old in stored_partitions:
+        if old.id not in matched_partitions:
+            removed_partitions.append({"partition_id": old.id})
             answer.removed_partitions.append(Item(old.external_id, old.name, old.selected, "Partition"))
             changes.append(Change(f"partitions.{old.external_id}", {"name": old.name, "selected": old.selected}, None))
-    return PartEdit(tuple(statements), tuple(changes)), answer
+    statements = tuple((statement, rows) for statement, rows in (
+        (NEW_PARTITION, new_partitions), (SET_PARTITION, set_partitions), (NEW_CONTAINER, new_containers),
+        (SET_CONTAINER, set_containers), (DELETE_CONTAINER, removed_containers),
+        (DELETE_PARTITION, removed_partitions)) if rows)
+    return PartEdit(statements, tuple(changes)), answer
+
+
+def parents_first(containers: list[StoredContainer]) -> list[StoredContainer]:
+    """Stored containers as their trees list them: each level by name, parents before their children."""
+    children: dict[int | None, list[StoredContainer]] = {}
+    for container in sorted(containers, key=lambda item: (item.name.casefold(), item.external_id.casefold(),
+                                                          item.id)):
+        children.setdefault(container.parent_id, []).append(container)
+    order, queue = [], deque(children.get(None, ()))
+    while queue:
+        container = queue.popleft()
+        order.append(container)
+        queue.extend(children.get(container.id, ()))
+    return order
 
 
 def partition_selected(partition: StoredPartition, selected: bool) -> PartEdit:
@@ -295,4 +402,3 @@ def container_selected(container: StoredContainer, selected: bool) -> PartEdit:
         return PartEdit((), ())
     return PartEdit(((SELECT_CONTAINER, {"container_id": container.id, "selected": selected}),),
                     (Change(f"containers.{container.external_id}.selected", container.selected, selected),))
-

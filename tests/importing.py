@@ -1,5 +1,6 @@
 """A connected system made through the API, its schema imported, and what the API then shows of it."""
 import itertools
+import threading
 
 from conftest import SYSTEMS
 from connectors import CONNECTORS
@@ -52,15 +53,27 @@ def imported(client, admin, system_id: int) -> dict:
     return object_types(client, admin, system_id)
 
 
-def failed(client, admin, system_id: int, status: int) -> str:
-    """Import the schema, which must fail with ``status``; its message. Nothing was imported, and the
-    settings are recorded as not working."""
-    answer = import_schema(client, admin, system_id)
+FAILED_ACTIONS = {"import-schema": "SchemaImportFailed", "import-hierarchy": "HierarchyImportFailed"}
+
+
+def failed(client, admin, system_id: int, status: int, path: str = "import-schema") -> str:
+    """Import (the schema, or what ``path`` names), which must fail with ``status``; its message. The system
+    starts validated (validate-settings records its settings as passing the offline checks), so that the
+    failure's own record shows: ``settingValuesValid`` turned false by the failure's history record, and
+    nothing imported."""
+    validated = client.post(f"{SYSTEMS}/{system_id}/validate-settings", headers=admin)
+    assert validated.status_code == 200 and validated.json["valid"] is True, validated.json
+    answer = client.post(f"{SYSTEMS}/{system_id}/{path}", headers={"X-Api-Key": admin["X-Api-Key"]})
     assert answer.status_code == status, answer.json
     assert answer.json["code"] == {400: "BAD_REQUEST", 502: "BAD_GATEWAY"}[status]
     system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
     assert system["settingValuesValid"] is False
     assert system["objectTypes"] == []
+    partitions = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin)
+    assert partitions.status_code == 200 and partitions.json == []
+    [record, *_] = history(client, admin, system_id)
+    assert (record["action"], record["changes"]) == (
+        FAILED_ACTIONS[path], [{"field": "settingValuesValid", "oldValue": True, "newValue": False}])
     return answer.json["message"]
 
 
@@ -69,3 +82,20 @@ def history(client, headers, system_id: int) -> list[dict]:
     response = client.get(f"{SYSTEMS}/{system_id}/history", headers=headers, query_string={"pageSize": 100})
     assert response.status_code == 200, response.json
     return response.json["items"]
+
+
+def answered_while_held(app, relay, key: str, url: str, during):
+    """The answer to a POST of ``url`` whose system, behind ``relay``, answers only after ``during()`` has run
+    while the import waited for it."""
+    relay.hold()
+    answers = []
+    talking = threading.Thread(target=lambda: answers.append(
+        app.test_client().post(url, headers={"X-Api-Key": key})))
+    talking.start()
+    try:
+        assert relay.connected.wait(10), "the import never connected"
+        during()
+    finally:
+        relay.release()
+        talking.join(30)
+    return answers[0]

@@ -119,7 +119,34 @@ def subject_name(name: str) -> x509.GeneralName:
         return x509.DNSName(name)
 
 
-def config_ldif(folder: Path) -> str:
+# A structural class of the tests' own holding one attribute of each syntax slapd knows that the connector maps
+# (slapd has no UTC Time), each named after its syntax: jimBoolean, jimGeneralizedTime, ... Its OIDs are
+# UUID-based (X.667), which need no registration.
+SAMPLE_CLASS = "jimSyntaxSample"
+SAMPLE_ARC = "2.25.31275351307768744957933072192928233618"
+SAMPLE_SYNTAXES = {
+    "DN": "1.3.6.1.4.1.1466.115.121.1.12", "NameAndOptionalUID": "1.3.6.1.4.1.1466.115.121.1.34",
+    "Integer": "1.3.6.1.4.1.1466.115.121.1.27", "Boolean": "1.3.6.1.4.1.1466.115.121.1.7",
+    "GeneralizedTime": "1.3.6.1.4.1.1466.115.121.1.24", "UUID": "1.3.6.1.1.16.1",
+    "OctetString": "1.3.6.1.4.1.1466.115.121.1.40", "Binary": "1.3.6.1.4.1.1466.115.121.1.5",
+    "Audio": "1.3.6.1.4.1.1466.115.121.1.4", "Certificate": "1.3.6.1.4.1.1466.115.121.1.8",
+    "CertificateList": "1.3.6.1.4.1.1466.115.121.1.9", "CertificatePair": "1.3.6.1.4.1.1466.115.121.1.10",
+    "Fax": "1.3.6.1.4.1.1466.115.121.1.23", "JPEG": "1.3.6.1.4.1.1466.115.121.1.28",
+    "SupportedAlgorithm": "1.3.6.1.4.1.1466.115.121.1.49", "DirectoryString": "1.3.6.1.4.1.1466.115.121.1.15",
+}
+
+
+def sample_schema() -> str:
+    """The lines of SAMPLE_CLASS and its attributes, for the schema entry cn=jim."""
+    lines = [f"olcAttributeTypes: ( {SAMPLE_ARC}.1.{number} NAME 'jim{name}' SYNTAX {oid} SINGLE-VALUE )"
+             for number, (name, oid) in enumerate(SAMPLE_SYNTAXES.items(), start=1)]
+    names = " $ ".join(f"jim{name}" for name in SAMPLE_SYNTAXES)
+    lines.append(f"olcObjectClasses: ( {SAMPLE_ARC}.2.1 NAME '{SAMPLE_CLASS}' SUP top STRUCTURAL MUST cn "
+                 f"MAY ( {names} ) )")
+    return "\n".join(lines) + "\n"
+
+
+def config_ldif(folder: Path, limits: str = "") -> str:
     schemas = "".join(f"include: file:///etc/ldap/schema/{name}.ldif\n\n" for name in SCHEMAS)
     return textwrap.dedent(f"""\
         dn: cn=config
@@ -146,6 +173,7 @@ def config_ldif(folder: Path) -> str:
         objectClass: olcSchemaConfig
         cn: jim
         olcDitContentRules: ( 0.9.2342.19200300.100.4.5 NAME 'account' AUX ( posixAccount $ shadowAccount ) )
+        """) + sample_schema() + textwrap.dedent(f"""\
 
         dn: olcDatabase={{-1}}frontend,cn=config
         objectClass: olcDatabaseConfig
@@ -168,9 +196,13 @@ def config_ldif(folder: Path) -> str:
         olcRootPW: {ADMIN_PASSWORD}
         olcDbDirectory: {folder}/data
         olcDbMaxSize: 16777216
+        # A throwaway: no fsync per write, so that a test can add 20,000 entries in a second.
+        olcDbNoSync: TRUE
+        # As a big directory is set up to be read by paged searches: 500 entries a page, any number of pages.
+        olcLimits: * size.prtotal=unlimited
         olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
         olcAccess: {{1}}to * by users read
-        """)
+        """) + (f"olcLimits: {limits}\n" if limits else "")
 
 
 def person(uid: str, parent: str, number: int, given: str, surname: str) -> str:
@@ -252,15 +284,16 @@ def ldap_directory(tmp_path_factory):
 
 @contextmanager
 def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
-                      self_signed: bool = False):
+                      limits: str = "", self_signed: bool = False):
     """Yields a ``Directory`` served by a slapd of its own, configured in ``folder``; stops it afterwards.
     Without ``tree``, the database is empty: not even the entry of its suffix is there. The LDAPS listener's
-    certificate is for ``certificate_names``, and signed by a CA made here unless ``self_signed``."""
+    certificate is for ``certificate_names``, and signed by a CA made here unless ``self_signed``; ``limits`` is
+    the database's ``olcLimits`` (slapd-config(5))."""
     config = folder / "slapd.d"
     config.mkdir()
     (folder / "data").mkdir()
     ca_pem = write_certificates(folder, certificate_names, self_signed)
-    subprocess.run([SLAPADD, "-n0", "-F", str(config)], input=config_ldif(folder).encode(), check=True,
+    subprocess.run([SLAPADD, "-n0", "-F", str(config)], input=config_ldif(folder, limits).encode(), check=True,
                    capture_output=True, timeout=30)
     port, ldaps_port = free_port(), free_port()
     while ldaps_port == port:

@@ -38,6 +38,11 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
     pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
     pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
+    pytest.param("GET", f"{SYSTEMS}/1/run-profiles", None, False, 200, id="run-profiles"),
+    pytest.param("POST", f"{SYSTEMS}/1/run-profiles", {"name": "Full Import", "runType": "FullImport"}, True, 201,
+                 id="create-run-profile"),
+    pytest.param("PUT", f"{SYSTEMS}/1/run-profiles/1", {"pageSize": 500}, True, 404, id="put-run-profile"),
+    pytest.param("DELETE", f"{SYSTEMS}/1/run-profiles/1", None, True, 404, id="delete-run-profile"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
 ]
@@ -138,6 +143,8 @@ WRITES_UNDER_A_SYSTEM = [
     ("PUT", f"{SYSTEMS}/1/object-types/999/attributes"),
     ("PUT", f"{SYSTEMS}/1/partitions/999"),
     ("PUT", f"{SYSTEMS}/1/containers/999"),
+    ("POST", f"{MISSING}/run-profiles"),
+    ("PUT", f"{SYSTEMS}/1/run-profiles/999"),
 ]
 
 

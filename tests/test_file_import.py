@@ -38,7 +38,9 @@ def file_system(client, admin):
     return make
 
 
-def write(path, text: str, newline="\n"):
+def write(path, text: str, newline="\n", mkdir=False):
+    if mkdir:
+        path.parent.mkdir(exist_ok=True)
     path.write_bytes(text.replace("\n", newline).encode())
     return path
 
@@ -188,9 +190,11 @@ def outside(tmp_path):
 
 
 @pytest.mark.parametrize("given", ["../shadow", "{outside}", "link", "sub/../../shadow",
-                                   "sub/link-to-sub/../../shadow"])
+                                   "sub/link-to-sub/../../shadow", "../connector-files-private/secret.csv"])
 def test_a_path_outside_the_root_is_refused(client, admin, root, outside, file_system, caplog, given):
     caplog.set_level(logging.DEBUG)
+    # A sibling folder whose name starts as the root's does: outside, though its path starts with the root's.
+    write(root.parent / "connector-files-private" / "secret.csv", f"name\n{SECRET_LINE}\n", mkdir=True)
     (root / "sub").mkdir()
     (root / "link").symlink_to(outside)
     (root / "sub" / "link-to-sub").symlink_to(root / "sub")

@@ -33,12 +33,18 @@ ROUTES = [
     ("GET", f"{SYSTEMS}/{{}}/partitions", NO_SYSTEM, None),
     ("PUT", f"{SYSTEMS}/{{}}/partitions/1", NO_SYSTEM, SELECTED),
     ("PUT", f"{SYSTEMS}/{{}}/containers/1", NO_SYSTEM, SELECTED),
+    ("GET", f"{SYSTEMS}/{{}}/run-profiles", NO_SYSTEM, None),
+    ("POST", f"{SYSTEMS}/{{}}/run-profiles", NO_SYSTEM, {"name": "Full Import", "runType": "FullImport"}),
+    ("PUT", f"{SYSTEMS}/{{}}/run-profiles/1", NO_SYSTEM, {"pageSize": 500}),
+    ("DELETE", f"{SYSTEMS}/{{}}/run-profiles/1", NO_SYSTEM, None),
     ("GET", f"{SYSTEMS}/1/object-types/{{}}", NO_PART, None),
     ("PUT", f"{SYSTEMS}/1/object-types/{{}}", NO_PART, SELECTED),
     ("PUT", f"{SYSTEMS}/1/object-types/{{}}/attributes", NO_PART, {"attributes": {"1": SELECTED}}),
     ("PUT", f"{SYSTEMS}/1/object-types/{{}}/attributes/1", NO_PART, SELECTED),
     ("PUT", f"{SYSTEMS}/1/partitions/{{}}", NO_PART, SELECTED),
     ("PUT", f"{SYSTEMS}/1/containers/{{}}", NO_PART, SELECTED),
+    ("PUT", f"{SYSTEMS}/1/run-profiles/{{}}", NO_PART, {"pageSize": 500}),
+    ("DELETE", f"{SYSTEMS}/1/run-profiles/{{}}", NO_PART, None),
     ("GET", f"{DEFINITIONS}/{{}}", NO_DEFINITION, None),
 ]
 # A precondition never turns a missing system into anything but a 404.

@@ -11,26 +11,31 @@ import time
 from contextlib import contextmanager
 
 import pytest
+from cryptography.fernet import Fernet
 
 from conftest import SYSTEMS
 from connectors import ldap
 from connectors.interface import Deadline, Refused, Settings, Unreachable
 from connectors.ldap import connection as ldap_connection
 from envelope import assert_error
-from importing import history, object_types
+from importing import answered_while_held, failed, history, object_types
 from ldap_directory import (
     ADMIN_DN,
     ADMIN_PASSWORD,
     NO_SCHEMA_DN,
     NO_SCHEMA_PASSWORD,
+    SAMPLE_CLASS,
+    SAMPLE_SYNTAXES,
     SERVICE_PASSWORD,
     SUFFIX,
     require_slapd,
     running_directory,
 )
 from leaks import shows
+from relay import Relay
 from servers import free_port
 from silent import silent_server
+from test_key_rotation import service_with_keys
 from test_seed import SEED_SETTINGS
 
 # The seed's bind account, as its curl gives it; the throwaway directory holds it with the seed's password.
@@ -139,6 +144,21 @@ def test_attributes_are_inherited_with_their_syntax_plurality_and_writability(cl
     assert types["posixGroup"]["memberUid"] == (T, MULTI, WRITABLE)
 
 
+# The type each syntax maps to, for the attributes of SAMPLE_CLASS named after their syntax.
+SYNTAX_TYPES = {"DN": R, "NameAndOptionalUID": R, "Integer": N, "Boolean": "Boolean", "GeneralizedTime": "DateTime",
+                "UUID": "Guid", "OctetString": BIN, "Binary": BIN, "Audio": BIN, "Certificate": BIN,
+                "CertificateList": BIN, "CertificatePair": BIN, "Fax": BIN, "JPEG": BIN, "SupportedAlgorithm": BIN,
+                "DirectoryString": T}
+
+
+def test_each_syntax_gives_its_type(client, admin, admin_key, ldap_system, ldap_directory):
+    types = imported_types(client, admin, admin_key, ldap_system["id"], **seed_settings(ldap_directory.url))
+    assert set(SYNTAX_TYPES) == set(SAMPLE_SYNTAXES)
+    assert types[SAMPLE_CLASS] == {"cn": (T, MULTI, WRITABLE), "objectClass": (T, MULTI, WRITABLE),
+                                   **{f"jim{syntax}": (expected, SINGLE, WRITABLE)
+                                      for syntax, expected in SYNTAX_TYPES.items()}}
+
+
 def test_auxiliary_classes_are_offered_on_structural_types_only_with_the_setting(client, admin, admin_key,
                                                                                 ldap_system, ldap_directory):
     system_id = ldap_system["id"]
@@ -232,7 +252,6 @@ FAILURES = [
      "This service binds with Simple authentication only; set Authentication Type to Simple (over LDAPS, so that "
      "the password travels encrypted)."),
 ]
-ENVELOPE_CODES = {400: "BAD_REQUEST", 502: "BAD_GATEWAY"}
 
 
 def expected_message(message: str, values: dict) -> str:
@@ -248,14 +267,10 @@ def test_failures_say_what_the_directory_said_and_never_the_password(client, adm
     caplog.set_level(logging.DEBUG)
     system_id, values = ldap_system["id"], make(ldap_directory)
     configure(client, admin, system_id, **values)
-    response = client.post(f"{SYSTEMS}/{system_id}/{import_path}", headers={"X-Api-Key": admin_key})
-    body = assert_error(response, status, ENVELOPE_CODES[status])
-    assert body["message"].startswith(expected_message(message, values)), body["message"]
-    after = client.get(f"{SYSTEMS}/{system_id}", headers=reader).json
-    assert after["settingValuesValid"] is False and after["objectTypes"] == []
-    records = history(client, reader, system_id)
+    shown = failed(client, admin, system_id, status, import_path)
+    assert shown.startswith(expected_message(message, values)), shown
     password = values["PASSWORD"]
-    assert not shows(response.get_data(as_text=True), password) and not shows(json.dumps(records), password)
+    assert not shows(shown, password) and not shows(json.dumps(history(client, reader, system_id)), password)
     assert not shows(caplog.text, password)
 
 
@@ -291,6 +306,26 @@ def test_settings_the_directory_stops_accepting_are_recorded_as_not_valid(client
     assert record["action"] == failed
     assert [(c["field"], c["oldValue"], c["newValue"]) for c in record["changes"]] == [
         ("settingValuesValid", True, False)]
+
+
+@pytest.mark.parametrize("import_path, failed_action", [("import-schema", "SchemaImportFailed"),
+                                                         ("import-hierarchy", "HierarchyImportFailed")])
+def test_a_password_no_configured_key_can_read_fails_the_offline_checks_and_is_recorded(
+        app_config, client, admin, admin_key, ldap_system, ldap_directory, import_path, failed_action):
+    """The service restarted with another JIM_ENCRYPTION_KEY: the stored password is unreadable, and the import
+    refuses, naming it, as validate-settings does; the settings no longer work, and that is recorded."""
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    assert client.post(f"{SYSTEMS}/{system_id}/{import_path}", headers={"X-Api-Key": admin_key}).status_code == 200
+    with service_with_keys(app_config, Fernet.generate_key().decode()) as restarted:
+        response = restarted.test_client().post(f"{SYSTEMS}/{system_id}/{import_path}",
+                                                headers={"X-Api-Key": admin_key})
+    body = assert_error(response, 400, "VALIDATION_ERROR")
+    assert list(body["validationErrors"]) == [f"settingValues.{ldap.PASSWORD.id}"]
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["settingValuesValid"] is False
+    record = history(client, admin, system_id)[0]
+    assert (record["action"], record["changes"]) == (
+        failed_action, [{"field": "settingValuesValid", "oldValue": True, "newValue": False}])
 
 
 def test_an_account_that_may_not_read_the_schema_is_refused_not_given_an_empty_one(client, admin, admin_key, reader,
@@ -471,6 +506,25 @@ def test_a_container_deleted_and_made_again_is_a_new_one_with_its_children(clien
     assert apollo not in after
     assert after[projects][0] != before[projects][0]
     assert after[gemini][1:] == ("Gemini", None, projects, False)
+
+
+def test_settings_changed_during_a_hierarchy_import_are_a_conflict(app, client, admin, admin_key, reader,
+                                                                   ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    relay = Relay((ldap_directory.host, ldap_directory.port))
+    try:
+        configure(client, admin, system_id, **seed_settings(f"ldap://127.0.0.1:{relay.port}"))
+
+        def change_the_settings():
+            configure(client, admin, system_id, CONNECTION_TIMEOUT=25)
+
+        answer = answered_while_held(app, relay, admin_key, f"{SYSTEMS}/{system_id}/import-hierarchy",
+                                     change_the_settings)
+    finally:
+        relay.close()
+    assert "import again" in assert_error(answer, 409, "CONFLICT")["message"]
+    assert partitions(client, reader, system_id) == {}
+    assert [record["action"] for record in history(client, reader, system_id)] == ["Updated", "Updated", "Created"]
 
 
 def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key, ldap_system, tmp_path):

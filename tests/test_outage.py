@@ -47,7 +47,7 @@ def assert_unavailable(base: str, key: str):
     assert (status, body["code"]) == (503, "SERVICE_UNAVAILABLE")
     assert time.monotonic() - started < 15  # JIM_DATABASE_TIMEOUT_SECONDS is 3; the machine may be slow
     assert get(f"{base}/api/v1/health/ready")[0] == 503
-    assert get(f"{base}/api/v1/health/live") == (200, {"status": "Healthy"})
+    assert get(f"{base}/api/v1/health/live")[0] == 200
 
 
 def wait_for_recovery(base: str, key: str, seconds: float = 60):

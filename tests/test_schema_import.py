@@ -1,7 +1,6 @@
 """Schema import as the API shows it, through the File connector on files the tests write: the merge by
 name that keeps ids and selections, the preview that writes nothing, the selections and their rules, the
 ETag and history of each change, and the import's bodies and failures."""
-import threading
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,7 @@ from sqlalchemy import text
 from conftest import SYSTEMS
 from database import db
 from envelope import assert_error
-from importing import history
+from importing import answered_while_held, history
 from relay import Relay
 from sql_servers import POSTGRES, postgres_database
 
@@ -127,6 +126,30 @@ def test_a_reimport_keeps_ids_and_selections_and_follows_the_file(client, admin,
         "objectTypes.person.attributes.active": ({"type": "Boolean", "attributePlurality": "SingleValued",
                                                   "writability": "Writable"}, None),
     }
+
+
+def test_names_with_capitals_are_matched_ignoring_case_on_a_reimport(client, admin, file_system):
+    """The stored name keeps its capitals; a re-import of the same names is the same type and attributes."""
+    (file_system / "staff.csv").write_text("employeeNumber,displayName\n1,Ada\n")
+    client.put(SYSTEM, json={"settingValues": {"101": {"stringValue": "staff.csv"}, "104": {"stringValue": "Staff"}}},
+               headers=admin)
+    import_schema(client, admin)
+    staff = object_types(client, admin)["Staff"]
+    number = attributes_of(staff)["employeeNumber"]
+    assert client.put(f"{SYSTEM}/object-types/{staff['id']}", json={"selected": True}, headers=admin).status_code == 200
+    assert client.put(f"{SYSTEM}/object-types/{staff['id']}/attributes/{number['id']}", json={"isExternalId": True},
+                      headers=admin).status_code == 200
+    before = client.get(SYSTEM, headers=admin)
+    records = len(history(client, admin, 1))
+    preview = client.post(f"{SYSTEM}/import-schema/preview", headers=admin).json
+    assert (preview["hasChanges"], preview["updatedObjectTypes"], preview["changedAttributes"]) == (False, [], {})
+    again = import_schema(client, admin)
+    assert (again.json, again.headers["ETag"]) == (before.json, before.headers["ETag"])
+    after = object_types(client, admin)["Staff"]
+    assert (after["id"], after["selected"]) == (staff["id"], True)
+    kept = attributes_of(after)["employeeNumber"]
+    assert (kept["id"], kept["isExternalId"], kept["selected"]) == (number["id"], True, True)
+    assert len(history(client, admin, 1)) == records
 
 
 def test_a_type_the_system_no_longer_has_is_removed(client, admin, file_system):
@@ -283,21 +306,22 @@ def test_selecting_what_is_selected_changes_nothing(client, admin, person):
     assert len(history(client, admin, 1)) == records
 
 
-def test_an_external_id_is_selected_locked_and_one_per_type(client, admin, person):
-    mail = put_attribute(client, admin, person, "mail", {"isExternalId": True})
+@pytest.mark.parametrize("role", ["isExternalId", "isSecondaryExternalId"])
+def test_an_external_id_is_selected_locked_and_one_per_type(client, admin, person, role):
+    mail = put_attribute(client, admin, person, "mail", {role: True})
     assert mail.status_code == 200
-    assert (mail.json["isExternalId"], mail.json["selected"], mail.json["selectionLocked"]) == (True, True, True)
+    assert (mail.json[role], mail.json["selected"], mail.json["selectionLocked"]) == (True, True, True)
     body = assert_error(put_attribute(client, admin, person, "mail", {"selected": False}), 400, "VALIDATION_ERROR")
     assert list(body["validationErrors"]) == ["selected"]
-    moved = put_attribute(client, admin, person, "id", {"isExternalId": True})
+    moved = put_attribute(client, admin, person, "id", {role: True})
     assert moved.status_code == 200
     attributes = attributes_of(object_types(client, admin)["person"])
-    assert [name for name, attribute in attributes.items() if attribute["isExternalId"]] == ["id"]
+    assert [name for name, attribute in attributes.items() if attribute[role]] == ["id"]
     assert (attributes["mail"]["selected"], attributes["mail"]["selectionLocked"]) == (True, False)
     assert put_attribute(client, admin, person, "mail", {"selected": False}).status_code == 200
     changes = [change["field"] for change in history(client, admin, 1)[1]["changes"]]
-    assert changes == ["objectTypes.person.attributes.id.selected", "objectTypes.person.attributes.id.isExternalId",
-                       "objectTypes.person.attributes.mail.isExternalId"]
+    assert changes == ["objectTypes.person.attributes.id.selected", f"objectTypes.person.attributes.id.{role}",
+                       f"objectTypes.person.attributes.mail.{role}"]
 
 
 @pytest.mark.parametrize("body, field", [
@@ -348,12 +372,13 @@ def test_a_malformed_bulk_update_names_what_is_wrong(client, admin, person, body
     assert field in assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]
 
 
-def test_two_external_ids_in_one_bulk_update_are_refused(client, admin, person):
+@pytest.mark.parametrize("role", ["isExternalId", "isSecondaryExternalId"])
+def test_two_external_ids_in_one_bulk_update_are_refused(client, admin, person, role):
     ids = [attribute["id"] for attribute in person["attributes"][:2]]
-    body = {"attributes": {str(ids[0]): {"isExternalId": True}, str(ids[1]): {"isExternalId": True}}}
+    body = {"attributes": {str(ids[0]): {role: True}, str(ids[1]): {role: True}}}
     response = client.put(f"{SYSTEM}/object-types/{person['id']}/attributes", json=body, headers=admin)
-    assert list(assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]) == [
-        f"attributes.{ids[1]}.isExternalId"]
+    assert list(assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]) == [f"attributes.{ids[1]}.{role}"]
+    assert not any(attribute[role] for attribute in object_types(client, admin)["person"]["attributes"])
 
 
 def test_selections_honour_if_match(client, admin, person):
@@ -403,22 +428,6 @@ def sql_system(client, admin, database: str, port: int):
     assert client.put(SYSTEM, json={"settingValues": settings}, headers=admin).status_code == 200
 
 
-def import_while_held(app, relay, key: str, during):
-    """An import whose system answers only after ``during()`` has run while it waited; its answer."""
-    relay.hold()
-    answers = []
-    talking = threading.Thread(target=lambda: answers.append(
-        app.test_client().post(f"{SYSTEM}/import-schema", headers={"X-Api-Key": key})))
-    talking.start()
-    try:
-        assert relay.connected.wait(10), "the import never connected"
-        during()
-    finally:
-        relay.release()
-        talking.join(30)
-    return answers[0]
-
-
 def transactions_left_open(app) -> int:
     """The service's connections to its store that sit in a transaction (PostgreSQL)."""
     with app.app_context():
@@ -438,7 +447,8 @@ def test_no_lock_is_held_while_talking_and_settings_changed_meanwhile_are_a_conf
         changed = client.put(SYSTEM, json={"settingValues": {"207": {"intValue": 25}}}, headers=admin)
         assert changed.status_code == 200  # at once: the import holds no lock
 
-    body = assert_error(import_while_held(app, relay, admin["X-Api-Key"], change_the_settings), 409, "CONFLICT")
+    body = assert_error(answered_while_held(app, relay, admin["X-Api-Key"], f"{SYSTEM}/import-schema",
+                                            change_the_settings), 409, "CONFLICT")
     assert "import again" in body["message"]
     after = client.get(SYSTEM, headers=admin).json
     assert (after["objectTypes"], after["settingValuesValid"], after["settingValues"]["207"]["intValue"]) == ([], False, 25)
@@ -453,6 +463,6 @@ def test_other_changes_meanwhile_do_not_stop_an_import(app, client, admin, held_
     def rename():
         assert client.put(SYSTEM, json={"name": "Payroll (live)"}, headers=admin).status_code == 200
 
-    answer = import_while_held(app, relay, admin["X-Api-Key"], rename)
+    answer = answered_while_held(app, relay, admin["X-Api-Key"], f"{SYSTEM}/import-schema", rename)
     assert answer.status_code == 200, answer.json
     assert (answer.json["name"], [t["name"] for t in answer.json["objectTypes"]]) == ("Payroll (live)", ["people"])

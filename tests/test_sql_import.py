@@ -2,15 +2,19 @@
 and MariaDB, a throwaway PostgreSQL cluster that asks for passwords, and a server that never answers."""
 import json
 import logging
+import threading
 import time
 
 import psycopg
 import pytest
 
 from conftest import SYSTEMS
+from envelope import assert_error
 from connectors import sql
 from importing import failed, import_schema, imported, new_system, preview
+from envelope import assert_error
 from leaks import shows
+from relay import Relay
 from servers import free_port
 from silent import silent_server
 from sql_servers import POSTGRES, mariadb, mariadb_database, mariadb_user, postgres_database, scram_cluster, unique_name
@@ -224,6 +228,17 @@ def test_a_warning_never_shows_the_password(client, admin, sql_system):
     assert not shows(warning, PASSWORD)
 
 
+@pytest.mark.parametrize("host", ["/var/run/postgresql", f"{POSTGRES['host']},{POSTGRES['host']}"],
+                         ids=["socket-path", "host-list"])
+def test_a_host_that_is_more_than_one_host_is_not_tried(client, admin, sql_system, postgres, host):
+    """libpq takes a path as its Unix socket and a comma list as hosts to try in turn: neither is a Host."""
+    system_id = sql_system(postgres_values(postgres, host=host))
+    body = assert_error(import_schema(client, admin, system_id), 400, "VALIDATION_ERROR")
+    assert list(body["validationErrors"]) == [f"settingValues.{sql.HOST.id}"]
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=admin).json
+    assert system["settingValuesValid"] is False and system["objectTypes"] == []
+
+
 @pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
 def test_sql_server_and_oracle_are_refused(refusal, database_type):
     assert refusal(postgres_values("x", database_type=database_type)) == (
@@ -241,6 +256,16 @@ def test_what_postgres_refuses(client, admin, sql_system, refusal, postgres):
     # A password that is also the database's name comes back in the server's message, and is hidden there.
     message = failed(client, admin, sql_system(postgres_values(PASSWORD)), 400)
     assert message.startswith('PostgreSQL refused the connection: database "*') and not shows(message, PASSWORD)
+
+
+@pytest.mark.parametrize("password", ["Pw8-char", "Pw16-characters!"])
+def test_a_password_quoted_back_whole_is_hidden_whole(client, admin, sql_system, caplog, password):
+    """PostgreSQL quotes an unknown database's name; here it is the password too, of a length a multiple of
+    the eight characters no message may show of a secret. (The history shows it as the database's name.)"""
+    caplog.set_level(logging.DEBUG)
+    message = failed(client, admin, sql_system(postgres_values(password, password=password)), 400)
+    assert message == f'PostgreSQL refused the connection: database "{"*" * len(password)}" does not exist.'
+    assert not shows(caplog.text, password)
 
 
 def test_postgres_refuses_a_role_without_the_right_to_connect(refusal, postgres):
@@ -330,6 +355,39 @@ def test_a_postgres_statement_that_waits_is_cut_short_by_the_timeout(refusal, po
         locker.rollback()
     assert message == "PostgreSQL did not answer in time: canceling statement due to statement timeout."
     assert 1.5 < elapsed < 4
+
+
+def test_the_import_answers_at_its_time_limit_when_the_connection_never_does(app, client, admin, sql_system,
+                                                                             postgres):
+    """The runner's own bound. The server cancels the statement at its statement_timeout, but the answer is
+    held on the way (a relay, as a network that loses it would): the driver has no read timeout of its own and
+    would wait for ever; the import answers at its time limit all the same."""
+    app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"] = 2
+    relay = Relay((POSTGRES["host"], POSTGRES["port"]))
+    system_id = sql_system(postgres_values(postgres, host="127.0.0.1", port=relay.port, timeout=30))
+    answers = []
+    talking = threading.Thread(target=lambda: answers.append(import_schema(app.test_client(), admin, system_id)),
+                               daemon=True)
+    with psycopg.connect(**POSTGRES, dbname=postgres) as locker, \
+            psycopg.connect(**POSTGRES, dbname=postgres, autocommit=True) as watcher:
+        locker.execute("LOCK TABLE pg_catalog.pg_description IN ACCESS EXCLUSIVE MODE")  # reading columns waits
+        started = time.monotonic()
+        talking.start()
+        try:
+            while not watcher.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                      "'JIM schema import' AND wait_event_type = 'Lock'").fetchone()[0]:
+                assert time.monotonic() - started < 2, "the import's query never waited for the lock"
+                time.sleep(0.02)
+            relay.hold()
+            talking.join(5)
+            elapsed = time.monotonic() - started
+        finally:
+            relay.close()
+            locker.rollback()
+    assert answers, "no answer within 5 seconds of a time limit of 2"
+    assert assert_error(answers[0], 502, "BAD_GATEWAY")["message"] == \
+        "The connected system did not answer within the import's time limit of 2 seconds."
+    assert 1.5 < elapsed < 3
 
 
 def test_no_connection_is_left_open(client, admin, sql_system, postgres, maria, maria_user):

@@ -74,6 +74,19 @@ CHECKS = {
         (number("207", 0), {"207"}),  # Connection Timeout: positive
         (number("207", 1), set()),
         ({**cleared("202", "206"), **number("203", -1)}, {"202", "203", "206"}),  # every problem at once
+        # Host: one host, by name or address, and nothing a driver would take as more (a socket, a list)
+        (text("202", "127.0.0.1"), set()),
+        (text("202", "::1"), set()),
+        (text("202", "fe80::1%eth0"), set()),
+        (text("202", "db.example.com."), set()),
+        (text("202", "/var/run/postgresql"), {"202"}),
+        (text("202", "localhost,127.0.0.1"), {"202"}),
+        (text("202", "fe80::1%eth0,127.0.0.1"), {"202"}),
+        (text("202", "db.example.com:5432"), {"202"}),
+        (text("202", "[::1]"), {"202"}),
+        (text("202", "host=db port=5432"), {"202"}),
+        (text("202", "-db.example.com"), {"202"}),
+        (text("202", "a" * 64 + ".example.com"), {"202"}),
     ],
     3: [
         (cleared("1"), {"1"}),  # Host, Username, Password, Port, Connection Timeout, Authentication Type: required

@@ -2,7 +2,7 @@
 
 Discovery reads the header and at most ``SAMPLE_ROWS`` rows, line by line, and keeps one row at a time, so a
 file of any size imports in the same time and memory. UTF-8 (with or without a byte-order mark), lines ending
-in LF or CRLF, fields quoted with ``"`` as RFC 4180 says.
+in LF or CRLF, fields quoted with ``"`` as RFC 4180 says. A run reads every row the same way, one at a time.
 
 No message quotes the file: a file that is not delimited text may hold anything, and this service is not a
 way to read it. Messages name the File Path as given, and rows and columns by number.
@@ -20,6 +20,8 @@ from connectors.file.inference import ColumnType
 from connectors.interface import (
     Connector,
     Deadline,
+    ImportedObject,
+    ReadScope,
     DiscoveredAttribute,
     DiscoveredObjectType,
     DiscoveredSchema,
@@ -29,6 +31,7 @@ from connectors.interface import (
     Settings,
 )
 from connectors.interface import SettingType as S
+from connectors.values import from_text, imported
 
 FILE_PATH = Setting(101, "File Path", S.FILE, True,
                     "The path of the file to read or write, relative to the connector files folder.")
@@ -165,6 +168,47 @@ def text_lines(file: BinaryIO, given: str) -> Iterator[str]:
         raise refused("it is not UTF-8 text") from None
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    """Each row of the file (the run's own, or File Path), one at a time, as an object of the one type."""
+    if not scope.object_types:
+        return
+    object_type = scope.object_types[0]
+    given = scope.file_path or settings[FILE_PATH]
+    delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
+    value_delimiter = settings[MULTI_VALUE_DELIMITER]
+    multi_valued = {attribute.name for attribute in object_type.attributes if attribute.multi_valued}
+    with open_file(inside_root(Path(settings.files_root), given), given) as file:
+        rows = csv.reader(text_lines(file, given), delimiter=delimiter)
+        try:
+            header = next(rows, None)
+            if not header:
+                raise Refused(f"The file at File Path {given!r} has no header row: its first line must name its "
+                              f"columns.")
+            header = column_names(header, given)
+            positions = {name.casefold(): index for index, name in enumerate(header)}
+            missing = [attribute.name for attribute in object_type.attributes
+                       if attribute.name.casefold() not in positions]
+            if missing:
+                raise Refused(f"The file at File Path {given!r} has no column {missing[0]!r}: import its schema "
+                              f"again.")
+            columns = [(attribute.name, positions[attribute.name.casefold()]) for attribute in object_type.attributes]
+            for row in rows:
+                deadline.restart()
+                cells = {name: row[index].strip() if index < len(row) else "" for name, index in columns}
+
+                def found(attribute, cells=cells):
+                    cell = cells[attribute.name]
+                    if not cell:
+                        return []
+                    return cell.split(value_delimiter) if attribute.name in multi_valued else [cell]
+
+                yield imported(object_type, found, from_text)
+        except csv.Error:
+            raise Refused(f"The file at File Path {given!r} is not a delimited text file: line {rows.line_num} "
+                          f"cannot be read (a value longer than {csv.field_size_limit():,} characters, or "
+                          f"unbalanced quotes).") from None
+
+
 CONNECTOR = Connector(
     1,
     "JIM File Connector",
@@ -177,4 +221,6 @@ CONNECTOR = Connector(
         Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False),
     ),
     discover_schema,
+    read_objects=read_objects,
+    supports_delta_import=False,  # a file has no change log to read
 )

@@ -1,11 +1,15 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
+from collections.abc import Iterator
+
 from connectors.interface import (
     CertificateReader,
     Connector,
     Deadline,
     DiscoveredHierarchy,
     DiscoveredSchema,
+    ImportedObject,
     PresentedCertificates,
+    ReadScope,
     Setting,
     Settings,
 )
@@ -42,6 +46,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.ldap import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings, scope, deadline)
+
+
 def read_server_certificate(settings: Settings, deadline: Deadline) -> PresentedCertificates | None:
     from connectors.ldap import certificate  # noqa: PLC0415
 
@@ -74,6 +84,7 @@ CONNECTOR = Connector(
     ),
     discover_schema,
     discover_hierarchy,
+    read_objects,
     server_certificate=CertificateReader(read_server_certificate,
                                          (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
                                          TRUSTED_CA_CERTIFICATES),

@@ -24,9 +24,12 @@ from ldap3.core.exceptions import (
 from ldap3.utils.ciDict import CaseInsensitiveDict
 
 from connectors.interface import Deadline, Refused, Unreachable
+from connectors.ldap import bind_refusals
 
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
+LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
+INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
@@ -106,18 +109,37 @@ class Directory:
         return entries[0][1] if entries else None
 
     def search(self, base: str, search_filter: str, attributes: list[str],
-               scope=ldap3.SUBTREE) -> list[tuple[str, CaseInsensitiveDict]]:
-        """The (DN, attributes) of each entry found, read a page at a time."""
-        found, cookie = [], None
+               scope=ldap3.SUBTREE, most: int | None = None) -> list[tuple[str, CaseInsensitiveDict]]:
+        """The (DN, attributes) of each entry found, read a page at a time; once more than ``most`` are read,
+        what was read so far, and no more."""
+        found = []
+        for page in self.pages(base, search_filter, attributes, scope):
+            found.extend((entry["dn"], CaseInsensitiveDict(entry["raw_attributes"])) for entry in page)
+            if most is not None and len(found) > most:
+                break
+        return found
+
+    def pages(self, base: str, search_filter: str, attributes: list[str], scope=ldap3.SUBTREE,
+              each_step: bool = False) -> Iterator[list[dict]]:
+        """ldap3's entries found (``dn``, ``raw_attributes``), a page at a time (RFC 2696), only one page held.
+        With ``each_step``, each page has the deadline's whole time again (a long read is many steps)."""
+        cookie = None
         while True:
+            if each_step:
+                self.deadline.restart()
             self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
                      attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie)
-            found.extend((entry["dn"], CaseInsensitiveDict(entry["raw_attributes"]))
-                         for entry in self.connection.response if entry["type"] == "searchResEntry")
+            result = self.connection.result
+            if result["result"] in LIMITS_EXCEEDED:  # entries came, but not all of them
+                said = f" It said: {result['message']}" if result.get("message") else ""
+                raise Refused(f"The directory stopped the search of {base} before its end: {result['description']} "
+                              f"({result['result']}).{said} Raise the limit for {self.account}, or narrow the "
+                              f"selected containers.")
+            yield [entry for entry in self.connection.response if entry["type"] == "searchResEntry"]
             paging = (self.connection.result.get("controls") or {}).get(PAGED_RESULTS, {})
             cookie = paging.get("value", {}).get("cookie")
             if not cookie:
-                return found
+                return
 
     def ask(self, what: str, request, *args, **kwargs):
         """One request: what the directory refuses is ``Refused``, what keeps it from answering ``Unreachable``."""
@@ -137,8 +159,9 @@ class Directory:
         result = self.connection.result
         if answered is False and result["result"] != 0:
             said = f" It said: {result['message']}" if result.get("message") else ""
+            why = bind_refusals.reason(result.get("message")) if result["result"] == INVALID_CREDENTIALS else None
             raise Refused(f"The directory refused to let {self.account} {what}: "
-                          f"{result['description']} ({result['result']}).{said}")
+                          f"{result['description']} ({result['result']}){f': {why}' if why else ''}.{said}")
 
 
 @contextmanager

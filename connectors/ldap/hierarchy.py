@@ -11,20 +11,31 @@ from ldap3.utils.dn import parse_dn, to_dn
 
 from connectors.interface import DiscoveredContainer, DiscoveredPartition
 from connectors.ldap.connection import texts
+from connectors.ldap.root_dse import OWN_CONTEXTS
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
-ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description"]
-# The RootDSE attributes naming contexts that hold the directory's own workings, not its objects: OpenLDAP's
-# cn=config and cn=Monitor (which it does not list as naming contexts, but may), Active Directory's
-# configuration and schema partitions (which it does).
-OWN_CONTEXTS = ("configContext", "monitorContext", "configurationNamingContext", "schemaNamingContext")
-ROOT_DSE_ATTRIBUTES = ["namingContexts", "subschemaSubentry", *OWN_CONTEXTS]
+# showInAdvancedViewOnly: Active Directory's containers that its tools hide (CN=System, the GPO containers ...).
+ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description", "showInAdvancedViewOnly"]
+# Active Directory's partitions are its crossRef entries; a domain's carries FLAG_CR_NTDS_DOMAIN in systemFlags
+# ([MS-ADTS] 6.1.1.2.1.1.5), which the configuration, schema and DNS application partitions do not.
+CROSS_REF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
+CROSS_REF_ATTRIBUTES = ["nCName"]
 ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
 
 
 def naming_contexts(root_dse: Mapping) -> list[str]:
+    """The naming contexts less those that hold the directory's own workings (OpenLDAP lists cn=config and
+    cn=Monitor only when asked to, Active Directory its configuration and schema always)."""
     own = {key(dn) for name in OWN_CONTEXTS for dn in texts(root_dse, name)}
     return [dn for dn in texts(root_dse, "namingContexts") if key(dn) not in own]
+
+
+def domain_partitions(root_dse: Mapping, cross_refs: list[tuple[str, Mapping]]) -> list[str]:
+    """Active Directory's domain partitions that this domain controller holds (another domain of the forest is
+    listed in CN=Partitions too, but only its own DCs can read it)."""
+    held = {key(dn): dn for dn in texts(root_dse, "namingContexts")}
+    domains = {key(dn) for _, entry in cross_refs for dn in texts(entry, "nCName")}
+    return [dn for held_key, dn in held.items() if held_key in domains]
 
 
 def key(dn: str) -> str:
@@ -56,16 +67,25 @@ def partition(dn: str, entry: Mapping, containers: list[tuple[str, Mapping]]) ->
     for container_key, (container_dn, _) in found.items():
         children.setdefault(nearest_ancestor(container_dn, found, top), []).append(container_key)
 
-    def build(parent: str) -> tuple[DiscoveredContainer, ...]:
+    # Built bottom up, without recursion, so that a tree of any depth is built: each container after its
+    # children, which a walk from the top lists before it in reverse.
+    order, queue = [], [top]
+    while queue:
+        parent = queue.pop()
+        order.append(parent)
+        queue.extend(children.get(parent, ()))
+    built: dict[str, tuple[DiscoveredContainer, ...]] = {}
+    for parent in reversed(order):
         nodes = []
-        for child in children.get(parent, []):
+        for child in children.get(parent, ()):
             child_dn, attributes = found[child]
             description = texts(attributes, "description")
             nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(attributes),
-                                             description[0] if description else None, children=build(child)))
-        return tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
-
-    return DiscoveredPartition(dn, dn, stable_id(entry), build(top))
+                                             description[0] if description else None,
+                                             hidden=texts(attributes, "showInAdvancedViewOnly") == ["TRUE"],
+                                             children=built.pop(child)))
+        built[parent] = tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
+    return DiscoveredPartition(dn, dn, stable_id(entry), built[top])
 
 
 def nearest_ancestor(dn: str, found: Mapping, top: str) -> str:

@@ -7,7 +7,9 @@ one type, so a complex attribute is no attribute of its own: each of its sub-att
 schema URN (``urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:employeeNumber``): a core name
 holds no colon, so none can collide with them, and the name is the path a later export writes to.
 """
-from connectors.interface import Connector, Deadline, DiscoveredSchema, Setting, Settings
+from collections.abc import Iterator
+
+from connectors.interface import Connector, Deadline, DiscoveredSchema, ImportedObject, ReadScope, Setting, Settings
 from connectors.interface import SettingType as S
 
 BASE_URL = Setting(301, "Base URL", S.STRING, True, "The service provider's SCIM base URL.",
@@ -29,6 +31,14 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     return discovery.discover(base, token, settings[CONNECTION_TIMEOUT], deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.scim import objects  # noqa: PLC0415
+
+    base = settings[BASE_URL].rstrip("/")
+    token = settings[BEARER_TOKEN] if settings[AUTHENTICATION_METHOD] == "Bearer Token" else None
+    return objects.read_objects(base, token, settings[CONNECTION_TIMEOUT], scope, deadline)
+
+
 CONNECTOR = Connector(
     4,
     "JIM SCIM Connector",
@@ -41,4 +51,5 @@ CONNECTOR = Connector(
         Setting(305, "Maximum Retries", S.INTEGER, False, "Retries of a failed request.", 3, minimum=0, maximum=100),
     ),
     discover_schema,
+    read_objects=read_objects,
 )

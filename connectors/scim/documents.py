@@ -45,14 +45,15 @@ def client(bearer_token: str | None) -> httpx.Client:
     return httpx.Client(headers=headers, follow_redirects=False)
 
 
-def get(client: httpx.Client, url: str, model, step_seconds: float, deadline: Deadline):
-    """The SCIM document at ``url``, validated as ``model`` (a scim2-models message or resource).
+def get(client: httpx.Client, url: str, model, step_seconds: float, deadline: Deadline, params=None):
+    """The SCIM document at ``url``, validated as ``model`` (a scim2-models message or resource), or, when
+    ``model`` is a schema's URN, the JSON document that names it.
 
     Connecting and each read wait at most ``step_seconds``, and never past the deadline.
     """
     seconds = deadline.bound(step_seconds)
     try:
-        with client.stream("GET", url, timeout=seconds) as response:
+        with client.stream("GET", url, params=params, timeout=seconds) as response:
             if not response.is_success:
                 raise _refusal(response, url, _body(response, MAX_ERROR_BODY_BYTES, deadline))
             body = _body(response, MAX_BODY_BYTES, deadline)
@@ -101,10 +102,12 @@ def _document(response: httpx.Response, url: str, body: bytes, model):
         document = json.loads(body)
     except (ValueError, RecursionError):
         raise Refused(f"GET {url} answered something that is not JSON.") from None
-    expected = str(model.__schema__)
+    expected = model if isinstance(model, str) else str(model.__schema__)
     # scim2-models accepts a document that names no schema; RFC 7643 has every SCIM document name its own.
     if not isinstance(document, dict) or expected not in (document.get("schemas") or []):
         raise Refused(f"GET {url} answered JSON that is not SCIM: it does not name the schema {expected}.")
+    if isinstance(model, str):  # the document as JSON: a page of resources is read, not validated whole
+        return document
     try:
         return model.model_validate(document, scim_ctx=Context.RESOURCE_QUERY_RESPONSE, scim_policy=TOLERANT)
     except ValidationError as error:

@@ -9,12 +9,14 @@ Connecting is bounded by each driver's connect timeout; then, on PostgreSQL, eac
 PyMySQL's timeouts. The runner's deadline bounds the whole, and alone bounds a PostgreSQL server that stops
 answering after it has taken a query. No pool: one connection, closed after use.
 """
-from connectors.interface import Connector, Deadline, DiscoveredSchema, Setting, Settings
+from collections.abc import Iterator
+
+from connectors.interface import Connector, Deadline, DiscoveredSchema, ImportedObject, ReadScope, Setting, Settings
 from connectors.interface import SettingType as S
 
 DATABASE_TYPE = Setting(201, "Database Type", S.DROPDOWN, True, "The kind of database.", None,
                         ("SQL Server", "PostgreSQL", "MySQL", "Oracle"))
-HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.")
+HOST = Setting(202, "Host", S.STRING, True, "The database server's host name.", one_host=True)
 PORT = Setting(203, "Port", S.INTEGER, False, "The database server's port.", minimum=1, maximum=65535)
 DATABASE_NAME = Setting(204, "Database Name", S.STRING, True, "The database to connect to.")
 USERNAME = Setting(205, "Username", S.STRING, True, "The account to connect as.")
@@ -34,10 +36,17 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     return discovery.discover_schema(settings, deadline)
 
 
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    from connectors.sql import objects  # noqa: PLC0415
+
+    return objects.read_objects(settings, scope, deadline)
+
+
 CONNECTOR = Connector(
     2,
     "JIM SQL Connector",
     "Imports from and exports to a relational database.",
     (DATABASE_TYPE, HOST, PORT, DATABASE_NAME, USERNAME, PASSWORD, CONNECTION_TIMEOUT, SCHEMA),
     discover_schema,
+    read_objects=read_objects,
 )

@@ -56,7 +56,8 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
         engine.dispose()
 
 
-def engine_for(settings: Settings, database_type: str, deadline: Deadline) -> Engine:
+def engine_for(settings: Settings, database_type: str, deadline: Deadline,
+               application_name: str = "JIM schema import") -> Engine:
     """An engine of no pool whose every wait is bounded by the Connection Timeout and the deadline."""
     seconds = deadline.bound(settings[CONNECTION_TIMEOUT])
     url = URL.create(DRIVERS[database_type], username=settings[USERNAME], password=settings[PASSWORD],
@@ -67,7 +68,7 @@ def engine_for(settings: Settings, database_type: str, deadline: Deadline) -> En
             "connect_timeout": max(2, math.ceil(seconds)),  # whole seconds; libpq takes less than 2 as 2
             "options": f"-c statement_timeout={milliseconds}",
             "tcp_user_timeout": milliseconds,
-            "application_name": "JIM schema import",
+            "application_name": application_name,
         }
     else:
         timeouts = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}

@@ -1,0 +1,46 @@
+"""Reading a database's rows: each selected table or view, its selected columns, ordered by the external id,
+through a server-side cursor (PostgreSQL's named cursor, MySQL's unbuffered one), a fetch of rows at a time.
+
+On PostgreSQL each fetch is a statement that ``statement_timeout`` bounds; on MySQL each read is bounded by
+PyMySQL's read timeout: a step never waits longer than the Connection Timeout.
+"""
+from collections.abc import Iterator
+
+from sqlalchemy import column, select, table
+
+from connectors.interface import Deadline, ImportedObject, ReadScope, Refused, Settings
+from connectors.sql import DATABASE_TYPE, SCHEMA
+from connectors.sql.discovery import DRIVERS, driver_errors, engine_for
+from connectors.values import from_native, imported
+
+FETCH_ROWS = 1000
+
+
+def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
+    database_type = settings[DATABASE_TYPE]
+    if database_type not in DRIVERS:
+        raise Refused(f"This service cannot import from {database_type} databases yet; it imports from "
+                      f"PostgreSQL and MySQL (MariaDB).")
+    engine = engine_for(settings, database_type, deadline, "JIM full import")
+    schema = (settings[SCHEMA] or "").strip() or None
+    try:
+        with driver_errors(), engine.connect() as connection:
+            for object_type in scope.object_types:
+                names = [attribute.name for attribute in object_type.attributes]
+                rows = table(object_type.name, *(column(name) for name in names), schema=schema)
+                statement = select(*rows.c).order_by(rows.c[object_type.external_id])
+                deadline.restart()
+                result = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(statement)
+                for fetched in result.partitions():
+                    for row in fetched:
+                        by_name = dict(zip(names, row))
+                        yield imported(object_type, lambda attribute: listed(by_name[attribute.name]), from_native)
+                    deadline.restart()
+    finally:
+        engine.dispose()
+
+
+def listed(value) -> list:
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]

@@ -1,0 +1,129 @@
+"""Hierarchies as big directories have them, imported from a real slapd through the API on both stores: odd ids
+that must settle, trees as deep as the service takes and one deeper, and tens of thousands of containers in the
+time an import has (marked ``big``: they run in CI, and take a few seconds each)."""
+import subprocess
+
+import pytest
+
+from conftest import SYSTEMS
+from connectors import limits
+from connectors.limits import MOST_DEPTH
+from envelope import assert_error
+from importing import history
+from ldap_directory import ADMIN_DN, ADMIN_PASSWORD, LDAP_TOOLS, SUFFIX
+from test_ldap_import import configure, import_hierarchy, seed_settings
+
+SHARED_UUID = "6a1e2b3c-0000-4000-8000-000000000001"
+
+
+def add(directory, ldif: str):
+    """ldapadd as the root DN with the Relax control, which lets it set entryUUID (a copied entry's, say)."""
+    subprocess.run([f"{LDAP_TOOLS}/ldapadd", "-x", "-H", directory.url, "-D", ADMIN_DN, "-w", ADMIN_PASSWORD,
+                    "-e", "relax"], input=ldif.encode(), check=True, capture_output=True, timeout=120)
+
+
+def remove(directory, dn: str):
+    directory.tool("ldapdelete", "", "-r", dn, check=False)
+
+
+def ou(dn: str, *more: str) -> str:
+    return "\n".join((f"dn: {dn}", "objectClass: organizationalUnit", f"ou: {dn.split(',')[0][3:]}", *more)) + "\n"
+
+
+def state(client, reader, system_id: int) -> tuple:
+    """What a client sees move when anything changes: the ETag, the history's length, the partitions."""
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=reader)
+    listed = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=reader)
+    assert listed.status_code == 200, listed.json
+    return system.headers["ETag"], len(history(client, reader, system_id)), listed.json
+
+
+def test_entries_sharing_an_entry_uuid_settle_on_re_import(client, admin, admin_key, reader, ldap_system,
+                                                          ldap_directory):
+    system_id = ldap_system["id"]
+    copies = [f"ou=Copy{number},{SUFFIX}" for number in range(3)]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    add(ldap_directory, "\n".join(ou(dn, f"entryUUID: {SHARED_UUID}") for dn in copies))
+    try:
+        first = import_hierarchy(client, admin_key, system_id)
+        assert first.status_code == 200, first.json
+        assert {item["externalId"] for item in first.json["addedContainers"]} >= set(copies)
+        by_dn = {container["externalId"]: container for container in state(client, reader, system_id)[2][0]["containers"]}
+        selected = client.put(f"{SYSTEMS}/{system_id}/containers/{by_dn[copies[1]]['id']}", json={"selected": True},
+                              headers=admin)
+        assert selected.status_code == 200, selected.json
+        before = state(client, reader, system_id)
+        again = [import_hierarchy(client, admin_key, system_id) for _ in range(2)]
+    finally:
+        for dn in copies:
+            remove(ldap_directory, dn)
+    for answer in again:
+        assert answer.status_code == 200, answer.json
+        assert answer.json["hasChanges"] is False
+        assert answer.json["renamedContainers"] == answer.json["movedContainers"] == []
+    assert state(client, reader, system_id) == before
+
+
+def chain(levels: int) -> list[str]:
+    """The DNs of OUs nested ``levels`` deep under the suffix, parents first."""
+    dns, parent = [], SUFFIX
+    for level in range(1, levels + 1):
+        parent = f"ou=Level{level},{parent}"
+        dns.append(parent)
+    return dns
+
+
+def test_a_tree_as_deep_as_the_limit_imports_and_one_level_more_is_refused(client, admin, admin_key, reader,
+                                                                           ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    dns = chain(MOST_DEPTH + 1)
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    add(ldap_directory, "\n".join(ou(dn) for dn in dns[:-1]))
+    try:
+        assert import_hierarchy(client, admin_key, system_id).status_code == 200
+        tag, records, (partition,) = state(client, reader, system_id)
+        # Down the tree without recursion, as a client might walk it.
+        deepest, depth = next(c for c in partition["containers"] if c["name"] == "Level1"), 1
+        while deepest["childContainers"]:
+            (deepest,), depth = deepest["childContainers"], depth + 1
+        assert (depth, deepest["externalId"]) == (MOST_DEPTH, dns[-2])
+        selected = client.put(f"{SYSTEMS}/{system_id}/containers/{deepest['id']}", json={"selected": True},
+                              headers=admin)
+        assert selected.status_code == 200 and selected.json["childContainers"] == []
+        assert import_hierarchy(client, admin_key, system_id).json["hasChanges"] is False
+        before = state(client, reader, system_id)[2]
+        add(ldap_directory, ou(dns[-1]))
+        refused = import_hierarchy(client, admin_key, system_id)
+    finally:
+        remove(ldap_directory, dns[0])
+    body = assert_error(refused, 400, "BAD_REQUEST")
+    assert body["message"] == (f"The connected system nests containers {MOST_DEPTH + 1} levels deep; this service "
+                               f"imports at most {MOST_DEPTH} levels of containers in one import.")
+    assert state(client, reader, system_id)[2] == before  # nothing written
+    assert history(client, reader, system_id)[0]["action"] == "HierarchyImportFailed"
+
+
+def test_a_directory_past_the_container_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
+                                                                                    ldap_system, ldap_directory,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(limits, "MOST_CONTAINERS", 3)  # the directory holds 5
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    body = assert_error(import_hierarchy(client, admin_key, system_id), 400, "BAD_REQUEST")
+    assert body["message"] == ("The connected system holds more than 3 containers; this service imports at most 3 "
+                               "containers in one import.")
+    assert client.get(f"{SYSTEMS}/{system_id}/partitions", headers=reader).json == []
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is False
+
+
+def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
+                                                                                 ldap_system, ldap_directory,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(limits, "MOST_ATTRIBUTES", 10)
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    answer = client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin_key})
+    message = assert_error(answer, 400, "BAD_REQUEST")["message"]
+    assert message.startswith("The connected system has ") and message.endswith(
+        " attributes in all; this service imports at most 10 attributes in one import.")
+    assert client.get(f"{SYSTEMS}/{system_id}/object-types", headers=reader).json == []

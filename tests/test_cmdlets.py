@@ -1,0 +1,255 @@
+"""The JIM PowerShell module against this service: each cmdlet's requests as its .ps1 builds them (tests/cmdlets.py),
+and what the cmdlet reads from the answers. The README's compatibility table names each cmdlet's test here, or
+the reason it has none; ``test_the_compatibility_table_lists_every_cmdlet`` holds the table to the module.
+"""
+import re
+from pathlib import Path
+
+import pytest
+
+from cmdlets import (
+    MODULE_CMDLETS,
+    CmdletError,
+    connect_jim,
+    convert_to_json,
+    get_jim_connected_system,
+    get_jim_connected_system_object_type,
+    get_jim_connected_system_partition,
+    get_jim_connector_definition,
+    get_jim_run_profile,
+    get_jim_health,
+    get_jim_version,
+    import_jim_connected_system_hierarchy,
+    import_jim_connected_system_schema,
+    new_jim_connected_system,
+    new_jim_run_profile,
+    remove_jim_connected_system,
+    remove_jim_run_profile,
+    set_jim_connected_system,
+    set_jim_connected_system_attribute,
+    set_jim_connected_system_container,
+    set_jim_connected_system_object_type,
+    set_jim_connected_system_partition,
+    set_jim_run_profile,
+    test_jim_connection,
+)
+from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from servers import PROJECT
+
+README = Path(PROJECT) / "README.md"
+TABLE_ROW = re.compile(r"^\| `([A-Z][a-z]+-JIM[A-Za-z]*)` \|(.*)\|$", re.MULTILINE)
+
+
+@pytest.fixture
+def session(client, admin_key):
+    return connect_jim(client, admin_key)[0]
+
+
+@pytest.fixture
+def reader_session(client, reader_key):
+    return connect_jim(client, reader_key)[0]
+
+
+@pytest.fixture
+def files_root(tmp_path):
+    root = tmp_path / "connector-files"
+    root.mkdir()
+    (root / "hr-users.csv").write_text("employeeId,displayName,mail\n1,Ada Lovelace,ada@example.com\n")
+    return root
+
+
+@pytest.fixture
+def app_config(app_config, files_root):
+    return {**app_config, "JIM_CONNECTOR_FILES_ROOT": str(files_root)}
+
+
+def settings_by_name(definition: dict) -> dict:
+    """``$connectorFull.settings | Where-Object { $_.name -eq ... }``, as JIM's scenarios find setting ids."""
+    return {setting["name"]: setting for setting in definition["settings"]}
+
+
+def test_the_compatibility_table_lists_every_cmdlet():
+    """One row per cmdlet of the module's connected-system, API-key, connector-definition, run-profile, history,
+    connection and system folders, each naming a test of this module that exists, or a reason."""
+    rows = dict(TABLE_ROW.findall(README.read_text()))
+    expected = {cmdlet for cmdlets in MODULE_CMDLETS.values() for cmdlet in cmdlets}
+    assert set(rows) == expected
+    tests = set(re.findall(r"^def (test_\w+)", Path(__file__).read_text(), re.MULTILINE))
+    for cmdlet, row in rows.items():
+        named = set(re.findall(r"`(test_\w+)`", row))
+        assert named <= tests, (cmdlet, named - tests)
+        assert named or re.search(r"not yet|not served", row), cmdlet
+
+
+def test_convert_to_json_writes_as_powershell_does():
+    body = {"name": "HR", "settingValues": {"4": {"intValue": 389}}, "roleIds": [], "isEnabled": False}
+    assert convert_to_json(body) == (
+        '{\n  "name": "HR",\n  "settingValues": {\n    "4": {\n      "intValue": 389\n    }\n  },\n'
+        '  "roleIds": [],\n  "isEnabled": false\n}')
+    nested = {"a": {"b": {"c": {"d": {"e": {"f": {"g": {"h": {"i": {"j": {"k": 1}}}}}}}}}}}
+    assert '"j": "System.Collections.Hashtable"' in convert_to_json(nested)
+
+
+def test_connect_and_test_connection(client, admin_key):
+    session, shown = connect_jim(client, admin_key)
+    assert shown["Status"] == "healthy"
+    assert shown["ServerVersion"] == get_jim_version(client)["version"]
+    assert shown["ApiKey"] == admin_key[:8] + "..." + admin_key[-4:]
+    assert test_jim_connection(session) == {"Connected": True, "Status": "healthy",
+                                            "Message": "Connection successful"}
+
+
+def test_health_and_version_as_jims(client):
+    assert get_jim_health(client)["status"] == "healthy"
+    assert get_jim_health(client, live=True)["status"] == "alive"
+    assert get_jim_health(client, ready=True)["status"] == "ready"
+    for answer in (get_jim_health(client), get_jim_health(client, live=True), get_jim_health(client, ready=True)):
+        assert answer["timestamp"].endswith("Z")
+    version = get_jim_version(client)
+    assert set(version) == {"product", "version"} and version["version"]
+
+
+def test_get_connector_definitions_and_their_settings_by_name(session):
+    definitions = get_jim_connector_definition(session)
+    by_name = {definition["name"]: definition for definition in definitions}
+    ldap = get_jim_connector_definition(session, id=by_name["JIM LDAP Connector"]["id"])
+    settings = settings_by_name(ldap)
+    assert (settings["Host"]["id"], settings["Username"]["id"], settings["Password"]["id"]) == (1, 2, 3)
+    with pytest.raises(CmdletError) as refused:
+        get_jim_connector_definition(session, id=99)
+    assert refused.value.status == 404
+    assert str(refused.value).startswith("Resource not found: ")
+
+
+def test_new_get_set_remove_connected_system(session):
+    """Scenario 1's steps 3 to 5 for the HR file: create, find by name, set settings found by name, remove."""
+    file_definition = next(d for d in get_jim_connector_definition(session) if d["name"] == "JIM File Connector")
+    created = new_jim_connected_system(session, "HR CSV Source", file_definition["id"],
+                                       description="HR system CSV export for integration testing")
+    assert (created["name"], created["connector"]["id"]) == ("HR CSV Source", file_definition["id"])
+    assert [s["id"] for s in get_jim_connected_system(session, name="hr csv*")] == [created["id"]]
+    assert get_jim_connected_system(session, name="Nothing*") == []
+
+    settings = settings_by_name(get_jim_connector_definition(session, id=file_definition["id"]))
+    values = {settings["File Path"]["id"]: {"stringValue": "hr-users.csv"},
+              settings["Delimiter"]["id"]: {"stringValue": ","},
+              settings["Object Type"]["id"]: {"stringValue": "person"}}
+    updated = set_jim_connected_system(session, created["id"], setting_values=values, description="",
+                                       max_export_parallelism=4, change_reason="Scenario 1")
+    assert updated["settingValues"][str(settings["File Path"]["id"])]["stringValue"] == "hr-users.csv"
+    assert (updated["description"], updated["maxExportParallelism"]) == (None, 4)
+    assert set_jim_connected_system(session, created["id"]) is None  # "No updates specified.": nothing sent
+    assert get_jim_connected_system(session, id=created["id"]) == updated
+
+    assert remove_jim_connected_system(session, created["id"]) is None
+    with pytest.raises(CmdletError) as gone:
+        get_jim_connected_system(session, id=created["id"])
+    assert gone.value.status == 404
+
+
+def test_set_connected_system_shows_each_problem_as_the_cmdlet_does(session):
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    with pytest.raises(CmdletError) as refused:
+        set_jim_connected_system(session, created["id"], name="Corporate LDAP",
+                                 setting_values={4: {"intValue": "389"}, 99: {"stringValue": "x"}})
+    message = str(refused.value)
+    assert message.startswith("JIM API error (400): One or more fields are invalid.\n")
+    assert "\n  - settingValues.4: " in message and "\n  - settingValues.99: " in message
+    assert get_jim_connected_system(session, id=created["id"])["lastUpdated"] is None
+
+
+def test_a_reader_may_read_but_not_write(session, reader_session):
+    created = new_jim_connected_system(session, "HR", 1)
+    assert get_jim_connected_system(reader_session, id=created["id"])["name"] == "HR"
+    with pytest.raises(CmdletError) as refused:
+        set_jim_connected_system(reader_session, created["id"], name="Renamed")
+    assert refused.value.status == 403 and str(refused.value).startswith("Access denied.")
+
+
+def test_import_schema_then_select_object_types_and_attributes(session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    set_jim_connected_system(session, created["id"], setting_values={101: {"stringValue": "hr-users.csv"}})
+    preview = import_jim_connected_system_schema(session, created["id"], preview=True)
+    assert (preview["addedObjectTypes"], preview["hasChanges"]) == (["hr-users"], True)
+    imported = import_jim_connected_system_schema(session, created["id"], disable_dependents=True)
+    assert len(imported["objectTypes"]) == 1  # what the cmdlet counts
+    assert imported["settingValuesValid"] is True
+
+    [object_type] = get_jim_connected_system_object_type(session, created["id"])
+    selected = set_jim_connected_system_object_type(session, created["id"], object_type["id"], selected=True)
+    assert selected["selected"] is True
+    assert set_jim_connected_system_object_type(session, created["id"], object_type["id"]) is None
+    attributes = {a["name"]: a for a in object_type["attributes"]}
+    anchor = set_jim_connected_system_attribute(session, created["id"], object_type["id"],
+                                                attribute_id=attributes["employeeId"]["id"], is_external_id=True)
+    assert (anchor["isExternalId"], anchor["selected"], anchor["selectionLocked"]) == (True, True, True)
+    bulk = set_jim_connected_system_attribute(
+        session, created["id"], object_type["id"],
+        attribute_updates={attributes["displayName"]["id"]: {"selected": True},
+                           attributes["mail"]["id"]: {"selected": True}})
+    assert (bulk["updatedCount"], bulk["errors"]) == (2, None)  # the cmdlet warns of each entry of errors
+    [stored] = get_jim_connected_system_object_type(session, created["id"])
+    assert all(attribute["selected"] for attribute in stored["attributes"])
+
+
+def test_set_attribute_type_is_refused(session):
+    """-Type asks to change an attribute's type, which here is the connector's discovery, never a choice."""
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    set_jim_connected_system(session, created["id"], setting_values={101: {"stringValue": "hr-users.csv"}})
+    import_jim_connected_system_schema(session, created["id"])
+    [object_type] = get_jim_connected_system_object_type(session, created["id"])
+    attribute = object_type["attributes"][0]
+    with pytest.raises(CmdletError) as refused:
+        set_jim_connected_system_attribute(session, created["id"], object_type["id"], attribute_id=attribute["id"],
+                                           type="Integer")
+    assert refused.value.status == 400 and "type" in refused.value.body["validationErrors"]
+
+
+def test_new_get_set_remove_run_profile(session, reader_session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    full = new_jim_run_profile(session, created["id"], "Full Import", "fullimport", file_path="/data/hr.csv",
+                               verify_import_content_hashes=True)
+    assert (full["runType"], full["pageSize"], full["filePath"], full["verifyImportContentHashes"]) == (
+        "FullImport", 100, "/data/hr.csv", True)
+    export = new_jim_run_profile(session, created["id"], "Export", "Export", page_size=500)
+    with pytest.raises(CmdletError) as refused:  # a file has no delta
+        new_jim_run_profile(session, created["id"], "Delta Import", "DeltaImport")
+    assert str(refused.value) == ("JIM API error (400): One or more fields are invalid.\n"
+                                  "  - runType: The JIM File Connector cannot run a DeltaImport.")
+    assert [p["name"] for p in get_jim_run_profile(reader_session, created["id"], name="full*")] == ["Full Import"]
+
+    changed = set_jim_run_profile(session, created["id"], full["id"], page_size=1000, file_path="",
+                                  verify_import_content_hashes=False)
+    assert (changed["pageSize"], changed["filePath"], changed["verifyImportContentHashes"]) == (1000, None, False)
+    assert set_jim_run_profile(session, created["id"], full["id"]) is None
+    # Piped from Get-JIMRunProfile, the cmdlet reads connectedSystemId and id from the object.
+    [piped] = get_jim_run_profile(session, created["id"], name="Export")
+    renamed = set_jim_run_profile(session, piped["connectedSystemId"], piped["id"], name="Nightly Export")
+    assert renamed["name"] == "Nightly Export"
+
+    assert remove_jim_run_profile(session, created["id"], export["id"])["name"] == "Nightly Export"
+    assert [p["id"] for p in get_jim_run_profile(session, created["id"])] == [full["id"]]
+    with pytest.raises(CmdletError, match="Run Profile not found"):
+        remove_jim_run_profile(session, created["id"], export["id"])
+    with pytest.raises(CmdletError) as refused:
+        new_jim_run_profile(reader_session, created["id"], "Full Import", "FullImport")
+    assert refused.value.status == 403
+
+
+def test_import_hierarchy_then_select_partitions_and_containers(session, ldap_directory):
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    set_jim_connected_system(session, created["id"], setting_values={
+        1: {"stringValue": ldap_directory.url}, 2: {"stringValue": SERVICE_DN},
+        3: {"stringValue": SERVICE_PASSWORD}})
+    changes = import_jim_connected_system_hierarchy(session, created["id"])
+    assert changes["success"] is True and changes["totalPartitions"] == 1
+    [partition] = get_jim_connected_system_partition(session, created["id"])
+    assert partition["name"] == SUFFIX
+    assert set_jim_connected_system_partition(session, created["id"], partition["id"], selected=True)["selected"]
+    assert set_jim_connected_system_partition(session, created["id"], partition["id"]) is None
+    people = next(c for c in partition["containers"] if c["name"] == "People")
+    container = set_jim_connected_system_container(session, created["id"], people["id"], selected=True)
+    assert (container["id"], container["selected"]) == (people["id"], True)
+    [partition] = get_jim_connected_system_partition(session, created["id"])
+    assert partition["selected"] and next(c for c in partition["containers"] if c["name"] == "People")["selected"]
+
