@@ -131,6 +131,13 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
+SCOPE_TEXT_EXAMPLES = {
+    "people": {"summary": "People, less its leavers; the top of Groups only",
+               "value": {"text": "# managed by JIM\ninclude ou=People,dc=example,dc=com\n"
+                                 "exclude ou=Leavers,ou=People,dc=example,dc=com\n"
+                                 "include one-level ou=Groups,dc=example,dc=com"}},
+    "nothing": {"summary": "No container in scope", "value": {"text": ""}},
+}
 RUN_PROFILE_EXAMPLES = {
     "fullImport": {"summary": "A Full Import, as New-JIMRunProfile sends it",
                    "value": {"name": "Full Import", "runType": "FullImport", "pageSize": 100}},
@@ -232,8 +239,17 @@ ENDPOINTS = (
              "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
     Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
-             "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
-             body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+             "Select or exclude a container, or say how far its selection reaches", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
+             body=schemas.ContainerUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("get", SYSTEM_PATH + "/container-scope-text", "getContainerScopeText",
+             "The container scope as text, one statement a line", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.ContainerScopeTextSchema, headers=ETAG),
+    Endpoint("put", SYSTEM_PATH + "/container-scope-text", "updateContainerScopeText",
+             "Replace the container scope with what the text states: all of it, or nothing and every line "
+             "that cannot apply", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE),
+             schemas.ContainerScopeTextSchema, body=schemas.ContainerScopeTextSchema, headers=ETAG,
+             examples=SCOPE_TEXT_EXAMPLES, precondition="If-Match"),
     # Run profiles
     Endpoint("get", SYSTEM_PATH + "/run-profiles", "listRunProfiles", "The system's run profiles, oldest first",
              RUN_PROFILES_TAG, (*KEY, 404, *STORE), schemas.RunProfileSchema(many=True), headers=ETAG),
@@ -326,8 +342,8 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
-    if isinstance(field, schemas.RunTypeName):
-        return {"type": "string", "enum": list(field.CHOICES), "description": "In any case; answered in this one."}
+    if isinstance(field, schemas.AnyCaseChoice):
+        return {"type": "string", "enum": list(field.choices), "description": "In any case; answered in this one."}
     if isinstance(field, schemas.Unchangeable):
         return {"description": f"Refused whatever its value: {field.message}"}
     if isinstance(field, fields.Constant):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
-from connectors.interface import CertificateFailure, Connector, RunType, Setting, SettingType
+from connectors.interface import CertificateFailure, Connector, ContainerScopeKind, RunType, Setting, SettingType
 from models import ID_DIGITS
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -576,9 +576,38 @@ class SchemaPreviewSchema(Schema):
 
 
 class SelectionUpdateSchema(Schema):
-    """A partition's or a container's PUT."""
+    """A partition's PUT."""
 
     selected = StrictBoolean()
+
+
+class AnyCaseChoice(fields.String):
+    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
+    in its own spelling."""
+
+    def __init__(self, enumeration, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(member.value for member in enumeration)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.choices:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+
+
+class ContainerUpdateSchema(SelectionUpdateSchema):
+    """A container's PUT: each field optional, absent means unchanged."""
+
+    excluded = StrictBoolean()
+    scope = AnyCaseChoice(ContainerScopeKind)
+
+
+class ContainerScopeTextSchema(Schema):
+    """The container scope as text, in a PUT and in the answers."""
+
+    text = CleanString(required=True, max_length=5_000_000, multiline=True)
 
 
 class ContainerSchema(Schema):
@@ -588,6 +617,8 @@ class ContainerSchema(Schema):
     description = fields.String(allow_none=True)
     hidden = fields.Boolean()
     selected = fields.Boolean()
+    excluded = fields.Boolean()
+    scope = fields.String()
     partition_id = fields.Integer(data_key="partitionId")
     connected_system_id = fields.Integer(data_key="connectedSystemId")
     child_containers = fields.List(fields.Nested(lambda: ContainerSchema()), data_key="childContainers")
@@ -799,19 +830,6 @@ class ChangeRecordSchema(Schema):
 
 # --- Run profiles ---------------------------------------------------------------------------------------
 
-class RunTypeName(fields.String):
-    """A run type, in any case (PowerShell's ValidateSet passes it on as typed), loaded in JIM's spelling."""
-
-    CHOICES = tuple(run_type.value for run_type in RunType)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        for choice in self.CHOICES:
-            if value.casefold() == choice.casefold():
-                return choice
-        raise ValidationError(f"Must be one of: {', '.join(self.CHOICES)}.")
-
-
 class Unchangeable(fields.Field):
     """A field that a PUT may not send at all, refused with a message saying why."""
 
@@ -839,7 +857,7 @@ class RunProfileCreateSchema(RunProfileFields):
     """A new run profile, with JIM's defaults; loads as its columns."""
 
     name = Name(required=True)
-    run_type = RunTypeName(data_key="runType", required=True)
+    run_type = AnyCaseChoice(RunType, data_key="runType", required=True)
     page_size = StrictInteger(data_key="pageSize", load_default=100, validate=validate.Range(1, 10000))
     partition_id = StrictInteger(data_key="partitionId", allow_none=True, load_default=None)
     file_path = CleanString(data_key="filePath", max_length=500, allow_none=True, load_default=None)
@@ -931,6 +949,8 @@ attribute_update_schema = AttributeUpdateSchema()
 bulk_attributes_update_schema = BulkAttributesUpdateSchema()
 bulk_attributes_result_schema = BulkAttributesResultSchema()
 selection_update_schema = SelectionUpdateSchema()
+container_update_schema = ContainerUpdateSchema()
+container_scope_text_schema = ContainerScopeTextSchema()
 partition_schema = PartitionSchema()
 container_schema = ContainerSchema()
 shown_object_types = {"object_type": row_shaper(object_type_schema, nested="attributes"),
