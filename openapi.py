@@ -50,8 +50,8 @@ ERRORS = {
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
     409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
                        "being imported, or (trust) the server presents another certificate than the thumbprint "
-                       "names (beside the envelope, as JIM's body: `outcome` ThumbprintMismatch, "
-                       "`expectedThumbprint`, `presentedThumbprint`)."),
+                       "names (`details`: JIM's `outcome` ThumbprintMismatch, `expectedThumbprint`, "
+                       "`presentedThumbprint`)."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),

@@ -173,8 +173,8 @@ def confirmed(reading: Reading, thumbprint: str) -> Certificate:
                 reading.leaf.thumbprint, thumbprint)
     raise Conflict(f"{reading.presented.host} is presenting a different certificate from the one you confirmed, so "
                    "nothing has been trusted. This is expected if the certificate was renewed; investigate if it was "
-                   "not.", fields={"outcome": "ThumbprintMismatch", "expectedThumbprint": thumbprint,
-                                   "presentedThumbprint": reading.leaf.thumbprint})
+                   "not.", fields={"details": {"outcome": "ThumbprintMismatch", "expectedThumbprint": thumbprint,
+                                               "presentedThumbprint": reading.leaf.thumbprint}})
 
 
 def trusted(seen: StoredSystem, system: StoredSystem, reading: Reading, certificate: Certificate,
