@@ -7,6 +7,7 @@ from connectors.interface import (
     CertificateReader,
     Connector,
     Deadline,
+    DiscoveredDirectoryServer,
     DiscoveredHierarchy,
     DiscoveredSchema,
     ImportedObject,
@@ -64,6 +65,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     from connectors.ldap import discovery  # noqa: PLC0415
 
     return discovery.hierarchy(settings, deadline)
+
+
+def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
+    from connectors.ldap import discovery  # noqa: PLC0415
+
+    return discovery.directory_servers(settings, deadline)
 
 
 def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
@@ -127,6 +134,7 @@ CONNECTOR = Connector(
                  secondary_external_id=True, parallel_export=True, paging=True, password_set=True,
                  password_policy_discovery=True),
     SchemaStandard.LDAP,
+    discover_directory_servers=discover_directory_servers,
     server_certificate=CertificateReader(read_server_certificate,
                                          (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
                                          TRUSTED_CA_CERTIFICATES),
