@@ -38,6 +38,8 @@ from schemas import (
     bulk_attributes_update_schema,
     connected_system_schema,
     connector_definition_schema,
+    container_scope_text_schema,
+    container_update_schema,
     create_schema,
     health_schema,
     hierarchy_import_schema,
@@ -63,7 +65,7 @@ from schemas import (
     update_schemas,
     version_schema,
 )
-from systems import hierarchy, object_types, run_profiles
+from systems import container_scope, hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -170,6 +172,16 @@ def get_connector_definition(definition_id):
     if definition_id not in CONNECTORS:
         raise NotFound(f"Connector definition {definition_id} does not exist.")
     return connector_definition_schema.dump(CONNECTORS[definition_id])
+
+
+@api.get(DEFINITIONS_PATH + "/by-name/<name>")
+@requires(Role.READER)
+def get_connector_definition_by_name(name):
+    """The name exactly as the catalog spells it, as JIM's own lookup matches it."""
+    found = [connector for connector in CONNECTORS.values() if connector.name == name]
+    if not found:
+        raise NotFound(f"There is no connector definition named {name!r}.")
+    return connector_definition_schema.dump(found[0])
 
 
 @api.get(SYSTEMS_PATH)
@@ -392,15 +404,36 @@ def update_partition(system_id, partition_id):
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
     hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
-    flags = selection_update_schema.load(json_object())
+    flags = container_update_schema.load(json_object())
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         container = hierarchy.read_container(write.connection, system_id, container_id)
-        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
-        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
+        change = hierarchy.container_changed(container, flags)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
     # As JIM answers it: the container read again, with its children.
     return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.READER)
+def get_container_scope_text(system_id):
+    system = systems.peek(system_id)
+    text = container_scope.project(*hierarchy.read_all(db.session.connection(), system_id))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.ADMINISTRATOR)
+def update_container_scope_text(system_id):
+    require_match(systems.peek(system_id))
+    text = container_scope_text_schema.load(json_object())["text"]
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        scope, text = container_scope.applied(text, *hierarchy.read_all(write.connection, system_id))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(scope,))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
 
 
 # --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------

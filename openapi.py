@@ -126,6 +126,13 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
+SCOPE_TEXT_EXAMPLES = {
+    "people": {"summary": "People, less its leavers; the top of Groups only",
+               "value": {"text": "# managed by JIM\ninclude ou=People,dc=example,dc=com\n"
+                                 "exclude ou=Leavers,ou=People,dc=example,dc=com\n"
+                                 "include one-level ou=Groups,dc=example,dc=com"}},
+    "nothing": {"summary": "No container in scope", "value": {"text": ""}},
+}
 RUN_PROFILE_EXAMPLES = {
     "fullImport": {"summary": "A Full Import, as New-JIMRunProfile sends it",
                    "value": {"name": "Full Import", "runType": "FullImport", "pageSize": 100}},
@@ -157,6 +164,9 @@ ENDPOINTS = (
              schemas.ConnectorDefinitionSchema(many=True)),
     Endpoint("get", "/synchronisation/connector-definitions/{connectorDefinitionId}", "getConnectorDefinition",
              "One connector and its settings", DEFINITIONS_TAG, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
+    Endpoint("get", "/synchronisation/connector-definitions/by-name/{connectorName}", "getConnectorDefinitionByName",
+             "One connector and its settings, by its name exactly", DEFINITIONS_TAG, (*KEY, 404, *STORE),
+             schemas.ConnectorDefinitionSchema),
     Endpoint("get", "/synchronisation/connected-systems", "listConnectedSystems",
              "A page of connected systems", SYSTEMS_TAG, (400, *KEY, *STORE),
              page_schema(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
@@ -217,8 +227,17 @@ ENDPOINTS = (
              "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
     Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
-             "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
-             body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+             "Select or exclude a container, or say how far its selection reaches", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
+             body=schemas.ContainerUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("get", SYSTEM_PATH + "/container-scope-text", "getContainerScopeText",
+             "The container scope as text, one statement a line", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.ContainerScopeTextSchema, headers=ETAG),
+    Endpoint("put", SYSTEM_PATH + "/container-scope-text", "updateContainerScopeText",
+             "Replace the container scope with what the text states: all of it, or nothing and every line "
+             "that cannot apply", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE),
+             schemas.ContainerScopeTextSchema, body=schemas.ContainerScopeTextSchema, headers=ETAG,
+             examples=SCOPE_TEXT_EXAMPLES, precondition="If-Match"),
     # Run profiles
     Endpoint("get", SYSTEM_PATH + "/run-profiles", "listRunProfiles", "The system's run profiles, oldest first",
              RUN_PROFILES_TAG, (*KEY, 404, *STORE), schemas.RunProfileSchema(many=True), headers=ETAG),
@@ -247,6 +266,12 @@ PARAMETERS = {
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
     "runProfileId": "The run profile's id, one of the system's.",
+    "connectorName": "The connector definition's name, exactly (`JIM LDAP Connector`).",
+}
+ID_PARAMETER = {"schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+# The path parameters that are not ids.
+TEXT_PARAMETERS = {
+    "connectorName": {"schema": {"type": "string", "minLength": 1}, "example": "JIM LDAP Connector"},
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -297,8 +322,8 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
-    if isinstance(field, schemas.RunTypeName):
-        return {"type": "string", "enum": list(field.CHOICES), "description": "In any case; answered in this one."}
+    if isinstance(field, schemas.AnyCaseChoice):
+        return {"type": "string", "enum": list(field.choices), "description": "In any case; answered in this one."}
     if isinstance(field, schemas.Unchangeable):
         return {"description": f"Refused whatever its value: {field.message}"}
     if isinstance(field, fields.Constant):
@@ -317,6 +342,8 @@ def custom_fields(self, field, **kwargs) -> dict:
 def constant(value) -> dict:
     if value is None:  # a field kept for JIM's shape that this service always leaves empty
         return {"type": "string", "nullable": True, "enum": [None]}
+    if value == []:  # a list of JIM's that this service has nothing to put in (a built-in connector's files)
+        return {"type": "array", "items": {}, "maxItems": 0}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -362,7 +389,7 @@ def operation(endpoint: Endpoint) -> dict:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+         **TEXT_PARAMETERS.get(name, ID_PARAMETER)}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:

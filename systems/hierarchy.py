@@ -14,6 +14,7 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from marshmallow import ValidationError
 from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
 from sqlalchemy.engine import Connection
 
@@ -38,6 +39,8 @@ class StoredContainer:
     description: str | None
     hidden: bool
     selected: bool
+    excluded: bool
+    scope: str  # a ContainerScopeKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -411,11 +414,32 @@ def partition_selected(partition: StoredPartition, selected: bool) -> PartEdit:
                     (Change(f"partitions.{partition.external_id}.selected", partition.selected, selected),))
 
 
-SELECT_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id"))
+# A container's scope: what it states about itself (selected, excluded) and how far a selection reaches.
+SCOPE_FIELDS = ("selected", "excluded", "scope")
+SCOPE_CONTAINER = update(CONTAINERS).where(CONTAINERS.c.id == bindparam("container_id")).values(
+    selected=bindparam("new_selected"), excluded=bindparam("new_excluded"), scope=bindparam("new_scope"))
 
 
-def container_selected(container: StoredContainer, selected: bool) -> PartEdit:
-    if container.selected == selected:
-        return PartEdit((), ())
-    return PartEdit(((SELECT_CONTAINER, {"container_id": container.id, "selected": selected}),),
-                    (Change(f"containers.{container.external_id}.selected", container.selected, selected),))
+def scoped(containers: dict[int, tuple[StoredContainer, dict]]) -> PartEdit:
+    """The writes, one batch, that give each container (by id) its new scope fields (as ``SCOPE_FIELDS``
+    name them), and their history; a container whose fields are as stored is left alone."""
+    rows, changes = [], []
+    for container, new in containers.values():
+        differing = [name for name in SCOPE_FIELDS if getattr(container, name) != new[name]]
+        if differing:
+            rows.append({"container_id": container.id, **{f"new_{name}": new[name] for name in SCOPE_FIELDS}})
+            changes.extend(Change(f"containers.{container.external_id}.{name}", getattr(container, name), new[name])
+                           for name in differing)
+    return PartEdit(((SCOPE_CONTAINER, rows),) if rows else (), tuple(changes))
+
+
+def container_changed(container: StoredContainer, flags: dict) -> PartEdit:
+    """A container's PUT: ``flags`` (selected, excluded, scope; each optional) over what is stored. A container
+    states one thing about itself, so one left both selected and excluded is refused, as JIM refuses it."""
+    new = {name: flags.get(name, getattr(container, name)) for name in SCOPE_FIELDS}
+    if new["selected"] and new["excluded"]:
+        raise ValidationError({name: [
+            f"Container with ID {container.id} cannot be both selected and excluded. Send selected as false in the "
+            "same request to replace the selection with an exclusion, or excluded as false to replace the "
+            "exclusion with a selection."] for name in ("selected", "excluded") if name in flags})
+    return scoped({container.id: (container, new)})

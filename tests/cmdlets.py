@@ -364,6 +364,17 @@ def set_jim_connected_system_container(session: Session, connected_system_id: in
     return session.invoke(f"{SYSTEMS}/{connected_system_id}/containers/{container_id}", "PUT", body)
 
 
+def get_jim_connected_system_container_scope_text(session: Session, connected_system_id: int) -> str:
+    """Get-JIMConnectedSystemContainerScopeText: outputs the answer's text."""
+    return session.invoke(f"{SYSTEMS}/{connected_system_id}/container-scope-text")["text"]
+
+
+def set_jim_connected_system_container_scope_text(session: Session, connected_system_id: int, text: str) -> str:
+    """Set-JIMConnectedSystemContainerScopeText -PassThru: outputs the canonical text answered."""
+    body = {"text": text}
+    return session.invoke(f"{SYSTEMS}/{connected_system_id}/container-scope-text", "PUT", body)["text"]
+
+
 # Run profiles
 
 
