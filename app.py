@@ -405,8 +405,7 @@ def update_partition(system_id, partition_id):
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
     # As JIM answers it: the partition read again, with its tree.
-    (found,) = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, partition_id=partition_id)
-    return found, tagged(system)
+    return hierarchy.tree(db.session.connection(), system_id, partition_id, shown_hierarchy), tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/containers/<id:container_id>")

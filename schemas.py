@@ -706,12 +706,16 @@ def row_shaper(schema: Schema, nested: str | None = None):
     names = list(schema.dump_fields)
     if nested is not None and names[-1] != nested:
         raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
-    keys, attributes, converted = [], [], []
+    keys, attributes, converted, constants = [], [], [], []
     for name in names[:-1] if nested else names:
         field = schema.dump_fields[name]
+        keys.append(field.data_key or name)
+        if isinstance(field, fields.Constant):
+            attributes.append(f"constant {name}")  # set in the row, so that one getter reads every field in order
+            constants.append((attributes[-1], field.constant))
+            continue
         if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
-        keys.append(field.data_key or name)
         attributes.append(field.attribute or name)
         if isinstance(field, UTCTimestamp):
             # The rows of one import share their time: each is formatted once.
@@ -720,6 +724,7 @@ def row_shaper(schema: Schema, nested: str | None = None):
     nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
     def shaped(row: dict, given=None) -> dict:
+        row.update(constants)
         answer = dict(zip(keys, read(row)))
         for key, make in converted:
             answer[key] = make(answer[key])
