@@ -1,0 +1,34 @@
+"""JIM's requireSecureTransport, initialPasswordTimeToLive and unresolvedReferenceHandling on a connected system
+
+Revision ID: 0006
+Revises: 0005
+Create Date: 2026-12-03 07:00:00
+
+"""
+from alembic import op
+import sqlalchemy as sa
+
+
+# revision identifiers, used by Alembic.
+revision = '0006'
+down_revision = '0005'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    # Plain ADD COLUMN, never batch mode: on SQLite that rebuilds the table and loses its AUTOINCREMENT.
+    op.add_column('connected_systems',
+                  sa.Column('require_secure_transport', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('connected_systems', sa.Column('initial_password_time_to_live', sa.String(length=30), nullable=True))
+    op.add_column('connected_systems',
+                  sa.Column('unresolved_reference_handling', sa.String(length=10), server_default='Error',
+                            nullable=False))
+
+
+def downgrade():
+    # Batch mode rebuilds the table on SQLite: it must keep its AUTOINCREMENT.
+    with op.batch_alter_table('connected_systems', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
+        batch_op.drop_column('unresolved_reference_handling')
+        batch_op.drop_column('initial_password_time_to_live')
+        batch_op.drop_column('require_secure_transport')
