@@ -174,6 +174,16 @@ def get_connector_definition(definition_id):
     return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
+@api.get(DEFINITIONS_PATH + "/by-name/<name>")
+@requires(Role.READER)
+def get_connector_definition_by_name(name):
+    """The name exactly as the catalog spells it, as JIM's own lookup matches it."""
+    found = [connector for connector in CONNECTORS.values() if connector.name == name]
+    if not found:
+        raise NotFound(f"There is no connector definition named {name!r}.")
+    return connector_definition_schema.dump(found[0])
+
+
 @api.get(SYSTEMS_PATH)
 @requires(Role.READER)
 def list_connected_systems():

@@ -164,6 +164,9 @@ ENDPOINTS = (
              schemas.ConnectorDefinitionSchema(many=True)),
     Endpoint("get", "/synchronisation/connector-definitions/{connectorDefinitionId}", "getConnectorDefinition",
              "One connector and its settings", DEFINITIONS_TAG, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
+    Endpoint("get", "/synchronisation/connector-definitions/by-name/{connectorName}", "getConnectorDefinitionByName",
+             "One connector and its settings, by its name exactly", DEFINITIONS_TAG, (*KEY, 404, *STORE),
+             schemas.ConnectorDefinitionSchema),
     Endpoint("get", "/synchronisation/connected-systems", "listConnectedSystems",
              "A page of connected systems", SYSTEMS_TAG, (400, *KEY, *STORE),
              page_schema(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
@@ -263,6 +266,12 @@ PARAMETERS = {
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
     "runProfileId": "The run profile's id, one of the system's.",
+    "connectorName": "The connector definition's name, exactly (`JIM LDAP Connector`).",
+}
+ID_PARAMETER = {"schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+# The path parameters that are not ids.
+TEXT_PARAMETERS = {
+    "connectorName": {"schema": {"type": "string", "minLength": 1}, "example": "JIM LDAP Connector"},
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -337,6 +346,8 @@ def custom_fields(self, field, **kwargs) -> dict:
 def constant(value) -> dict:
     if value is None:  # a field kept for JIM's shape that this service always leaves empty
         return {"type": "string", "nullable": True, "enum": [None]}
+    if value == []:  # a list of JIM's that this service has nothing to put in (a built-in connector's files)
+        return {"type": "array", "items": {}, "maxItems": 0}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -382,7 +393,7 @@ def operation(endpoint: Endpoint) -> dict:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+         **TEXT_PARAMETERS.get(name, ID_PARAMETER)}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:

@@ -7,7 +7,16 @@ import unicodedata
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
-from connectors.interface import Connector, ContainerScopeKind, RunType, Setting, SettingType
+from connectors.interface import (
+    VALUE_KEYS,
+    Category,
+    Connector,
+    ContainerScopeKind,
+    RunType,
+    SchemaStandard,
+    Setting,
+    SettingType,
+)
 from models import ID_DIGITS, UnresolvedReferenceHandling
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
@@ -503,21 +512,76 @@ def paged(items: list, total_count: int, page: int, page_size: int) -> dict:
     }
 
 
+def typed_default(setting_type: SettingType):
+    """A setting's default under JIM's name for its type's default (defaultStringValue, ...), else None."""
+    value_key = VALUE_KEYS[setting_type]
+
+    def default(setting: Setting):
+        return setting.default if setting.value_key == value_key else None
+
+    return default
+
+
 class ConnectorSettingSchema(Schema):
+    """A setting as JIM's ConnectorDefinitionSettingDto shows it, and as this service always has (``default``,
+    ``allowedValues``)."""
+
     id = fields.Integer()
     name = fields.String()
-    type = fields.Enum(SettingType, by_value=True)
-    required = fields.Boolean()
     description = fields.String()
+    category = fields.Enum(Category, by_value=True)
+    type = fields.Enum(SettingType, by_value=True)
+    default_checkbox_value = fields.Function(typed_default(SettingType.CHECKBOX), data_key="defaultCheckboxValue",
+                                             allow_none=True)
+    default_string_value = fields.Function(typed_default(SettingType.STRING), data_key="defaultStringValue",
+                                           allow_none=True)
+    default_int_value = fields.Function(typed_default(SettingType.INTEGER), data_key="defaultIntValue",
+                                        allow_none=True)
+    drop_down_values = fields.Function(lambda setting: list(setting.allowed_values) or None,
+                                       data_key="dropDownValues", allow_none=True)
+    required = fields.Boolean()
+    required_group = fields.Constant(None, data_key="requiredGroup", allow_none=True)
+    required_group_cardinality = fields.Constant("AtLeastOne", data_key="requiredGroupCardinality")
+    required_when_setting = fields.Function(lambda setting: setting.required_when and setting.required_when[0].name,
+                                            data_key="requiredWhenSetting", allow_none=True)
+    required_when_value = fields.Function(lambda setting: setting.required_when and setting.required_when[1],
+                                          data_key="requiredWhenValue", allow_none=True)
     default = fields.Raw(allow_none=True)
     allowed_values = fields.List(fields.String(), data_key="allowedValues")
 
 
 class ConnectorDefinitionSchema(Schema):
+    """A connector as JIM's ConnectorDefinitionDto shows it: built in, no files, its ``supports*`` flags."""
+
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(attribute="described")
+    url = fields.Constant("https://github.com/TetronIO/JIM")
+    built_in = fields.Constant(True, data_key="builtIn")
     settings = fields.Nested(ConnectorSettingSchema, many=True)
+    files = fields.Constant([])
+    supports_full_import = fields.Boolean(attribute="capabilities.full_import", data_key="supportsFullImport")
+    supports_delta_import = fields.Boolean(attribute="capabilities.delta_import", data_key="supportsDeltaImport")
+    supports_export = fields.Boolean(attribute="capabilities.export", data_key="supportsExport")
+    supports_partitions = fields.Boolean(attribute="capabilities.partitions", data_key="supportsPartitions")
+    supports_partition_containers = fields.Boolean(attribute="capabilities.partition_containers",
+                                                   data_key="supportsPartitionContainers")
+    supports_secondary_external_id = fields.Boolean(attribute="capabilities.secondary_external_id",
+                                                    data_key="supportsSecondaryExternalId")
+    supports_user_selected_external_id = fields.Boolean(attribute="capabilities.user_selected_external_id",
+                                                        data_key="supportsUserSelectedExternalId")
+    supports_user_selected_attribute_types = fields.Boolean(attribute="capabilities.user_selected_attribute_types",
+                                                            data_key="supportsUserSelectedAttributeTypes")
+    supports_auto_confirm_export = fields.Boolean(attribute="capabilities.auto_confirm_export",
+                                                  data_key="supportsAutoConfirmExport")
+    supports_parallel_export = fields.Boolean(attribute="capabilities.parallel_export",
+                                              data_key="supportsParallelExport")
+    supports_paging = fields.Boolean(attribute="capabilities.paging", data_key="supportsPaging")
+    supports_file_paths = fields.Boolean(attribute="capabilities.file_paths", data_key="supportsFilePaths")
+    supports_password_set = fields.Boolean(attribute="capabilities.password_set", data_key="supportsPasswordSet")
+    supports_password_policy_discovery = fields.Boolean(attribute="capabilities.password_policy_discovery",
+                                                        data_key="supportsPasswordPolicyDiscovery")
+    schema_standard = fields.Enum(SchemaStandard, by_value=True, data_key="schemaStandard")
 
 
 class ImportOptionsSchema(Schema):

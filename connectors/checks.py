@@ -34,10 +34,9 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
             if setting.required:
                 messages.append(f"{setting.name} is required.")
             elif setting.required_when:
-                other_id, trigger = setting.required_when
-                if values.get(other_id) == trigger:
-                    other = connector.settings_by_id[other_id].name
-                    messages.append(f"{setting.name} is required when {other} is {trigger}.")
+                other, trigger = setting.required_when
+                if values.get(other.id) == trigger:
+                    messages.append(f"{setting.name} is required when {other.name} is {trigger}.")
             continue
         if setting.type is SettingType.INTEGER:
             if setting.minimum is not None and value < setting.minimum:

@@ -24,6 +24,17 @@ class SettingType(StrEnum):
     FILE = "File"
 
 
+class Category(StrEnum):
+    """Where a setting belongs, as JIM groups them (ConnectedSystemSettingCategory)."""
+
+    CONNECTIVITY = "Connectivity"
+    GENERAL = "General"
+    CAPABILITIES = "Capabilities"
+    SCHEMA = "Schema"
+    IMPORT = "Import"
+    EXPORT = "Export"
+
+
 # The one key of a setting value's object that each type takes.
 VALUE_KEYS = {
     SettingType.STRING: "stringValue",
@@ -48,11 +59,15 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     url_schemes: tuple[str, ...] = ()  # the value, when it names a scheme, must be a URL with one of these
-    required_when: tuple[int, str] | None = None  # (other setting id, value) that makes this one required
+    required_when: tuple["Setting", str] | None = None  # (another setting, its value) that makes this one required
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
     one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
+    category: Category = Category.GENERAL
+    # False: JIM's setting, stored and shown, that nothing here reads yet (an export's, a sync run's); the
+    # connector's definition says which.
+    acted_on: bool = True
 
     @property
     def value_key(self) -> str:
@@ -277,6 +292,38 @@ class RunType(StrEnum):
     EXPORT = "Export"
 
 
+class SchemaStandard(StrEnum):
+    """The vocabulary of a connector's attribute names, as JIM names it (AttributeStandard)."""
+
+    NOT_SET = "NotSet"
+    SCIM = "Scim"
+    LDAP = "Ldap"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the connector can do, as JIM's connector of the same name declares it (its ``Supports*`` flags).
+
+    They describe the connector, not this service: run profiles are refused for what the connector cannot do,
+    and executing them is the sync engine's.
+    """
+
+    full_import: bool = True
+    delta_import: bool = False
+    export: bool = True
+    partitions: bool = False
+    partition_containers: bool = False
+    secondary_external_id: bool = False
+    user_selected_external_id: bool = False
+    user_selected_attribute_types: bool = False
+    auto_confirm_export: bool = False
+    parallel_export: bool = False
+    paging: bool = False
+    file_paths: bool = False
+    password_set: bool = False
+    password_policy_discovery: bool = False
+
+
 @dataclass(frozen=True)
 class Connector:
     id: int
@@ -287,15 +334,24 @@ class Connector:
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
     read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
-    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
-    supports_full_import: bool = True
-    supports_delta_import: bool = True
-    supports_export: bool = True
+    capabilities: Capabilities = Capabilities()
+    schema_standard: SchemaStandard = SchemaStandard.NOT_SET
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
 
     def can_run(self, run_type: RunType) -> bool:
-        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
-                RunType.EXPORT: self.supports_export}.get(run_type, True)
+        """What its run profiles may run, as JIM's definition says (synchronisation runs need no connector)."""
+        capable = self.capabilities
+        return {RunType.FULL_IMPORT: capable.full_import, RunType.DELTA_IMPORT: capable.delta_import,
+                RunType.EXPORT: capable.export}.get(run_type, True)
+
+    @property
+    def described(self) -> str:
+        """The description, and which settings are stored and shown but not acted on here yet."""
+        idle = [setting.name for setting in self.settings if not setting.acted_on]
+        if not idle:
+            return self.description
+        return (f"{self.description} Stored and shown, but not acted on by this service yet (they are for JIM's "
+                f"exports and synchronisation runs): {', '.join(idle)}.")

@@ -47,6 +47,7 @@ ENDPOINTS = [
     pytest.param("DELETE", f"{SYSTEMS}/1/run-profiles/1", None, True, 404, id="delete-run-profile"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
+    pytest.param("GET", f"{DEFINITIONS}/by-name/JIM%20LDAP%20Connector", None, False, 200, id="definition-by-name"),
 ]
 
 

@@ -117,10 +117,41 @@ def test_get_connector_definitions_and_their_settings_by_name(session):
     ldap = get_jim_connector_definition(session, id=by_name["JIM LDAP Connector"]["id"])
     settings = settings_by_name(ldap)
     assert (settings["Host"]["id"], settings["Username"]["id"], settings["Password"]["id"]) == (1, 2, 3)
-    with pytest.raises(CmdletError) as refused:
-        get_jim_connector_definition(session, id=99)
-    assert refused.value.status == 404
-    assert str(refused.value).startswith("Resource not found: ")
+    assert get_jim_connector_definition(session, name="JIM LDAP Connector") == ldap
+    assert get_jim_connector_definition(session, name="JIM SCIM 2.0 Client Connector")["id"] == 4
+    for missing in ({"id": 99}, {"name": "JIM SCIM Connector"}):
+        with pytest.raises(CmdletError) as refused:
+            get_jim_connector_definition(session, **missing)
+        assert refused.value.status == 404
+        assert str(refused.value).startswith("Resource not found: ")
+
+
+def test_scenario_1_configures_its_directory_by_setting_name(session, ldap_directory):
+    """Setup-Scenario1.ps1's step 5: every setting found by name, "Create containers as needed?" included (its
+    script skips a setting it cannot find, so a missing one would go unnoticed there), then Export Concurrency
+    and the parallelism."""
+    ldap_definition = next(d for d in get_jim_connector_definition(session) if d["name"] == "JIM LDAP Connector")
+    settings = settings_by_name(get_jim_connector_definition(session, id=ldap_definition["id"]))
+    system = new_jim_connected_system(session, "Corporate LDAP", ldap_definition["id"],
+                                      description=f"LDAP directory for integration testing ({ldap_directory.host})")
+    values = {settings["Host"]["id"]: {"stringValue": ldap_directory.host},
+              settings["Port"]["id"]: {"intValue": ldap_directory.port},
+              settings["Username"]["id"]: {"stringValue": SERVICE_DN},
+              settings["Password"]["id"]: {"stringValue": SERVICE_PASSWORD},
+              settings["Use Secure Connection (LDAPS)?"]["id"]: {"checkboxValue": False},
+              settings["Connection Timeout"]["id"]: {"intValue": 30},
+              settings["Authentication Type"]["id"]: {"stringValue": "Simple"},
+              settings["Create containers as needed?"]["id"]: {"checkboxValue": True}}
+    set_jim_connected_system(session, system["id"], setting_values=values)
+    set_jim_connected_system(session, system["id"],
+                             setting_values={settings["Export Concurrency"]["id"]: {"intValue": 8}})
+    set_jim_connected_system(session, system["id"], max_export_parallelism=4)
+    stored = get_jim_connected_system(session, id=system["id"])
+    shown = {value["name"]: value for value in stored["settingValues"].values()}
+    assert shown["Create containers as needed?"]["checkboxValue"] is True
+    assert (shown["Export Concurrency"]["intValue"], stored["maxExportParallelism"]) == (8, 4)
+    assert shown["Password"] == {"name": "Password", "type": "StringEncrypted", "hasValue": True}
+    assert import_jim_connected_system_hierarchy(session, system["id"])["success"] is True
 
 
 def test_new_get_set_remove_connected_system(session):

@@ -42,7 +42,7 @@ class Api:
         assert not shows(response.get_data(as_text=True), TOKEN)
         return response
 
-    def configure(self, base: str, token: str | None = TOKEN, method: str = "Bearer Token",
+    def configure(self, base: str, token: str | None = TOKEN, method: str = scim.STATIC_BEARER_TOKEN,
                   timeout: int | None = None):
         """System 1, a SCIM system with these settings."""
         if self("GET", SYSTEM).status_code == 404:
@@ -192,6 +192,22 @@ def test_no_token_where_one_is_needed_is_refused(api, provider):
     message = refused(api, provider, token=None, method="None")
     assert message.startswith("The service provider asks for credentials and Authentication Method is None "
                               f"(GET {provider}/ResourceTypes answered 401 Unauthorized")
+
+
+@pytest.mark.parametrize("method, needs", [
+    (scim.OAUTH, {"306": "https://login.example.com/token", "307": "jim", "308": "secret"}),
+    (scim.BASIC, {"310": "jim", "311": "secret"}),
+    (scim.CUSTOM_HEADER, {"312": "X-Api-Key", "313": "secret"}),
+])
+def test_jims_other_authentication_methods_are_refused_before_anything_is_sent(api, method, needs):
+    """Stored and shown as JIM's, but this service cannot authenticate with them yet: an import does not go
+    out unauthenticated instead. Nothing listens at the Base URL, so an attempt would be a 502."""
+    api.configure(f"http://127.0.0.1:{free_port()}/v2", method=method)
+    values = {setting_id: {"stringValue": value} for setting_id, value in needs.items()}
+    assert api("PUT", SYSTEM, json={"settingValues": values}).status_code == 200
+    assert assert_error(api.import_schema(), 400, "BAD_REQUEST")["message"] == (
+        f"This service cannot authenticate with {method} yet; it authenticates to a SCIM provider with Static "
+        "Bearer Token or None.")
 
 
 def test_a_base_url_that_is_not_the_scim_endpoint_is_refused_for_its_404(api, provider):

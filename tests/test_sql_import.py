@@ -239,9 +239,12 @@ def test_a_host_that_is_more_than_one_host_is_not_tried(client, admin, sql_syste
     assert system["settingValuesValid"] is False and system["objectTypes"] == []
 
 
-@pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
-def test_sql_server_and_oracle_are_refused(refusal, database_type):
-    assert refusal(postgres_values("x", database_type=database_type)) == (
+@pytest.mark.parametrize("database_type, more", [
+    (sql.SQL_SERVER, {}),
+    (sql.ORACLE, {sql.ORACLE_IDENTIFIED_BY.id: "Service Name", sql.ORACLE_SERVICE_NAME.id: "HRPROD"}),
+])
+def test_sql_server_and_oracle_are_refused(refusal, database_type, more):
+    assert refusal({**postgres_values("x", database_type=database_type), **more}) == (
         f"This service cannot import from {database_type} databases yet; it imports from PostgreSQL and "
         f"MySQL (MariaDB).")
 

@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 from connectors.file.inference import ColumnType
 from connectors.interface import (
+    Capabilities,
+    Category,
     Connector,
     Deadline,
     ImportedObject,
@@ -42,6 +44,17 @@ MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
                                 "The delimiter between values of one column.", "|", differs_from=DELIMITER.id)
 OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
                       "The object type every row describes; the file's name without its extension when empty.")
+# JIM's, stored and shown, not acted on here yet. JIM requires Mode; its default stands in when it is empty.
+MODE = Setting(106, "Mode", S.DROPDOWN, False,
+               "Import Only: read from the file. Export Only: write to it. Bidirectional: export, then confirm by "
+               "importing from the same file.", "Import Only", ("Import Only", "Export Only", "Bidirectional"),
+               acted_on=False)
+OBJECT_TYPE_COLUMN = Setting(107, "Object Type Column", S.STRING, False,
+                             "The column that holds each row's object type, for a file of several types.",
+                             acted_on=False)
+CULTURE = Setting(108, "Culture", S.STRING, False,
+                  "A culture (en-gb) to read the file's contents with, instead of the invariant culture.",
+                  acted_on=False)
 
 SAMPLE_ROWS = 1000  # enough to see each column's kinds of value; the rest of the file is not read
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is not a delimited file's, and would be held whole
@@ -218,9 +231,14 @@ CONNECTOR = Connector(
         DELIMITER,
         MULTI_VALUE_DELIMITER,
         OBJECT_TYPE,
-        Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False),
+        Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False,
+                category=Category.IMPORT, acted_on=False),
+        MODE,
+        OBJECT_TYPE_COLUMN,
+        CULTURE,
     ),
     discover_schema,
     read_objects=read_objects,
-    supports_delta_import=False,  # a file has no change log to read
+    capabilities=Capabilities(full_import=True, delta_import=False, export=True, user_selected_external_id=True,
+                              user_selected_attribute_types=True, auto_confirm_export=True, file_paths=True),
 )
