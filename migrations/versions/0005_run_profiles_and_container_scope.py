@@ -45,10 +45,10 @@ def upgrade():
 
 
 def downgrade():
-    # Batch mode rebuilds the table on SQLite: it must keep its AUTOINCREMENT.
-    with op.batch_alter_table('connected_system_containers', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
-        batch_op.drop_column('scope')
-        batch_op.drop_column('excluded')
+    # ALTER TABLE ... DROP COLUMN, never batch mode: on SQLite that rebuilds the table, and dropping the old one
+    # cascades to the rows that refer to it.
+    op.drop_column('connected_system_containers', 'scope')
+    op.drop_column('connected_system_containers', 'excluded')
 
     with op.batch_alter_table('connected_system_run_profiles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connected_system_run_profiles_partition_id'))

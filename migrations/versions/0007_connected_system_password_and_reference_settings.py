@@ -27,8 +27,8 @@ def upgrade():
 
 
 def downgrade():
-    # Batch mode rebuilds the table on SQLite: it must keep its AUTOINCREMENT.
-    with op.batch_alter_table('connected_systems', schema=None, table_kwargs={'sqlite_autoincrement': True}) as batch_op:
-        batch_op.drop_column('unresolved_reference_handling')
-        batch_op.drop_column('initial_password_time_to_live')
-        batch_op.drop_column('require_secure_transport')
+    # ALTER TABLE ... DROP COLUMN, never batch mode: on SQLite that rebuilds the table, and dropping the old one
+    # cascades to the rows that refer to it.
+    op.drop_column('connected_systems', 'unresolved_reference_handling')
+    op.drop_column('connected_systems', 'initial_password_time_to_live')
+    op.drop_column('connected_systems', 'require_secure_transport')
