@@ -3,6 +3,7 @@ import functools
 import operator
 import re
 import unicodedata
+from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
@@ -10,6 +11,7 @@ from connectors import CONNECTORS
 from connectors.interface import (
     VALUE_KEYS,
     Category,
+    CertificateFailure,
     Connector,
     ContainerScopeKind,
     RunType,
@@ -21,6 +23,8 @@ from models import ID_DIGITS, UnresolvedReferenceHandling
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
+ONE_DAY = timedelta(days=1)
+EXPIRING_SOON = timedelta(days=30)  # JIM's TrustedCertificate.IsExpiringSoon
 
 NUL = "\x00"
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -813,6 +817,102 @@ class SettingsValidationSchema(Schema):
     connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
 
 
+class Thumbprint(CleanString):
+    """A SHA-1 thumbprint: 40 hexadecimal digits, any case, spaces or colons between the pairs ignored (as JIM
+    ignores them, since a thumbprint is quoted either way); loaded as JIM writes it, upper case, unseparated."""
+
+    REQUIRED = "A thumbprint is required: this service will not trust whatever a server happens to be presenting."
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, required=True, error_messages={"required": self.REQUIRED}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        digits = re.sub(r"[\s:]", "", value)
+        if not digits:
+            raise ValidationError(self.REQUIRED)
+        if not re.fullmatch(r"[0-9A-Fa-f]{40}", digits):
+            raise ValidationError("Must be a SHA-1 thumbprint: 40 hexadecimal digits, as the server-certificate "
+                                  "read shows it.")
+        return digits.upper()
+
+
+class ServerCertificateReadSchema(Schema):
+    """The POST of server-certificate: unsaved setting values laid over the stored ones, for this read only."""
+
+    setting_values = SettingValues(data_key="settingValues")
+
+    def __init__(self, connector: Connector, **kwargs):
+        super().__init__(**kwargs)
+        self.connector = connector
+
+
+class ServerCertificateTrustSchema(ServerCertificateReadSchema):
+    thumbprint = Thumbprint()
+    change_reason = ChangeReason()
+
+
+class CertificateDiagnosticSchema(Schema):
+    """What a server presented and the check it fails: JIM's ``ServerCertificateDiagnostic``."""
+
+    host = fields.String()
+    port = fields.Integer()
+    failure_reason = fields.Enum(CertificateFailure, by_value=True, data_key="failureReason")
+    subject = fields.String(allow_none=True)
+    issuer = fields.String(allow_none=True)
+    subject_alternative_names = fields.List(fields.String(), data_key="subjectAlternativeNames")
+    valid_from = UTCTimestamp(data_key="validFrom", allow_none=True)
+    valid_to = UTCTimestamp(data_key="validTo", allow_none=True)
+    thumbprint = fields.String(allow_none=True)
+    signature_algorithm = fields.String(data_key="signatureAlgorithm", allow_none=True)
+    is_self_signed = fields.Boolean(data_key="isSelfSigned")
+    issuer_thumbprint = fields.String(data_key="issuerThumbprint", allow_none=True)
+    is_issuer_certificate_available = fields.Boolean(data_key="isIssuerCertificateAvailable")
+    remediation = fields.String(allow_none=True)
+    is_expired = fields.Boolean(data_key="isExpired")
+    is_not_yet_valid = fields.Boolean(data_key="isNotYetValid")
+
+
+class ServerCertificateSchema(Schema):
+    """JIM's ``ServerCertificateResponse``."""
+
+    certificate = fields.Nested(CertificateDiagnosticSchema)
+    read_at = UTCTimestamp(data_key="readAt")
+
+
+class TrustedCertificateSchema(Schema):
+    """The certificate trusted, in the fields of JIM's ``TrustedCertificateDetailDto`` that a certificate kept in
+    a setting has (no id, source or file: it is text in Trusted CA Certificates)."""
+
+    name = fields.String(attribute="certificate.common_name")
+    thumbprint = fields.String(attribute="certificate.thumbprint")
+    subject = fields.String(attribute="certificate.subject")
+    issuer = fields.String(attribute="certificate.issuer")
+    serial_number = fields.String(attribute="certificate.serial_number", data_key="serialNumber")
+    valid_from = UTCTimestamp(attribute="certificate.valid_from", data_key="validFrom")
+    valid_to = UTCTimestamp(attribute="certificate.valid_to", data_key="validTo")
+    is_enabled = fields.Constant(True, data_key="isEnabled")
+    created_at = UTCTimestamp(data_key="createdAt")
+    created_by = fields.String(data_key="createdBy")
+    notes = fields.String()
+    is_expired = fields.Function(lambda trust: trust.certificate.valid_to < trust.created_at, data_key="isExpired")
+    is_expiring_soon = fields.Function(
+        lambda trust: trust.created_at <= trust.certificate.valid_to < trust.created_at + EXPIRING_SOON,
+        data_key="isExpiringSoon")
+    days_until_expiry = fields.Function(lambda trust: int((trust.certificate.valid_to - trust.created_at) / ONE_DAY),
+                                        data_key="daysUntilExpiry")
+
+
+class TrustResultSchema(Schema):
+    """JIM's ``TrustServerCertificateResponse``: ``certificate`` only when it was trusted now."""
+
+    outcome = fields.String()
+    message = fields.String(allow_none=True)
+    certificate = fields.Nested(TrustedCertificateSchema, attribute="added", allow_none=True)
+    expected_thumbprint = fields.String(data_key="expectedThumbprint")
+    presented_thumbprint = fields.String(attribute="certificate.thumbprint", data_key="presentedThumbprint")
+
+
 class ChangeSchema(Schema):
     """One field's change; a secret's has no value on either side."""
 
@@ -1003,6 +1103,10 @@ shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"
                    "container": row_shaper(container_schema, nested="child_containers")}
 hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
+certificate_read_schemas = {connector.id: ServerCertificateReadSchema(connector) for connector in CONNECTORS.values()}
+certificate_trust_schemas = {connector.id: ServerCertificateTrustSchema(connector) for connector in CONNECTORS.values()}
+server_certificate_schema = ServerCertificateSchema()
+trust_result_schema = TrustResultSchema()
 error_schema = ErrorSchema()
 run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
