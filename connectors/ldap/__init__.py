@@ -4,11 +4,14 @@ from collections.abc import Iterator
 from connectors.interface import (
     Capabilities,
     Category,
+    CertificateReader,
     Connector,
     Deadline,
+    DiscoveredDirectoryServer,
     DiscoveredHierarchy,
     DiscoveredSchema,
     ImportedObject,
+    PresentedCertificates,
     ReadScope,
     SchemaStandard,
     Setting,
@@ -64,10 +67,22 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
+    from connectors.ldap import discovery  # noqa: PLC0415
+
+    return discovery.directory_servers(settings, deadline)
+
+
 def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
     from connectors.ldap import objects  # noqa: PLC0415
 
     return objects.read_objects(settings, scope, deadline)
+
+
+def read_server_certificate(settings: Settings, deadline: Deadline) -> PresentedCertificates | None:
+    from connectors.ldap import certificate  # noqa: PLC0415
+
+    return certificate.read(settings, deadline)
 
 
 CONNECTOR = Connector(
@@ -119,4 +134,8 @@ CONNECTOR = Connector(
                  secondary_external_id=True, parallel_export=True, paging=True, password_set=True,
                  password_policy_discovery=True),
     SchemaStandard.LDAP,
+    discover_directory_servers=discover_directory_servers,
+    server_certificate=CertificateReader(read_server_certificate,
+                                         (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
+                                         TRUSTED_CA_CERTIFICATES),
 )
