@@ -21,6 +21,7 @@ import edge
 import encryption
 import errors
 import openapi
+import private_files
 import server_certificates
 import systems
 from auth import caller, requires
@@ -586,6 +587,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.url_map.converters["id"] = IdConverter
     edge.init_app(app)
     database.init_app(app)
+    private_files.init_app(app)
     encryption.init_app(app)
     errors.init_app(app)
     commands.init_app(app)

@@ -365,6 +365,10 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
+    if isinstance(field, schemas.TimeSpan):
+        return {"type": "string", "pattern": f"^{schemas.TIMESPAN.pattern}$", "example": "7.00:00:00",
+                "description": "A .NET TimeSpan, [d.]hh:mm:ss[.fffffff], longer than zero; null: JIM's default of "
+                               "seven days."}
     if isinstance(field, schemas.AnyCaseChoice):
         return {"type": "string", "enum": list(field.choices), "description": "In any case; answered in this one."}
     if isinstance(field, schemas.Unchangeable):

@@ -19,7 +19,7 @@ from connectors.interface import (
     Setting,
     SettingType,
 )
-from models import ID_DIGITS
+from models import ID_DIGITS, UnresolvedReferenceHandling
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
@@ -135,6 +135,56 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class AnyCaseChoice(fields.String):
+    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
+    in its own spelling."""
+
+    def __init__(self, enumeration, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(member.value for member in enumeration)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.choices:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+
+
+# A .NET TimeSpan in its constant ("c") format, as PowerShell's ToString('c') writes one: [-][d.]hh:mm:ss[.fffffff].
+TIMESPAN = re.compile(r"(-)?(?:([0-9]{1,8})\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?")
+TICKS_PER_SECOND, TIMESPAN_MAX_TICKS = 10**7, 2**63 - 1
+
+
+def timespan_text(ticks: int) -> str:
+    """A positive duration in 100 ns ticks as TimeSpan's constant format writes it: 7.00:00:00, 01:30:00."""
+    seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return (f"{days}." if days else "") + f"{hour:02}:{minute:02}:{second:02}" + (f".{fraction:07}" if fraction else "")
+
+
+class TimeSpan(fields.String):
+    """A duration as a .NET TimeSpan string, loaded in its canonical form (``7.00:00:00``); longer than zero,
+    where JIM would quietly read zero or less as its default."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        found = TIMESPAN.fullmatch(value)
+        if found is None or int(found[3]) > 23 or int(found[4]) > 59 or int(found[5]) > 59:
+            raise ValidationError("Must be a TimeSpan as [d.]hh:mm:ss[.fffffff], such as 7.00:00:00 (seven days) "
+                                  "or 01:30:00.")
+        sign, days, hours, minutes, seconds, fraction = found.groups()
+        ticks = ((((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + int(seconds)) * TICKS_PER_SECOND
+                 + int((fraction or "").ljust(7, "0")))
+        if sign or ticks == 0:
+            raise ValidationError("Must be longer than zero; null sets JIM's default of seven days.")
+        if ticks > TIMESPAN_MAX_TICKS:
+            raise ValidationError(f"Must be at most {timespan_text(TIMESPAN_MAX_TICKS)}.")
+        return timespan_text(ticks)
+
+
 def canonical_id(key: str) -> int | None:
     """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
     if 0 < len(key) <= ID_DIGITS and key.isascii() and key.isdigit() and str(int(key)) == key:
@@ -223,9 +273,13 @@ class ConnectedSystemUpdateSchema(Schema):
     max_export_parallelism = StrictInteger(
         data_key="maxExportParallelism", allow_none=True, validate=validate.Range(1, 16)
     )
+    require_secure_transport = StrictBoolean(data_key="requireSecureTransport")
+    initial_password_time_to_live = TimeSpan(data_key="initialPasswordTimeToLive", allow_none=True)
+    unresolved_reference_handling = AnyCaseChoice(UnresolvedReferenceHandling, data_key="unresolvedReferenceHandling")
     change_reason = ChangeReason()
 
-    FIELDS = ("name", "description", "max_export_parallelism")
+    FIELDS = ("name", "description", "max_export_parallelism", "require_secure_transport",
+              "initial_password_time_to_live", "unresolved_reference_handling")
 
     def __init__(self, connector: Connector, **kwargs):
         super().__init__(**kwargs)
@@ -423,6 +477,9 @@ class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
+    initial_password_time_to_live = fields.String(data_key="initialPasswordTimeToLive", allow_none=True)
+    require_secure_transport = fields.Boolean(data_key="requireSecureTransport")
+    unresolved_reference_handling = fields.String(data_key="unresolvedReferenceHandling")
     setting_values = ShownSettingValues(data_key="settingValues")
 
 
@@ -646,22 +703,6 @@ class SelectionUpdateSchema(Schema):
     selected = StrictBoolean()
 
 
-class AnyCaseChoice(fields.String):
-    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
-    in its own spelling."""
-
-    def __init__(self, enumeration, **kwargs):
-        super().__init__(**kwargs)
-        self.choices = tuple(member.value for member in enumeration)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        for choice in self.choices:
-            if value.casefold() == choice.casefold():
-                return choice
-        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
-
-
 class ContainerUpdateSchema(SelectionUpdateSchema):
     """A container's PUT: each field optional, absent means unchanged."""
 
@@ -699,40 +740,53 @@ class PartitionSchema(Schema):
 
 
 def row_shaper(schema: Schema, nested: str | None = None):
-    """``schema``'s dump of one row (a dict by attribute name), made without marshmallow's work per field:
-    for the big reads, a directory's 20,000 containers or a schema's 50,000 attributes, where that work is
-    most of the answer's time. The fields and their order are the schema's; ``nested``, its last field, is
-    given by the caller, already shaped, as the second argument."""
+    """``schema``'s dump of rows as the database driver gives them, made without marshmallow's work per field
+    or SQLAlchemy's per row: for the big reads, a directory's 20,000 containers or a schema's 50,000
+    attributes, where that work is most of the answer's time. The fields and their order are the schema's;
+    ``nested``, its last field, is given by the caller, already shaped.
+
+    Returns ``over(columns, converts)``: for rows of those columns (by name; each column's conversion of the
+    driver's value, or None), the function that shapes a row (and the nested value, if any)."""
     names = list(schema.dump_fields)
     if nested is not None and names[-1] != nested:
         raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
-    keys, attributes, converted, constants = [], [], [], []
+    keys, attributes, times = [], [], set()
     for name in names[:-1] if nested else names:
         field = schema.dump_fields[name]
-        keys.append(field.data_key or name)
-        if isinstance(field, fields.Constant):
-            attributes.append(f"constant {name}")  # set in the row, so that one getter reads every field in order
-            constants.append((attributes[-1], field.constant))
-            continue
         if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
+        keys.append(field.data_key or name)
         attributes.append(field.attribute or name)
         if isinstance(field, UTCTimestamp):
-            # The rows of one import share their time: each is formatted once.
-            converted.append((keys[-1], functools.lru_cache(maxsize=256)(UTCTimestamp.text)))
-    read = operator.itemgetter(*attributes)
+            times.add(len(keys) - 1)
     nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
-    def shaped(row: dict, given=None) -> dict:
-        row.update(constants)
-        answer = dict(zip(keys, read(row)))
-        for key, make in converted:
-            answer[key] = make(answer[key])
-        if nested_key is not None:
-            answer[nested_key] = given
-        return answer
+    def over(columns: list[str], converts: dict):
+        read = operator.itemgetter(*(columns.index(attribute) for attribute in attributes))
+        fixes = []  # (index, conversion) of each field whose driver value is not yet the value
+        for index, attribute in enumerate(attributes):
+            convert = converts.get(attribute)
+            if index in times:
+                # The rows of one import share their time: each is converted and formatted once.
+                convert = functools.lru_cache(maxsize=256)(
+                    lambda raw, convert=convert: UTCTimestamp.text(convert(raw) if convert else raw))
+            if convert is not None:
+                fixes.append((index, convert))
 
-    return shaped
+        def shaped(row: tuple, given=None) -> dict:
+            values = read(row)
+            if fixes:
+                values = list(values)
+                for index, convert in fixes:
+                    values[index] = convert(values[index])
+            answer = dict(zip(keys, values))
+            if nested_key is not None:
+                answer[nested_key] = given
+            return answer
+
+        return shaped
+
+    return over
 
 
 class HierarchyItemSchema(Schema):

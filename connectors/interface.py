@@ -98,13 +98,16 @@ class Settings:
 
     Secrets are plaintext here, in memory only, so ``repr`` shows no value and ``secrets`` lists them for the
     runner to keep out of every message. A setting that holds no value reads as its default. ``files_root``
-    is the one folder the service lets connectors read files from.
+    is the one folder the service lets connectors read files from; ``private_paths`` the service's own folder
+    and files (resolved), which they never read, whatever the root holds.
     """
 
-    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path):
+    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path,
+                 private_paths: tuple[Path, ...] = ()):
         self._values = dict(values)
         self.secrets = secrets
         self.files_root = files_root
+        self.private_paths = private_paths
 
     def __getitem__(self, setting: Setting):
         return in_effect(setting, self._values.get(setting.id))
