@@ -24,6 +24,8 @@ import encryption
 import errors
 import full_import
 import openapi
+import private_files
+import server_certificates
 import systems
 import worker
 from auth import caller, requires
@@ -52,12 +54,18 @@ from schemas import (
     connector_space_query_schema,
     run_profile_execution_schema,
     attribute_schema,
+    capability_schema,
     attribute_update_schema,
     bulk_attributes_result_schema,
     bulk_attributes_update_schema,
+    certificate_read_schemas,
+    certificate_trust_schemas,
     connected_system_schema,
     connector_definition_schema,
+    container_scope_text_schema,
+    container_update_schema,
     create_schema,
+    directory_server_schema,
     health_schema,
     hierarchy_import_schema,
     history_page_schema,
@@ -66,21 +74,26 @@ from schemas import (
     no_options_schema,
     object_type_schema,
     object_type_update_schema,
+    object_types_query_schema,
     page_query_schema,
     paged,
     partitions_query_schema,
+    password_policy_schema,
     run_profile_create_schema,
     run_profile_schema,
     run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
+    server_certificate_schema,
     settings_validation_schema,
     shown_hierarchy,
+    shown_object_types,
     summary_page_schema,
+    trust_result_schema,
     update_schemas,
     version_schema,
 )
-from systems import hierarchy, object_types, run_profiles
+from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -189,6 +202,16 @@ def get_connector_definition(definition_id):
     return connector_definition_schema.dump(CONNECTORS[definition_id])
 
 
+@api.get(DEFINITIONS_PATH + "/by-name/<name>")
+@requires(Role.READER)
+def get_connector_definition_by_name(name):
+    """The name exactly as the catalog spells it, as JIM's own lookup matches it."""
+    found = [connector for connector in CONNECTORS.values() if connector.name == name]
+    if not found:
+        raise NotFound(f"There is no connector definition named {name!r}.")
+    return connector_definition_schema.dump(found[0])
+
+
 @api.get(SYSTEMS_PATH)
 @requires(Role.READER)
 def list_connected_systems():
@@ -265,13 +288,18 @@ def import_schema(system_id):
     require_match(seen)
     import_options_schema.load(json_object_or_nothing())
     discovered = discover(seen, Discovery.SCHEMA)
+    # Merged before the write lock is taken, so that it is held only to write; again under it if the system
+    # changed meanwhile.
+    merge = object_types.merged(system_id, object_types.read_all(db.session.connection(), system_id), discovered)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
         require_same_settings(seen, system)
-        merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
+        if system.version != seen.version:
+            merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
+        discovered_facts.record(write, system_id, discovered)
     system = systems.read(system_id)
     return connected_system_schema.dump(system), tagged(system)
 
@@ -290,9 +318,12 @@ def preview_schema_import(system_id):
 @api.get(SYSTEM_PATH + "/object-types")
 @requires(Role.READER)
 def list_object_types(system_id):
+    query = object_types_query_schema.load(request.args)
     system = systems.peek(system_id)
-    found = object_types.read_all(db.session.connection(), system_id)
-    return object_type_schema.dump(found, many=True), tagged(system)
+    stop_if_not_modified(system)
+    found = object_types.shown_all(db.session.connection(), system_id, shown_object_types, query["selected"],
+                                   query["include_attributes"])
+    return found, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/object-types/<id:object_type_id>")
@@ -310,7 +341,7 @@ def update_object_type(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     flags = object_type_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
@@ -326,7 +357,7 @@ def update_attribute(system_id, object_type_id, attribute_id):
                                 attribute_id)  # 404 before the body is read
     flags = attribute_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, attribute = object_types.attribute_selected(object_type, attribute_id, flags)
@@ -341,7 +372,7 @@ def update_attributes(system_id, object_type_id):
     object_types.read_one(db.session.connection(), system_id, object_type_id)  # 404 before the body is read
     edits = bulk_attributes_update_schema.load(json_object())["attributes"]
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         object_type = object_types.read_one(write.connection, system_id, object_type_id)
         selection, updated = object_types.attributes_selected(object_type, edits)
@@ -388,14 +419,13 @@ def update_partition(system_id, partition_id):
     hierarchy.read_partition(db.session.connection(), system_id, partition_id)  # 404 before the body is read
     flags = selection_update_schema.load(json_object())
     with systems.writing() as write:
-        system = systems.read_locked(write.connection, system_id)
+        system = systems.read_locked(write.connection, system_id, object_types=False)
         require_match(system)
         partition = hierarchy.read_partition(write.connection, system_id, partition_id)
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
     # As JIM answers it: the partition read again, with its tree.
-    (found,) = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, partition_id=partition_id)
-    return found, tagged(system)
+    return hierarchy.tree(db.session.connection(), system_id, partition_id, shown_hierarchy), tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/containers/<id:container_id>")
@@ -403,15 +433,36 @@ def update_partition(system_id, partition_id):
 def update_container(system_id, container_id):
     require_match(systems.peek(system_id))
     hierarchy.read_container(db.session.connection(), system_id, container_id)  # 404 before the body is read
-    flags = selection_update_schema.load(json_object())
+    flags = container_update_schema.load(json_object())
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id, object_types=False)
+        require_match(system)
+        container = hierarchy.read_container(write.connection, system_id, container_id)
+        change = hierarchy.container_changed(container, flags)
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(change,))
+    # As JIM answers it: the container read again, with its children.
+    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.READER)
+def get_container_scope_text(system_id):
+    system = systems.peek(system_id)
+    text = container_scope.project(*hierarchy.read_all(db.session.connection(), system_id))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
+
+
+@api.put(SYSTEM_PATH + "/container-scope-text")
+@requires(Role.ADMINISTRATOR)
+def update_container_scope_text(system_id):
+    require_match(systems.peek(system_id))
+    text = container_scope_text_schema.load(json_object())["text"]
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        container = hierarchy.read_container(write.connection, system_id, container_id)
-        selection = hierarchy.container_selected(container, flags.get("selected", container.selected))
-        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
-    # As JIM answers it: the container read again, with its children.
-    return hierarchy.with_children(db.session.connection(), system_id, container_id, shown_hierarchy), tagged(system)
+        scope, text = container_scope.applied(text, *hierarchy.read_all(write.connection, system_id))
+        system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(scope,))
+    return container_scope_text_schema.dump({"text": text}), tagged(system)
 
 
 # --- Run profiles (JIM's; executing one is not here yet) -------------------------------------------------
@@ -622,6 +673,66 @@ def clear_connector_space(system_id):
         if query["delete_change_history"]:
             activities.forget_items(write.connection, system_id)
     return "", 200
+@api.get(SYSTEM_PATH + "/capabilities")
+@requires(Role.READER)
+def get_capabilities(system_id):
+    """What the system told of itself at its last schema import; untagged, as it is no part of the system."""
+    systems.peek(system_id)
+    found = discovered_facts.read(db.session.connection(), system_id)
+    return capability_schema.dump(found.capabilities, many=True)
+
+
+@api.get(SYSTEM_PATH + "/password-policy")
+@requires(Role.READER)
+def get_password_policy(system_id):
+    systems.peek(system_id)
+    found = discovered_facts.read(db.session.connection(), system_id)
+    return password_policy_schema.dump(found.shown_policy())
+
+
+@api.get(SYSTEM_PATH + "/directory-servers")
+@requires(Role.ADMINISTRATOR)
+def list_directory_servers(system_id):
+    """Asked of the directory now, with the stored settings; nothing is written, whatever the outcome."""
+    found = discover(systems.read(system_id), Discovery.DIRECTORY_SERVERS)
+    return directory_server_schema.dump(found, many=True)
+
+
+@api.get(SYSTEM_PATH + "/server-certificate")
+@requires(Role.READER)
+def get_server_certificate(system_id):
+    """What the server presents over the stored settings; nothing is stored."""
+    reading = server_certificates.read(systems.read(system_id), {})
+    return server_certificate_schema.dump(reading)
+
+
+@api.post(SYSTEM_PATH + "/server-certificate")
+@requires(Role.ADMINISTRATOR)
+def read_server_certificate(system_id):
+    """The same read, with unsaved settingValues laid over the stored ones; nothing is stored."""
+    system = systems.read(system_id)
+    drafts = certificate_read_schemas[system.connector_definition_id].load(json_object_or_nothing())
+    reading = server_certificates.read(system, drafts.get("setting_values", {}))
+    return server_certificate_schema.dump(reading)
+
+
+@api.post(SYSTEM_PATH + "/server-certificate/trust")
+@requires(Role.ADMINISTRATOR)
+def trust_server_certificate(system_id):
+    """Read the certificate again, and trust the one the thumbprint names; no lock while talking."""
+    seen = systems.read(system_id)
+    require_match(seen)
+    body = certificate_trust_schemas[seen.connector_definition_id].load(json_object())
+    reading = server_certificates.read(seen, body.get("setting_values", {}))
+    certificate = server_certificates.confirmed(reading, body["thumbprint"])
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        trust = server_certificates.trusted(seen, system, reading, certificate, caller().name)
+        system = systems.save(write, system, trust.after, ChangeAction.UPDATED, caller(),
+                              body.get("change_reason") or trust.reason)
+    status = 201 if trust.outcome is server_certificates.TrustOutcome.TRUSTED else 200
+    return trust_result_schema.dump(trust), status, tagged(system)
 
 
 @api.get(SYSTEM_PATH + "/history")
@@ -646,6 +757,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.url_map.converters["id"] = IdConverter
     edge.init_app(app)
     database.init_app(app)
+    private_files.init_app(app)
     encryption.init_app(app)
     errors.init_app(app)
     commands.init_app(app)

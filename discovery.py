@@ -4,8 +4,10 @@ The settings are checked offline first, and nothing is attempted while they fail
 revealed in memory for the one call, which ``connectors.runner`` bounds by JIM_CONNECTOR_TIMEOUT_SECONDS
 and scrubs of them. No database transaction or lock is held meanwhile: the import writes its result
 afterwards, and refuses it (409) if the settings changed in between. A failed import records that the
-settings do not work (``settingValuesValid`` false); a preview records nothing.
+settings do not work (``settingValuesValid`` false); a preview records nothing. Either failure is logged at
+WARNING with its reason, which holds no secret (the runner scrubbed it; the offline checks never quote one).
 """
+import logging
 from enum import Enum
 from pathlib import Path
 
@@ -22,15 +24,22 @@ from errors import BadRequest, Conflict
 from history import ChangeAction
 from systems import StoredSystem
 
+log = logging.getLogger(__name__)
+
 
 class Discovery(Enum):
-    """What can be discovered, and how a failed import of it is recorded."""
+    """What can be discovered: what a connector that cannot is told, how a failed import of it is recorded
+    (None: it is no import, and records nothing), and its size check."""
 
-    SCHEMA = ("schema", ChangeAction.SCHEMA_IMPORT_FAILED, limits.check_schema)
-    HIERARCHY = ("hierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
+    SCHEMA = ("{connector} has no schema to import.", ChangeAction.SCHEMA_IMPORT_FAILED, limits.check_schema)
+    HIERARCHY = ("{connector} has no hierarchy to import: only a directory has partitions and containers.",
+                 ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
+    DIRECTORY_SERVERS = ("The '{connector}' connector does not support directory server discovery.", None,
+                         lambda found: None)
 
     def of(self, connector):
-        return connector.discover_schema if self is Discovery.SCHEMA else connector.discover_hierarchy
+        return {Discovery.SCHEMA: connector.discover_schema, Discovery.HIERARCHY: connector.discover_hierarchy,
+                Discovery.DIRECTORY_SERVERS: connector.discover_directory_servers}[self]
 
 
 def settings_for(system: StoredSystem) -> Settings:
@@ -38,18 +47,19 @@ def settings_for(system: StoredSystem) -> Settings:
     values = {setting_id: value.reveal() if isinstance(value, Secret) else value
               for setting_id, value in system.values.items()}
     secrets = tuple(values[setting_id] for setting_id, value in system.values.items() if isinstance(value, Secret))
-    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]))
+    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]),
+                    current_app.extensions["jim_private_paths"])
 
 
 def discover(system: StoredSystem, what: Discovery, record_failure: bool = True):
-    """What the system's connector finds, or the failure, recorded unless ``record_failure`` is false:
+    """What the system's connector finds, or the failure, recorded (for an import) unless ``record_failure`` is
+    false:
     settings that fail the offline checks are a ValidationError, and the connector's Refused (400) and
     Unreachable (502) pass on as they are."""
-    name, _, check_size = what.value
+    cannot, _, check_size = what.value
     operation = what.of(system.connector)
     if operation is None:
-        raise BadRequest(f"{system.connector.name} has no {name} to import: only a directory has partitions and "
-                         "containers.")
+        raise BadRequest(cannot.format(connector=system.connector.name))
     try:
         problems = systems.settings_problems(system)
         if problems:
@@ -60,10 +70,20 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         found = runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
         check_size(found)  # before anything is written: a system too big is refused, not half imported
         return found
-    except (ValidationError, ConnectorError):
-        if record_failure:
+    except (ValidationError, ConnectorError) as error:
+        recorded = record_failure and what.value[1] is not None
+        doing = "import" if recorded else "import preview" if what.value[1] is not None else "discovery"
+        log.warning("The %s %s of connected system %s failed: %s", what.name.lower().replace("_", " "), doing,
+                    system.id, reason_of(error), extra={"fields": {"connectedSystemId": system.id}})
+        if recorded:
             record_failed_import(system, what)
         raise
+
+
+def reason_of(error: ValidationError | ConnectorError) -> str:
+    if isinstance(error, ConnectorError):
+        return error.message
+    return " ".join(f"{field}: {' '.join(messages)}" for field, messages in error.messages.items())
 
 
 def record_failed_import(seen: StoredSystem, what: Discovery):

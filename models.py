@@ -57,6 +57,14 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class UnresolvedReferenceHandling(StrEnum):
+    """What an import makes of a reference it cannot resolve, as JIM names it (JIM's default: Error)."""
+
+    ERROR = "Error"
+    WARN = "Warn"
+    IGNORE = "Ignore"
+
+
 class Role(StrEnum):
     ADMINISTRATOR = "Administrator"
     READER = "Reader"
@@ -149,6 +157,12 @@ connected_systems_table = Table(
     Column("last_updated", UTCDateTime),
     Column("setting_values_valid", Boolean, nullable=False),
     Column("max_export_parallelism", Integer),
+    # JIM's password and reference settings of a system, stored and shown; nothing here acts on them yet.
+    # initial_password_time_to_live is a .NET TimeSpan in its canonical text ("7.00:00:00"); null: JIM's 7 days.
+    Column("require_secure_transport", Boolean, nullable=False, server_default=false()),
+    Column("initial_password_time_to_live", String(30)),
+    Column("unresolved_reference_handling", String(10), nullable=False,
+           server_default=UnresolvedReferenceHandling.ERROR.value),
     # Counts the changes; the ETag is made from it.
     Column("version", Integer, nullable=False),
     **NEVER_REUSED,
@@ -369,4 +383,17 @@ activity_items_table = Table(
     Column("change_type", String(30), nullable=False),
     Column("error_type", String(60)),
     Column("outcome_summary", Text),
+)
+
+# What a connected system told of itself at its last schema import (JIM's detected capabilities and the
+# password policy it read), kept apart from the system's configuration: it is no change of the system, and
+# moves neither its version nor its history. A system that has told nothing has no row.
+discovered_facts_table = Table(
+    "connected_system_discovered_facts",
+    db.metadata,
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True),
+    # [{"name", "value"}, ...] in the connector's order.
+    Column("capabilities", JSON, nullable=False),
+    # The policy's fields by JIM's names, with "discovered" (an ISO 8601 UTC time); null when none was read.
+    Column("password_policy", JSON),
 )

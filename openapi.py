@@ -41,14 +41,17 @@ class ErrorResponse:
 
 ERRORS = {
     400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
-                  "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, or (imports) the connected "
-                  "system refused, as the message says."),
+                  "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, (imports) the connected "
+                  "system refused, as the message says, or (server certificate) the system makes no LDAPS "
+                  "connection."),
     401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
     403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
     409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
-                       "being imported."),
+                       "being imported, or (trust) the server presents another certificate than the thumbprint "
+                       "names (`details`: JIM's `outcome` ThumbprintMismatch, `expectedThumbprint`, "
+                       "`presentedThumbprint`)."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
@@ -56,7 +59,8 @@ ERRORS = {
     429: ErrorResponse("`TOO_MANY_REQUESTS`: over the rate limit.",
                        {"Retry-After": "Whole seconds until the limit's window ends."}),
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
-    502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time."),
+    502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time, "
+                       "or (trust) offered no certificate to trust."),
     503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable (`/health/ready` adds JIM's `status` "
                        "`not_ready` and `reason` `database_unreachable`).",
                   {"Retry-After": "Seconds to wait before retrying."}),
@@ -79,6 +83,7 @@ class Endpoint:
     examples: dict = field(default_factory=dict)  # request body examples by name
     public: bool = False  # no key needed
     headers: dict = field(default_factory=dict)  # of the success answer
+    more_statuses: tuple[int, ...] = ()  # other success statuses, with the same answer and headers
     precondition: str | None = None  # "If-Match" (412 when stale) or "If-None-Match" (304 when unchanged)
     links: dict = field(default_factory=dict)  # of the success answer: operations its body gives ids to
 
@@ -127,6 +132,13 @@ CREATE_EXAMPLES = {
     "file": {"summary": "An HR export file", "value": {"name": "HR", "connectorDefinitionId": 1}},
 }
 
+SCOPE_TEXT_EXAMPLES = {
+    "people": {"summary": "People, less its leavers; the top of Groups only",
+               "value": {"text": "# managed by JIM\ninclude ou=People,dc=example,dc=com\n"
+                                 "exclude ou=Leavers,ou=People,dc=example,dc=com\n"
+                                 "include one-level ou=Groups,dc=example,dc=com"}},
+    "nothing": {"summary": "No container in scope", "value": {"text": ""}},
+}
 RUN_PROFILE_EXAMPLES = {
     "fullImport": {"summary": "A Full Import, as New-JIMRunProfile sends it",
                    "value": {"name": "Full Import", "runType": "FullImport", "pageSize": 100}},
@@ -134,6 +146,16 @@ RUN_PROFILE_EXAMPLES = {
                     "value": {"name": "Delta Import", "runType": "DeltaImport", "pageSize": 500}},
 }
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
+CERTIFICATE_TAG = "Server certificate"
+CERTIFICATE_READ_EXAMPLES = {
+    "unsavedHost": {"summary": "Read from an address not saved yet",
+                    "value": {"settingValues": {"1": {"stringValue": "ldaps://directory.example.com:636"}}}},
+}
+CERTIFICATE_TRUST_EXAMPLES = {
+    "thumbprint": {"summary": "Trust what the read showed",
+                   "value": {"thumbprint": "7B44E1902CF6A83D5518BE7719A0C4D62F8E3B01",
+                             "changeReason": "Directory moved to LDAPS"}},
+}
 SCHEMA_TAG = "Schema and hierarchy"
 RUN_PROFILES_TAG = "Run profiles"
 IMPORT_TAG = "Full Import: activities and the connector space"
@@ -159,6 +181,9 @@ ENDPOINTS = (
              schemas.ConnectorDefinitionSchema(many=True)),
     Endpoint("get", "/synchronisation/connector-definitions/{connectorDefinitionId}", "getConnectorDefinition",
              "One connector and its settings", DEFINITIONS_TAG, (*KEY, 404, *STORE), schemas.ConnectorDefinitionSchema),
+    Endpoint("get", "/synchronisation/connector-definitions/by-name/{connectorName}", "getConnectorDefinitionByName",
+             "One connector and its settings, by its name exactly", DEFINITIONS_TAG, (*KEY, 404, *STORE),
+             schemas.ConnectorDefinitionSchema),
     Endpoint("get", "/synchronisation/connected-systems", "listConnectedSystems",
              "A page of connected systems", SYSTEMS_TAG, (400, *KEY, *STORE),
              page_schema(schemas.ConnectedSystemSummarySchema), query=schemas.ListQuerySchema),
@@ -189,8 +214,9 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.SchemaPreviewSchema,
              body=schemas.ImportOptionsSchema, body_required=False),
     Endpoint("get", SYSTEM_PATH + "/object-types", "listConnectedSystemObjectTypes",
-             "The imported object types, each with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
-             schemas.ObjectTypeSchema(many=True), headers=ETAG),
+             "The imported object types, each with its attributes", SCHEMA_TAG, (400, *KEY, 404, *STORE),
+             schemas.ObjectTypeSchema(many=True), headers=ETAG, precondition="If-None-Match",
+             query=schemas.ObjectTypesQuerySchema),
     Endpoint("get", SYSTEM_PATH + "/object-types/{objectTypeId}", "getConnectedSystemObjectType",
              "One imported object type with its attributes", SCHEMA_TAG, (*KEY, 404, *STORE),
              schemas.ObjectTypeSchema, headers=ETAG),
@@ -218,8 +244,17 @@ ENDPOINTS = (
              "Select a partition", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.PartitionSchema,
              body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
     Endpoint("put", SYSTEM_PATH + "/containers/{containerId}", "updateConnectedSystemContainer",
-             "Select a container", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
-             body=schemas.SelectionUpdateSchema, headers=ETAG, precondition="If-Match"),
+             "Select or exclude a container, or say how far its selection reaches", SCHEMA_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 412, *STORE), schemas.ContainerSchema,
+             body=schemas.ContainerUpdateSchema, headers=ETAG, precondition="If-Match"),
+    Endpoint("get", SYSTEM_PATH + "/container-scope-text", "getContainerScopeText",
+             "The container scope as text, one statement a line", SCHEMA_TAG, (*KEY, 404, *STORE),
+             schemas.ContainerScopeTextSchema, headers=ETAG),
+    Endpoint("put", SYSTEM_PATH + "/container-scope-text", "updateContainerScopeText",
+             "Replace the container scope with what the text states: all of it, or nothing and every line "
+             "that cannot apply", SCHEMA_TAG, (*BODY, *ADMINISTRATOR, 404, 412, *STORE),
+             schemas.ContainerScopeTextSchema, body=schemas.ContainerScopeTextSchema, headers=ETAG,
+             examples=SCOPE_TEXT_EXAMPLES, precondition="If-Match"),
     # Run profiles
     Endpoint("get", SYSTEM_PATH + "/run-profiles", "listRunProfiles", "The system's run profiles, oldest first",
              RUN_PROFILES_TAG, (*KEY, 404, *STORE), schemas.RunProfileSchema(many=True), headers=ETAG),
@@ -278,6 +313,34 @@ ENDPOINTS = (
              "Remove every object of the system's connector space (not while it is being imported)", IMPORT_TAG,
              (*BODY, *ADMINISTRATOR, 404, 409, *STORE), body=schemas.NoOptionsSchema, body_required=False,
              query=schemas.ClearQuerySchema),
+    # What a directory told of itself, in JIM's shapes
+    Endpoint("get", SYSTEM_PATH + "/capabilities", "getConnectedSystemCapabilities",
+             "Facts the connector detected at the last schema import (an LDAP directory's type, vendor, DNS host "
+             "name, paging); empty before one, and for other connectors", SYSTEMS_TAG, (*KEY, 404, *STORE),
+             schemas.CapabilitySchema(many=True)),
+    Endpoint("get", SYSTEM_PATH + "/password-policy", "getConnectedSystemPasswordPolicy",
+             "The password policy the last schema import read (Active Directory's domain root); all null but "
+             "`fineGrainedPolicySignal` where none was read", SYSTEMS_TAG, (*KEY, 404, *STORE),
+             schemas.PasswordPolicySchema),
+    Endpoint("get", SYSTEM_PATH + "/directory-servers", "getConnectedSystemDirectoryServers",
+             "The domain controllers of an Active Directory or Samba AD directory, asked now with the stored "
+             "settings, by host name (an Administrator's, as it binds with the stored password); 400 for another "
+             "directory or connector", SYSTEMS_TAG,
+             (400, *ADMINISTRATOR, 404, 502, *STORE), schemas.DirectoryServerSchema(many=True)),
+    Endpoint("get", SYSTEM_PATH + "/server-certificate", "getConnectedSystemServerCertificate",
+             "The certificate the server presents over the stored settings, and the check it fails; nothing is "
+             "stored", CERTIFICATE_TAG, (400, *KEY, 404, 502, *STORE), schemas.ServerCertificateSchema),
+    Endpoint("post", SYSTEM_PATH + "/server-certificate", "readConnectedSystemServerCertificate",
+             "The same read with unsaved settingValues laid over the stored ones; nothing is stored",
+             CERTIFICATE_TAG, (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.ServerCertificateSchema,
+             body=schemas.ServerCertificateReadSchema(connector=None), body_required=False,
+             examples=CERTIFICATE_READ_EXAMPLES),
+    Endpoint("post", SYSTEM_PATH + "/server-certificate/trust", "trustConnectedSystemServerCertificate",
+             "Read the certificate again and add the one the thumbprint names (the server's own or its issuer's) "
+             "to Trusted CA Certificates: 201 Trusted, 200 AlreadyTrusted", CERTIFICATE_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, 412, 502, *STORE), schemas.TrustResultSchema, 201,
+             schemas.ServerCertificateTrustSchema(connector=None), examples=CERTIFICATE_TRUST_EXAMPLES,
+             headers=ETAG, more_statuses=(200,), precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
@@ -294,12 +357,16 @@ PARAMETERS = {
     "activityId": "The activity's id (a GUID), as execute answers it.",
     "objectId": "The connector space object's id (a GUID).",
     "attributeName": "The attribute's name, in any case.",
+    "connectorName": "The connector definition's name, exactly (`JIM LDAP Connector`).",
 }
-# Path parameters that are not the integer ids.
-PARAMETER_SCHEMAS = {"activityId": {"type": "string", "format": "uuid"},
-                     "objectId": {"type": "string", "format": "uuid"},
-                     "attributeName": {"type": "string", "minLength": 1}}
-INTEGER_ID = {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}
+ID_PARAMETER = {"schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
+# The path parameters that are not ids.
+TEXT_PARAMETERS = {
+    "connectorName": {"schema": {"type": "string", "minLength": 1}, "example": "JIM LDAP Connector"},
+    "activityId": {"schema": {"type": "string", "format": "uuid"}},
+    "objectId": {"schema": {"type": "string", "format": "uuid"}},
+    "attributeName": {"schema": {"type": "string", "minLength": 1}, "example": "name"},
+}
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
 VALUE_SCHEMAS = {
@@ -349,8 +416,12 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
-    if isinstance(field, schemas.RunTypeName):
-        return {"type": "string", "enum": list(field.CHOICES), "description": "In any case; answered in this one."}
+    if isinstance(field, schemas.TimeSpan):
+        return {"type": "string", "pattern": f"^{schemas.TIMESPAN.pattern}$", "example": "7.00:00:00",
+                "description": "A .NET TimeSpan, [d.]hh:mm:ss[.fffffff], longer than zero; null: JIM's default of "
+                               "seven days."}
+    if isinstance(field, schemas.AnyCaseChoice):
+        return {"type": "string", "enum": list(field.choices), "description": "In any case; answered in this one."}
     if isinstance(field, schemas.Unchangeable):
         return {"description": f"Refused whatever its value: {field.message}"}
     if isinstance(field, fields.Constant):
@@ -369,8 +440,10 @@ def custom_fields(self, field, **kwargs) -> dict:
 def constant(value) -> dict:
     if value is None:  # a field kept for JIM's shape that this service always leaves empty
         return {"type": "string", "nullable": True, "enum": [None]}
-    if value == [] or value == {}:  # a list or a map of JIM's shape that this service leaves empty
-        return {"type": "array", "maxItems": 0} if value == [] else {"type": "object", "maxProperties": 0}
+    if value == []:  # a list of JIM's that this service has nothing to put in (a built-in connector's files)
+        return {"type": "array", "items": {}, "maxItems": 0}
+    if value == {}:  # a map of JIM's shape that this service leaves empty
+        return {"type": "object", "maxProperties": 0}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -418,7 +491,7 @@ def operation(endpoint: Endpoint) -> dict:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [
         {"in": "path", "name": name, "required": True, "description": PARAMETERS[name],
-         "schema": PARAMETER_SCHEMAS.get(name, INTEGER_ID), **({} if name in PARAMETER_SCHEMAS else {"example": 1})}
+         **TEXT_PARAMETERS.get(name, ID_PARAMETER)}
         for name in endpoint.path_parameters
     ]
     if endpoint.query is not None:
@@ -431,7 +504,8 @@ def operation(endpoint: Endpoint) -> dict:
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
         "parameters": parameters,
-        "responses": {str(endpoint.status): success, **{str(status): str(status) for status in endpoint.errors}},
+        "responses": {**{str(status): success for status in (endpoint.status, *endpoint.more_statuses)},
+                      **{str(status): str(status) for status in endpoint.errors}},
     }
     if endpoint.precondition == "If-None-Match":
         result["responses"]["304"] = {"description": "Unchanged since the tag given; no body.",

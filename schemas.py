@@ -1,15 +1,30 @@
 """Every rule of the contract for what comes in (``load``) and the shape of what goes out (``dump``)."""
+import functools
+import operator
 import re
 import unicodedata
+from datetime import timedelta
 
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
 from connectors import CONNECTORS
-from connectors.interface import Connector, RunType, Setting, SettingType
-from models import ID_DIGITS
+from connectors.interface import (
+    VALUE_KEYS,
+    Category,
+    CertificateFailure,
+    Connector,
+    ContainerScopeKind,
+    RunType,
+    SchemaStandard,
+    Setting,
+    SettingType,
+)
+from models import ID_DIGITS, UnresolvedReferenceHandling
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
+ONE_DAY = timedelta(days=1)
+EXPIRING_SOON = timedelta(days=30)  # JIM's TrustedCertificate.IsExpiringSoon
 
 NUL = "\x00"
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -120,6 +135,56 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class AnyCaseChoice(fields.String):
+    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
+    in its own spelling."""
+
+    def __init__(self, enumeration, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(member.value for member in enumeration)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.choices:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+
+
+# A .NET TimeSpan in its constant ("c") format, as PowerShell's ToString('c') writes one: [-][d.]hh:mm:ss[.fffffff].
+TIMESPAN = re.compile(r"(-)?(?:([0-9]{1,8})\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?")
+TICKS_PER_SECOND, TIMESPAN_MAX_TICKS = 10**7, 2**63 - 1
+
+
+def timespan_text(ticks: int) -> str:
+    """A positive duration in 100 ns ticks as TimeSpan's constant format writes it: 7.00:00:00, 01:30:00."""
+    seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return (f"{days}." if days else "") + f"{hour:02}:{minute:02}:{second:02}" + (f".{fraction:07}" if fraction else "")
+
+
+class TimeSpan(fields.String):
+    """A duration as a .NET TimeSpan string, loaded in its canonical form (``7.00:00:00``); longer than zero,
+    where JIM would quietly read zero or less as its default."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        found = TIMESPAN.fullmatch(value)
+        if found is None or int(found[3]) > 23 or int(found[4]) > 59 or int(found[5]) > 59:
+            raise ValidationError("Must be a TimeSpan as [d.]hh:mm:ss[.fffffff], such as 7.00:00:00 (seven days) "
+                                  "or 01:30:00.")
+        sign, days, hours, minutes, seconds, fraction = found.groups()
+        ticks = ((((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + int(seconds)) * TICKS_PER_SECOND
+                 + int((fraction or "").ljust(7, "0")))
+        if sign or ticks == 0:
+            raise ValidationError("Must be longer than zero; null sets JIM's default of seven days.")
+        if ticks > TIMESPAN_MAX_TICKS:
+            raise ValidationError(f"Must be at most {timespan_text(TIMESPAN_MAX_TICKS)}.")
+        return timespan_text(ticks)
+
+
 def canonical_id(key: str) -> int | None:
     """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
     if 0 < len(key) <= ID_DIGITS and key.isascii() and key.isdigit() and str(int(key)) == key:
@@ -208,9 +273,13 @@ class ConnectedSystemUpdateSchema(Schema):
     max_export_parallelism = StrictInteger(
         data_key="maxExportParallelism", allow_none=True, validate=validate.Range(1, 16)
     )
+    require_secure_transport = StrictBoolean(data_key="requireSecureTransport")
+    initial_password_time_to_live = TimeSpan(data_key="initialPasswordTimeToLive", allow_none=True)
+    unresolved_reference_handling = AnyCaseChoice(UnresolvedReferenceHandling, data_key="unresolvedReferenceHandling")
     change_reason = ChangeReason()
 
-    FIELDS = ("name", "description", "max_export_parallelism")
+    FIELDS = ("name", "description", "max_export_parallelism", "require_secure_transport",
+              "initial_password_time_to_live", "unresolved_reference_handling")
 
     def __init__(self, connector: Connector, **kwargs):
         super().__init__(**kwargs)
@@ -260,6 +329,15 @@ class PartitionsQuerySchema(QuerySchema):
 
     selected = fields.Boolean(load_default=None, metadata={
         "description": "true: only the selected partitions; false: only the others"})
+
+
+class ObjectTypesQuerySchema(QuerySchema):
+    """What a client may ask of a system's object types, to be given less of a big schema."""
+
+    selected = fields.Boolean(load_default=None, metadata={
+        "description": "true: only the selected object types; false: only the others"})
+    include_attributes = fields.Boolean(data_key="includeAttributes", load_default=True, metadata={
+        "description": "false: each object type without its attributes (attributeCount still counts them)"})
 
 
 class ListQuerySchema(PageQuerySchema):
@@ -399,6 +477,9 @@ class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
     object_count = fields.Integer(data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
+    initial_password_time_to_live = fields.String(data_key="initialPasswordTimeToLive", allow_none=True)
+    require_secure_transport = fields.Boolean(data_key="requireSecureTransport")
+    unresolved_reference_handling = fields.String(data_key="unresolvedReferenceHandling")
     setting_values = ShownSettingValues(data_key="settingValues")
 
 
@@ -435,21 +516,76 @@ def paged(items: list, total_count: int, page: int, page_size: int) -> dict:
     }
 
 
+def typed_default(setting_type: SettingType):
+    """A setting's default under JIM's name for its type's default (defaultStringValue, ...), else None."""
+    value_key = VALUE_KEYS[setting_type]
+
+    def default(setting: Setting):
+        return setting.default if setting.value_key == value_key else None
+
+    return default
+
+
 class ConnectorSettingSchema(Schema):
+    """A setting as JIM's ConnectorDefinitionSettingDto shows it, and as this service always has (``default``,
+    ``allowedValues``)."""
+
     id = fields.Integer()
     name = fields.String()
-    type = fields.Enum(SettingType, by_value=True)
-    required = fields.Boolean()
     description = fields.String()
+    category = fields.Enum(Category, by_value=True)
+    type = fields.Enum(SettingType, by_value=True)
+    default_checkbox_value = fields.Function(typed_default(SettingType.CHECKBOX), data_key="defaultCheckboxValue",
+                                             allow_none=True)
+    default_string_value = fields.Function(typed_default(SettingType.STRING), data_key="defaultStringValue",
+                                           allow_none=True)
+    default_int_value = fields.Function(typed_default(SettingType.INTEGER), data_key="defaultIntValue",
+                                        allow_none=True)
+    drop_down_values = fields.Function(lambda setting: list(setting.allowed_values) or None,
+                                       data_key="dropDownValues", allow_none=True)
+    required = fields.Boolean()
+    required_group = fields.Constant(None, data_key="requiredGroup", allow_none=True)
+    required_group_cardinality = fields.Constant("AtLeastOne", data_key="requiredGroupCardinality")
+    required_when_setting = fields.Function(lambda setting: setting.required_when and setting.required_when[0].name,
+                                            data_key="requiredWhenSetting", allow_none=True)
+    required_when_value = fields.Function(lambda setting: setting.required_when and setting.required_when[1],
+                                          data_key="requiredWhenValue", allow_none=True)
     default = fields.Raw(allow_none=True)
     allowed_values = fields.List(fields.String(), data_key="allowedValues")
 
 
 class ConnectorDefinitionSchema(Schema):
+    """A connector as JIM's ConnectorDefinitionDto shows it: built in, no files, its ``supports*`` flags."""
+
     id = fields.Integer()
     name = fields.String()
-    description = fields.String()
+    description = fields.String(attribute="described")
+    url = fields.Constant("https://github.com/TetronIO/JIM")
+    built_in = fields.Constant(True, data_key="builtIn")
     settings = fields.Nested(ConnectorSettingSchema, many=True)
+    files = fields.Constant([])
+    supports_full_import = fields.Boolean(attribute="capabilities.full_import", data_key="supportsFullImport")
+    supports_delta_import = fields.Boolean(attribute="capabilities.delta_import", data_key="supportsDeltaImport")
+    supports_export = fields.Boolean(attribute="capabilities.export", data_key="supportsExport")
+    supports_partitions = fields.Boolean(attribute="capabilities.partitions", data_key="supportsPartitions")
+    supports_partition_containers = fields.Boolean(attribute="capabilities.partition_containers",
+                                                   data_key="supportsPartitionContainers")
+    supports_secondary_external_id = fields.Boolean(attribute="capabilities.secondary_external_id",
+                                                    data_key="supportsSecondaryExternalId")
+    supports_user_selected_external_id = fields.Boolean(attribute="capabilities.user_selected_external_id",
+                                                        data_key="supportsUserSelectedExternalId")
+    supports_user_selected_attribute_types = fields.Boolean(attribute="capabilities.user_selected_attribute_types",
+                                                            data_key="supportsUserSelectedAttributeTypes")
+    supports_auto_confirm_export = fields.Boolean(attribute="capabilities.auto_confirm_export",
+                                                  data_key="supportsAutoConfirmExport")
+    supports_parallel_export = fields.Boolean(attribute="capabilities.parallel_export",
+                                              data_key="supportsParallelExport")
+    supports_paging = fields.Boolean(attribute="capabilities.paging", data_key="supportsPaging")
+    supports_file_paths = fields.Boolean(attribute="capabilities.file_paths", data_key="supportsFilePaths")
+    supports_password_set = fields.Boolean(attribute="capabilities.password_set", data_key="supportsPasswordSet")
+    supports_password_policy_discovery = fields.Boolean(attribute="capabilities.password_policy_discovery",
+                                                        data_key="supportsPasswordPolicyDiscovery")
+    schema_standard = fields.Enum(SchemaStandard, by_value=True, data_key="schemaStandard")
 
 
 class ImportOptionsSchema(Schema):
@@ -562,9 +698,22 @@ class SchemaPreviewSchema(Schema):
 
 
 class SelectionUpdateSchema(Schema):
-    """A partition's or a container's PUT."""
+    """A partition's PUT."""
 
     selected = StrictBoolean()
+
+
+class ContainerUpdateSchema(SelectionUpdateSchema):
+    """A container's PUT: each field optional, absent means unchanged."""
+
+    excluded = StrictBoolean()
+    scope = AnyCaseChoice(ContainerScopeKind)
+
+
+class ContainerScopeTextSchema(Schema):
+    """The container scope as text, in a PUT and in the answers."""
+
+    text = CleanString(required=True, max_length=5_000_000, multiline=True)
 
 
 class ContainerSchema(Schema):
@@ -574,6 +723,8 @@ class ContainerSchema(Schema):
     description = fields.String(allow_none=True)
     hidden = fields.Boolean()
     selected = fields.Boolean()
+    excluded = fields.Boolean()
+    scope = fields.String()
     partition_id = fields.Integer(data_key="partitionId")
     connected_system_id = fields.Integer(data_key="connectedSystemId")
     child_containers = fields.List(fields.Nested(lambda: ContainerSchema()), data_key="childContainers")
@@ -589,34 +740,53 @@ class PartitionSchema(Schema):
 
 
 def row_shaper(schema: Schema, nested: str | None = None):
-    """``schema``'s dump of one row (a dict by attribute name), made without marshmallow's work per field:
-    for the big reads, a directory's 20,000 containers or a schema's 50,000 attributes, where that work is
-    most of the answer's time. The fields and their order are the schema's; ``nested`` names the field whose
-    value the caller gives, already shaped, as the second argument."""
-    plan = []  # (key, attribute to read or None, what to make of it)
-    for name, field in schema.dump_fields.items():
-        key = field.data_key or name
-        if name == nested:
-            plan.append((key, None, None))
-        elif isinstance(field, fields.Constant):
-            plan.append((key, None, lambda _, constant=field.constant: constant))
-        elif isinstance(field, UTCTimestamp):
-            plan.append((key, field.attribute or name, UTCTimestamp.text))
-        elif isinstance(field, (fields.Integer, fields.String, fields.Boolean)):
-            plan.append((key, field.attribute or name, None))
-        else:
+    """``schema``'s dump of rows as the database driver gives them, made without marshmallow's work per field
+    or SQLAlchemy's per row: for the big reads, a directory's 20,000 containers or a schema's 50,000
+    attributes, where that work is most of the answer's time. The fields and their order are the schema's;
+    ``nested``, its last field, is given by the caller, already shaped.
+
+    Returns ``over(columns, converts)``: for rows of those columns (by name; each column's conversion of the
+    driver's value, or None), the function that shapes a row (and the nested value, if any)."""
+    names = list(schema.dump_fields)
+    if nested is not None and names[-1] != nested:
+        raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
+    keys, attributes, times = [], [], set()
+    for name in names[:-1] if nested else names:
+        field = schema.dump_fields[name]
+        if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
+        keys.append(field.data_key or name)
+        attributes.append(field.attribute or name)
+        if isinstance(field, UTCTimestamp):
+            times.add(len(keys) - 1)
+    nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
-    def shaped(row: dict, given=None) -> dict:
-        answer = {}
-        for key, attribute, make in plan:
-            if attribute is not None:
-                answer[key] = row[attribute] if make is None else make(row[attribute])
-            else:
-                answer[key] = given if make is None else make(row)
-        return answer
+    def over(columns: list[str], converts: dict):
+        read = operator.itemgetter(*(columns.index(attribute) for attribute in attributes))
+        fixes = []  # (index, conversion) of each field whose driver value is not yet the value
+        for index, attribute in enumerate(attributes):
+            convert = converts.get(attribute)
+            if index in times:
+                # The rows of one import share their time: each is converted and formatted once.
+                convert = functools.lru_cache(maxsize=256)(
+                    lambda raw, convert=convert: UTCTimestamp.text(convert(raw) if convert else raw))
+            if convert is not None:
+                fixes.append((index, convert))
 
-    return shaped
+        def shaped(row: tuple, given=None) -> dict:
+            values = read(row)
+            if fixes:
+                values = list(values)
+                for index, convert in fixes:
+                    values[index] = convert(values[index])
+            answer = dict(zip(keys, values))
+            if nested_key is not None:
+                answer[nested_key] = given
+            return answer
+
+        return shaped
+
+    return over
 
 
 class HierarchyItemSchema(Schema):
@@ -660,6 +830,102 @@ class SettingsValidationSchema(Schema):
     connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
 
 
+class Thumbprint(CleanString):
+    """A SHA-1 thumbprint: 40 hexadecimal digits, any case, spaces or colons between the pairs ignored (as JIM
+    ignores them, since a thumbprint is quoted either way); loaded as JIM writes it, upper case, unseparated."""
+
+    REQUIRED = "A thumbprint is required: this service will not trust whatever a server happens to be presenting."
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, required=True, error_messages={"required": self.REQUIRED}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        digits = re.sub(r"[\s:]", "", value)
+        if not digits:
+            raise ValidationError(self.REQUIRED)
+        if not re.fullmatch(r"[0-9A-Fa-f]{40}", digits):
+            raise ValidationError("Must be a SHA-1 thumbprint: 40 hexadecimal digits, as the server-certificate "
+                                  "read shows it.")
+        return digits.upper()
+
+
+class ServerCertificateReadSchema(Schema):
+    """The POST of server-certificate: unsaved setting values laid over the stored ones, for this read only."""
+
+    setting_values = SettingValues(data_key="settingValues")
+
+    def __init__(self, connector: Connector, **kwargs):
+        super().__init__(**kwargs)
+        self.connector = connector
+
+
+class ServerCertificateTrustSchema(ServerCertificateReadSchema):
+    thumbprint = Thumbprint()
+    change_reason = ChangeReason()
+
+
+class CertificateDiagnosticSchema(Schema):
+    """What a server presented and the check it fails: JIM's ``ServerCertificateDiagnostic``."""
+
+    host = fields.String()
+    port = fields.Integer()
+    failure_reason = fields.Enum(CertificateFailure, by_value=True, data_key="failureReason")
+    subject = fields.String(allow_none=True)
+    issuer = fields.String(allow_none=True)
+    subject_alternative_names = fields.List(fields.String(), data_key="subjectAlternativeNames")
+    valid_from = UTCTimestamp(data_key="validFrom", allow_none=True)
+    valid_to = UTCTimestamp(data_key="validTo", allow_none=True)
+    thumbprint = fields.String(allow_none=True)
+    signature_algorithm = fields.String(data_key="signatureAlgorithm", allow_none=True)
+    is_self_signed = fields.Boolean(data_key="isSelfSigned")
+    issuer_thumbprint = fields.String(data_key="issuerThumbprint", allow_none=True)
+    is_issuer_certificate_available = fields.Boolean(data_key="isIssuerCertificateAvailable")
+    remediation = fields.String(allow_none=True)
+    is_expired = fields.Boolean(data_key="isExpired")
+    is_not_yet_valid = fields.Boolean(data_key="isNotYetValid")
+
+
+class ServerCertificateSchema(Schema):
+    """JIM's ``ServerCertificateResponse``."""
+
+    certificate = fields.Nested(CertificateDiagnosticSchema)
+    read_at = UTCTimestamp(data_key="readAt")
+
+
+class TrustedCertificateSchema(Schema):
+    """The certificate trusted, in the fields of JIM's ``TrustedCertificateDetailDto`` that a certificate kept in
+    a setting has (no id, source or file: it is text in Trusted CA Certificates)."""
+
+    name = fields.String(attribute="certificate.common_name")
+    thumbprint = fields.String(attribute="certificate.thumbprint")
+    subject = fields.String(attribute="certificate.subject")
+    issuer = fields.String(attribute="certificate.issuer")
+    serial_number = fields.String(attribute="certificate.serial_number", data_key="serialNumber")
+    valid_from = UTCTimestamp(attribute="certificate.valid_from", data_key="validFrom")
+    valid_to = UTCTimestamp(attribute="certificate.valid_to", data_key="validTo")
+    is_enabled = fields.Constant(True, data_key="isEnabled")
+    created_at = UTCTimestamp(data_key="createdAt")
+    created_by = fields.String(data_key="createdBy")
+    notes = fields.String()
+    is_expired = fields.Function(lambda trust: trust.certificate.valid_to < trust.created_at, data_key="isExpired")
+    is_expiring_soon = fields.Function(
+        lambda trust: trust.created_at <= trust.certificate.valid_to < trust.created_at + EXPIRING_SOON,
+        data_key="isExpiringSoon")
+    days_until_expiry = fields.Function(lambda trust: int((trust.certificate.valid_to - trust.created_at) / ONE_DAY),
+                                        data_key="daysUntilExpiry")
+
+
+class TrustResultSchema(Schema):
+    """JIM's ``TrustServerCertificateResponse``: ``certificate`` only when it was trusted now."""
+
+    outcome = fields.String()
+    message = fields.String(allow_none=True)
+    certificate = fields.Nested(TrustedCertificateSchema, attribute="added", allow_none=True)
+    expected_thumbprint = fields.String(data_key="expectedThumbprint")
+    presented_thumbprint = fields.String(attribute="certificate.thumbprint", data_key="presentedThumbprint")
+
+
 class ChangeSchema(Schema):
     """One field's change; a secret's has no value on either side."""
 
@@ -688,19 +954,6 @@ class ChangeRecordSchema(Schema):
 
 # --- Run profiles ---------------------------------------------------------------------------------------
 
-class RunTypeName(fields.String):
-    """A run type, in any case (PowerShell's ValidateSet passes it on as typed), loaded in JIM's spelling."""
-
-    CHOICES = tuple(run_type.value for run_type in RunType)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        for choice in self.CHOICES:
-            if value.casefold() == choice.casefold():
-                return choice
-        raise ValidationError(f"Must be one of: {', '.join(self.CHOICES)}.")
-
-
 class Unchangeable(fields.Field):
     """A field that a PUT may not send at all, refused with a message saying why."""
 
@@ -728,7 +981,7 @@ class RunProfileCreateSchema(RunProfileFields):
     """A new run profile, with JIM's defaults; loads as its columns."""
 
     name = Name(required=True)
-    run_type = RunTypeName(data_key="runType", required=True)
+    run_type = AnyCaseChoice(RunType, data_key="runType", required=True)
     page_size = StrictInteger(data_key="pageSize", load_default=100, validate=validate.Range(1, 10000))
     partition_id = StrictInteger(data_key="partitionId", allow_none=True, load_default=None)
     file_path = CleanString(data_key="filePath", max_length=500, allow_none=True, load_default=None)
@@ -796,6 +1049,39 @@ class ErrorSchema(Schema):
     timestamp = UTCTimestamp()
 
 
+# What a directory told of itself (JIM's ConnectorCapabilityDto, ConnectedSystemDirectoryServerDto and
+# ConnectedSystemPasswordPolicyResponse).
+
+class CapabilitySchema(Schema):
+    """A fact the connector detected about the system at its last schema import."""
+
+    name = fields.String()
+    value = fields.String()
+
+
+class DirectoryServerSchema(Schema):
+    """A domain controller of the system's directory, and its Active Directory site."""
+
+    host_name = fields.String(data_key="hostName")
+    site = fields.String(allow_none=True)
+
+
+class PasswordPolicySchema(Schema):
+    """The password policy the last schema import read: null is "could not be read", never "no such rule"."""
+
+    discovered = UTCTimestamp(allow_none=True)
+    minimum_length = fields.Integer(data_key="minimumLength", allow_none=True)
+    complexity_required = fields.Boolean(data_key="complexityRequired", allow_none=True)
+    required_character_class_count = fields.Integer(data_key="requiredCharacterClassCount", allow_none=True)
+    recognised_character_classes = fields.List(fields.String(), data_key="recognisedCharacterClasses")
+    password_history_length = fields.Integer(data_key="passwordHistoryLength", allow_none=True)
+    maximum_password_age_days = fields.Integer(data_key="maximumPasswordAgeDays", allow_none=True)
+    minimum_password_age_days = fields.Integer(data_key="minimumPasswordAgeDays", allow_none=True)
+    fine_grained_policy_signal = fields.String(data_key="fineGrainedPolicySignal",
+                                               validate=validate.OneOf(["Absent", "Present", "CouldNotDetermine"]))
+    has_any_discovered_constraint = fields.Boolean(data_key="hasAnyDiscoveredConstraint")
+
+
 # Every schema is built once, here. Building one deep-copies its declared fields (hundreds of calls), while
 # load and dump keep nothing between calls, so all requests can share one instance.
 connector_definition_schema = ConnectorDefinitionSchema()
@@ -806,6 +1092,7 @@ update_schemas = {connector.id: ConnectedSystemUpdateSchema(connector) for conne
 list_query_schema = ListQuerySchema()
 page_query_schema = PageQuerySchema()
 partitions_query_schema = PartitionsQuerySchema()
+object_types_query_schema = ObjectTypesQuerySchema()
 summary_page_schema = PageSchema(ConnectedSystemSummarySchema())
 history_page_schema = PageSchema(ChangeRecordSchema())
 settings_validation_schema = SettingsValidationSchema()
@@ -819,17 +1106,28 @@ attribute_update_schema = AttributeUpdateSchema()
 bulk_attributes_update_schema = BulkAttributesUpdateSchema()
 bulk_attributes_result_schema = BulkAttributesResultSchema()
 selection_update_schema = SelectionUpdateSchema()
+container_update_schema = ContainerUpdateSchema()
+container_scope_text_schema = ContainerScopeTextSchema()
 partition_schema = PartitionSchema()
 container_schema = ContainerSchema()
+shown_object_types = {"object_type": row_shaper(object_type_schema, nested="attributes"),
+                      "attribute": row_shaper(attribute_schema), "summary": row_shaper(ObjectTypeSummarySchema())}
 shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"),
                    "container": row_shaper(container_schema, nested="child_containers")}
 hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
+certificate_read_schemas = {connector.id: ServerCertificateReadSchema(connector) for connector in CONNECTORS.values()}
+certificate_trust_schemas = {connector.id: ServerCertificateTrustSchema(connector) for connector in CONNECTORS.values()}
+server_certificate_schema = ServerCertificateSchema()
+trust_result_schema = TrustResultSchema()
 error_schema = ErrorSchema()
 run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
 run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
+capability_schema = CapabilitySchema()
+directory_server_schema = DirectoryServerSchema()
+password_policy_schema = PasswordPolicySchema()
 version_schema = VersionSchema()
 
 

@@ -34,10 +34,9 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
             if setting.required:
                 messages.append(f"{setting.name} is required.")
             elif setting.required_when:
-                other_id, trigger = setting.required_when
-                if values.get(other_id) == trigger:
-                    other = connector.settings_by_id[other_id].name
-                    messages.append(f"{setting.name} is required when {other} is {trigger}.")
+                other, trigger = setting.required_when
+                if values.get(other.id) == trigger:
+                    messages.append(f"{setting.name} is required when {other.name} is {trigger}.")
             continue
         if setting.type is SettingType.INTEGER:
             if setting.minimum is not None and value < setting.minimum:
@@ -73,9 +72,11 @@ def address_problems(setting: Setting, value: str) -> list[str]:
         return [] if HOST_NAME.match(value) else [f"{setting.name} must be a host name or a URL."]
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError for a port that is not a number in range
+        port = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return [f"{setting.name} is not a valid URL."]
+    if port == 0:  # no server listens on it: a client asked for it connects to a default port, or nowhere
+        return [f"{setting.name} names port 0; a port is from 1 to 65535 (or leave the port out)."]
     if parts.scheme.lower() not in setting.url_schemes:
         return [f"{setting.name} must use {' or '.join(setting.url_schemes)}."]
     if not parts.hostname:

@@ -7,9 +7,14 @@ answer in time). Its reader (``read_objects``) takes the settings, a ``ReadScope
 ``Deadline`` that bounds each step (a page, a fetch of rows), and yields an ``ImportedObject`` at a time. A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
 it, bounds its time and keeps its secrets out of what comes back.
 """
+import os
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -22,6 +27,17 @@ class SettingType(StrEnum):
     CHECKBOX = "CheckBox"
     DROPDOWN = "DropDown"
     FILE = "File"
+
+
+class Category(StrEnum):
+    """Where a setting belongs, as JIM groups them (ConnectedSystemSettingCategory)."""
+
+    CONNECTIVITY = "Connectivity"
+    GENERAL = "General"
+    CAPABILITIES = "Capabilities"
+    SCHEMA = "Schema"
+    IMPORT = "Import"
+    EXPORT = "Export"
 
 
 # The one key of a setting value's object that each type takes.
@@ -48,11 +64,15 @@ class Setting:
     minimum: int | None = None
     maximum: int | None = None
     url_schemes: tuple[str, ...] = ()  # the value, when it names a scheme, must be a URL with one of these
-    required_when: tuple[int, str] | None = None  # (other setting id, value) that makes this one required
+    required_when: tuple["Setting", str] | None = None  # (another setting, its value) that makes this one required
     pattern: str | None = None  # a regular expression the value must contain a match of
     pattern_hint: str = ""  # what the pattern asks for, in words
     differs_from: int | None = None  # another setting whose value, default included, this one must not equal
     one_host: bool = False  # the value must name one host: a host name, an IPv4 or an IPv6 address
+    category: Category = Category.GENERAL
+    # False: JIM's setting, stored and shown, that nothing here reads yet (an export's, a sync run's); the
+    # connector's definition says which.
+    acted_on: bool = True
 
     @property
     def value_key(self) -> str:
@@ -78,13 +98,16 @@ class Settings:
 
     Secrets are plaintext here, in memory only, so ``repr`` shows no value and ``secrets`` lists them for the
     runner to keep out of every message. A setting that holds no value reads as its default. ``files_root``
-    is the one folder the service lets connectors read files from.
+    is the one folder the service lets connectors read files from; ``private_paths`` the service's own folder
+    and files (resolved), which they never read, whatever the root holds.
     """
 
-    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path):
+    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path,
+                 private_paths: tuple[Path, ...] = ()):
         self._values = dict(values)
         self.secrets = secrets
         self.files_root = files_root
+        self.private_paths = private_paths
 
     def __getitem__(self, setting: Setting):
         return in_effect(setting, self._values.get(setting.id))
@@ -110,12 +133,32 @@ class Unreachable(ConnectorError):
     """The system could not be reached, or did not answer in time (refused, unresolvable, timed out, TLS)."""
 
 
-class Deadline:
-    """The time an import has left. Each step waits at most its own timeout, and never past the deadline."""
+# The most one import reads from its system, all its answers together: some 20 times a large Active Directory's
+# schema, or a tree of 100,000 containers. Each read is counted as it arrives, so a peer that streams without end
+# is stopped here, not by the memory it fills.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, seconds: float):
+
+class Deadline:
+    """What an import may still spend: its time, and the bytes it reads from the system.
+
+    Each step waits at most its own timeout, and never past the deadline. A timeout bounds each wait, not a
+    peer that drips a byte a second, so every connection the connector opens is also registered with
+    ``cut_on_expiry``: when the time is up, ``expire`` shuts it down under the connector, and whatever library
+    was reading from it sees the connection end and returns.
+    """
+
+    def __init__(self, seconds: float, max_bytes: int = MAX_IMPORT_BYTES):
         self.seconds = seconds
         self.at = time.monotonic() + seconds
+        self.max_bytes = max_bytes
+        self.bytes_read = 0
+        self._connections: list[socket.socket] = []
+        self._expired = False
+        self._lock = threading.Lock()  # the connector's thread registers, the runner's expires
+        # A deadline dropped unexpired (a connector called without the runner) leaves the connections alone and
+        # closes only its duplicates of them.
+        weakref.finalize(self, close_all, self._connections)
 
     def remaining(self) -> float:
         """Seconds left; ``Unreachable`` once there are none, so a step past the deadline never starts."""
@@ -129,8 +172,52 @@ class Deadline:
         return min(step_seconds, self.remaining())
 
     def restart(self):
-        """A new step begins, with the whole time again: a read of a million objects is many steps, each bounded."""
+        """A new step begins, with the whole time and the whole byte limit again: a read of a million objects
+        is many steps, each bounded."""
         self.at = time.monotonic() + self.seconds
+        self.bytes_read = 0
+
+    def received(self, count: int):
+        """``count`` more bytes were read from the system: ``Refused`` once the import has read more than it may."""
+        self.bytes_read += count
+        if self.bytes_read > self.max_bytes:
+            raise Refused(f"The connected system answered more than {self.max_bytes // 2**20} MiB, the most one "
+                          f"import reads; nothing was imported.")
+
+    def cut_on_expiry(self, connection):
+        """Shut ``connection`` (a socket, or a driver's connection: anything with ``fileno``) down when the time
+        is up, or at once if it is up already. It is held by a duplicate of its descriptor, which a library's
+        wrapping (TLS) or closing cannot take away, and which ``expire`` closes (or the deadline's end)."""
+        duplicate = socket.socket(fileno=os.dup(connection.fileno()))
+        with self._lock:
+            if not self._expired:
+                self._connections.append(duplicate)
+                return
+        cut(duplicate)
+
+    def expire(self):
+        """The call is over, in time or not: every connection registered is shut down, and any registered from
+        now on is at once."""
+        with self._lock:
+            self._expired = True
+            duplicates = self._connections[:]
+            self._connections.clear()
+        for duplicate in duplicates:
+            cut(duplicate)
+
+
+def close_all(duplicates: list[socket.socket]):
+    for duplicate in duplicates:
+        duplicate.close()
+
+
+def cut(duplicate: socket.socket):
+    """The connection ends for every holder of it (a shutdown acts on the connection, not on one descriptor)."""
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # never connected, or ended already
+    duplicate.close()
 
 
 class AttributeType(StrEnum):
@@ -172,9 +259,32 @@ class DiscoveredObjectType:
 
 
 @dataclass(frozen=True)
+class DiscoveredPasswordPolicy:
+    """The password policy a system enforces, as far as it lets an ordinary client read it: None is "could not
+    be read", never "no such rule". Ages are in whole days."""
+
+    minimum_length: int | None = None
+    complexity_required: bool | None = None
+    required_character_class_count: int | None = None
+    recognised_character_classes: tuple[str, ...] = ()  # JIM's names: Uppercase, Lowercase, Digit, Symbol, ...
+    password_history_length: int | None = None
+    maximum_password_age_days: int | None = None
+    minimum_password_age_days: int | None = None
+    fine_grained_policy_signal: str = "CouldNotDetermine"  # or Absent, Present: policies for some accounts only
+
+
+@dataclass(frozen=True)
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
+    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    password_policy: DiscoveredPasswordPolicy | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveredDirectoryServer:
+    host_name: str
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,6 +309,37 @@ class DiscoveredPartition:
 class DiscoveredHierarchy:
     partitions: tuple[DiscoveredPartition, ...]
 
+
+class CertificateFailure(StrEnum):
+    """Which check a server's certificate fails, in JIM's words (``ServerCertificateFailureReason``)."""
+
+    NONE = "None"
+    UNTRUSTED_ISSUER = "UntrustedIssuer"
+    NAME_MISMATCH = "NameMismatch"
+    EXPIRED = "Expired"
+    NOT_YET_VALID = "NotYetValid"
+    NO_CERTIFICATE_PRESENTED = "NoCertificatePresented"
+    UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class PresentedCertificates:
+    """What a server presented in a TLS handshake, and the first check it fails with the system's trust."""
+
+    host: str
+    port: int
+    read_at: datetime
+    chain: tuple[bytes, ...]  # DER, as the server sent them: its own certificate first
+    failure: CertificateFailure
+
+
+@dataclass(frozen=True)
+class CertificateReader:
+    """How a connector that makes TLS connections reads its server's certificates, and where it keeps trust."""
+
+    read: Callable[[Settings, Deadline], PresentedCertificates | None]  # None: the settings make no TLS connection
+    uses: tuple[Setting, ...]  # the settings the read takes: their offline checks must pass before it
+    trust: Setting  # the Text setting of PEM certificates the connector trusts, to which a trust adds one
 
 
 class ContainerScopeKind(StrEnum):
@@ -277,6 +418,38 @@ class RunType(StrEnum):
     EXPORT = "Export"
 
 
+class SchemaStandard(StrEnum):
+    """The vocabulary of a connector's attribute names, as JIM names it (AttributeStandard)."""
+
+    NOT_SET = "NotSet"
+    SCIM = "Scim"
+    LDAP = "Ldap"
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the connector can do, as JIM's connector of the same name declares it (its ``Supports*`` flags).
+
+    They describe the connector, not this service: run profiles are refused for what the connector cannot do,
+    and executing them is the sync engine's.
+    """
+
+    full_import: bool = True
+    delta_import: bool = False
+    export: bool = True
+    partitions: bool = False
+    partition_containers: bool = False
+    secondary_external_id: bool = False
+    user_selected_external_id: bool = False
+    user_selected_attribute_types: bool = False
+    auto_confirm_export: bool = False
+    parallel_export: bool = False
+    paging: bool = False
+    file_paths: bool = False
+    password_set: bool = False
+    password_policy_discovery: bool = False
+
+
 @dataclass(frozen=True)
 class Connector:
     id: int
@@ -287,15 +460,28 @@ class Connector:
     # Only connectors whose systems have partitions and containers (LDAP) discover a hierarchy.
     discover_hierarchy: Callable[[Settings, Deadline], DiscoveredHierarchy] | None = None
     read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
-    # What its run profiles may run, as JIM's definitions say (synchronisation runs need no connector).
-    supports_full_import: bool = True
-    supports_delta_import: bool = True
-    supports_export: bool = True
+    capabilities: Capabilities = Capabilities()
+    schema_standard: SchemaStandard = SchemaStandard.NOT_SET
+    # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
+    discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
+    # Only connectors that make TLS connections read a server's certificate (LDAP, over LDAPS).
+    server_certificate: CertificateReader | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):
         object.__setattr__(self, "settings_by_id", {setting.id: setting for setting in self.settings})
 
     def can_run(self, run_type: RunType) -> bool:
-        return {RunType.FULL_IMPORT: self.supports_full_import, RunType.DELTA_IMPORT: self.supports_delta_import,
-                RunType.EXPORT: self.supports_export}.get(run_type, True)
+        """What its run profiles may run, as JIM's definition says (synchronisation runs need no connector)."""
+        capable = self.capabilities
+        return {RunType.FULL_IMPORT: capable.full_import, RunType.DELTA_IMPORT: capable.delta_import,
+                RunType.EXPORT: capable.export}.get(run_type, True)
+
+    @property
+    def described(self) -> str:
+        """The description, and which settings are stored and shown but not acted on here yet."""
+        idle = [setting.name for setting in self.settings if not setting.acted_on]
+        if not idle:
+            return self.description
+        return (f"{self.description} Stored and shown, but not acted on by this service yet (they are for JIM's "
+                f"exports and synchronisation runs): {', '.join(idle)}.")

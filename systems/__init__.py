@@ -34,6 +34,7 @@ from errors import NameInUse, NotFound
 from history import RECORD, Change, ChangeAction, record_row, setting_field
 from models import (
     ID_MAX,
+    UnresolvedReferenceHandling,
     ConnectorDefinition,
     attributes_table,
     change_records_table,
@@ -48,7 +49,10 @@ SYSTEM_COLUMNS = tuple(connected_systems_table.c.keys())
 VALUE_COLUMNS = ("string_value", "int_value", "checkbox_value", "secret_value")
 COLUMN_OF_VALUE_KEY = {"stringValue": "string_value", "intValue": "int_value", "checkboxValue": "checkbox_value"}
 # The fields a client may change other than settings: as the contract and the history name them, and their column.
-FIELDS = (("name", "name"), ("description", "description"), ("maxExportParallelism", "max_export_parallelism"))
+FIELDS = (("name", "name"), ("description", "description"), ("maxExportParallelism", "max_export_parallelism"),
+          ("requireSecureTransport", "require_secure_transport"),
+          ("initialPasswordTimeToLive", "initial_password_time_to_live"),
+          ("unresolvedReferenceHandling", "unresolved_reference_handling"))
 NAME_CONSTRAINT = "uq_connected_systems_name_key"
 
 
@@ -96,6 +100,9 @@ class SystemRow:
     last_updated: datetime | None
     setting_values_valid: bool
     max_export_parallelism: int | None
+    require_secure_transport: bool
+    initial_password_time_to_live: str | None
+    unresolved_reference_handling: str
     version: int
 
     @property
@@ -160,11 +167,37 @@ SYSTEM_WITH_VALUES = (
 LOCKED_SYSTEM_WITH_VALUES = SYSTEM_WITH_VALUES.with_for_update(of=SYSTEMS_T)
 OBJECT_TYPE_SUMMARIES = (
     select(TYPES_T.c.id, TYPES_T.c.name, TYPES_T.c.name_key, TYPES_T.c.created, TYPES_T.c.selected,
-           TYPES_T.c.remove_contributed_attributes_on_obsoletion, func.count(ATTRIBUTES_T.c.id).label("attributes"))
+           TYPES_T.c.remove_contributed_attributes_on_obsoletion, func.count(ATTRIBUTES_T.c.id).label("attribute_count"))
     .outerjoin(ATTRIBUTES_T, ATTRIBUTES_T.c.object_type_id == TYPES_T.c.id)
     .where(TYPES_T.c.connected_system_id == bindparam("id"))
     .group_by(TYPES_T.c.id)
 )
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows as the database driver gives them, unconverted (a SQLite boolean is 0 or 1), with their columns'
+    names and each column's conversion to its value (None when the driver's value is it): for the big reads,
+    where building SQLAlchemy's Row objects costs more than all else."""
+
+    columns: list[str]
+    rows: list[tuple]
+    converts: dict[str, object]
+
+    def position(self, column: str) -> int:
+        return self.columns.index(column)
+
+
+def raw_rows(connection: Connection, statement, parameters: dict) -> Rows:
+    result = connection.execute(statement, parameters)
+    dialect = connection.dialect
+    columns = list(result.keys())
+    converts = {name: column.type.dialect_impl(dialect).result_processor(dialect, None)
+                for name, column in zip(columns, statement.selected_columns)}
+    try:
+        return Rows(columns, result.cursor.fetchall(), converts)
+    finally:
+        result.close()
 
 
 def peek(system_id: int) -> Row:
@@ -185,12 +218,14 @@ def read(system_id: int) -> StoredSystem:
     return fetch(db.session.connection(), SYSTEM_WITH_VALUES, system_id)
 
 
-def read_locked(connection: Connection, system_id: int) -> StoredSystem:
-    """The whole system, read on a write's connection and locked against other writers until it ends."""
-    return fetch(connection, LOCKED_SYSTEM_WITH_VALUES, system_id)
+def read_locked(connection: Connection, system_id: int, object_types: bool = True) -> StoredSystem:
+    """The whole system, read on a write's connection and locked against other writers until it ends.
+    Without ``object_types``, its summaries of them are left out: a write to a part of the system has no use
+    for them, and on a schema of 2,000 tables they cost it a count of 50,000 rows."""
+    return fetch(connection, LOCKED_SYSTEM_WITH_VALUES, system_id, object_types)
 
 
-def fetch(connection: Connection, statement, system_id: int) -> StoredSystem:
+def fetch(connection: Connection, statement, system_id: int, object_types: bool = True) -> StoredSystem:
     rows = connection.execute(statement, {"id": system_id}).all() if in_range(system_id) else []
     if not rows:
         raise not_found(system_id)
@@ -199,10 +234,11 @@ def fetch(connection: Connection, statement, system_id: int) -> StoredSystem:
     values = {
         row.setting_id: getattr(row, column_for(settings[row.setting_id])) for row in rows if row.setting_id is not None
     }
-    types = connection.execute(OBJECT_TYPE_SUMMARIES, {"id": system_id}).all() if rows[0].has_object_types else []
+    types = connection.execute(OBJECT_TYPE_SUMMARIES, {"id": system_id}).all() if (
+        object_types and rows[0].has_object_types) else []
     object_types = tuple(
         ObjectTypeSummary(row.id, row.name, row.created, row.selected,
-                          row.remove_contributed_attributes_on_obsoletion, row.attributes)
+                          row.remove_contributed_attributes_on_obsoletion, row.attribute_count)
         for row in sorted(types, key=lambda row: (row.name_key, row.id))
     )
     return StoredSystem(**fields, values=values, object_types=object_types, object_count=rows[0].object_count or 0)
@@ -252,7 +288,9 @@ def created(name: str, description: str | None, connector: Connector) -> StoredS
     """A new system, holding its connector's default values."""
     return StoredSystem(
         id=None, name=name, name_key=name.casefold(), description=description, connector_definition_id=connector.id,
-        created=utcnow(), last_updated=None, setting_values_valid=False, max_export_parallelism=None, version=1,
+        created=utcnow(), last_updated=None, setting_values_valid=False, max_export_parallelism=None,
+        require_secure_transport=False, initial_password_time_to_live=None,
+        unresolved_reference_handling=UnresolvedReferenceHandling.ERROR.value, version=1,
         values={setting.id: sealed(setting, setting.default) for setting in connector.settings
                 if setting.default is not None},
     )
@@ -303,7 +341,7 @@ def held_fields(system: StoredSystem) -> list[tuple[str, object]]:
     """Every field holding a value, named as in validationErrors; a secret with None, never its value."""
     fields = [("name", system.name), ("description", system.description),
               ("connectorDefinitionId", system.connector_definition_id),
-              ("maxExportParallelism", system.max_export_parallelism)]
+              *((name, getattr(system, column)) for name, column in FIELDS[2:])]
     held = [(name, value) for name, value in fields if value is not None]
     for setting in system.connector.settings:
         value = system.value_of(setting)

@@ -17,7 +17,7 @@ from connectors.interface import DiscoveredAttribute, DiscoveredObjectType, Disc
 from errors import NotFound
 from history import Change
 from models import UTCDateTime, attributes_table, object_types_table, utcnow
-from systems import PartEdit, in_range
+from systems import OBJECT_TYPE_SUMMARIES, PartEdit, in_range, raw_rows
 
 TYPES, ATTRIBUTES = object_types_table, attributes_table
 # An attribute's definition, as a connector discovers it: what a re-import may change, and the preview names.
@@ -46,8 +46,12 @@ class StoredAttribute:
 
     @property
     def selection_locked(self) -> bool:
-        """An external id (primary or secondary) is always selected."""
-        return self.is_external_id or self.is_secondary_external_id
+        return selection_locked(self.is_external_id, self.is_secondary_external_id)
+
+
+def selection_locked(is_external_id: bool, is_secondary_external_id: bool) -> bool:
+    """An external id (primary or secondary) is always selected."""
+    return is_external_id or is_secondary_external_id
 
 
 @dataclass(frozen=True)
@@ -77,6 +81,9 @@ ATTRIBUTES_OF_SYSTEM = (
     select(ATTRIBUTES).join(TYPES, TYPES.c.id == ATTRIBUTES.c.object_type_id)
     .where(TYPES.c.connected_system_id == bindparam("system_id"))
 )
+# Those whose selected is as asked (GET object-types?selected=), the filter in the statement.
+TYPES_SELECTED = TYPES_OF_SYSTEM.where(TYPES.c.selected == bindparam("selected"))
+ATTRIBUTES_SELECTED = ATTRIBUTES_OF_SYSTEM.where(TYPES.c.selected == bindparam("selected"))
 ONE_TYPE = TYPES_OF_SYSTEM.where(TYPES.c.id == bindparam("type_id"))
 ATTRIBUTES_OF_TYPE = select(ATTRIBUTES).where(ATTRIBUTES.c.object_type_id == bindparam("type_id"))
 
@@ -90,6 +97,42 @@ def read_all(connection: Connection, system_id: int) -> list[StoredObjectType]:
         StoredObjectType(**row._mapping, attributes=tuple(by_name(attributes.get(row.id, []))))
         for row in connection.execute(TYPES_OF_SYSTEM, {"system_id": system_id})
     )
+
+
+def shown_all(connection: Connection, system_id: int, shown: dict, selected: bool | None = None,
+              with_attributes: bool = True) -> list[dict]:
+    """Every object type of the system (only those whose ``selected`` is this, if given) as ``shown`` makes
+    it from its row, with its attributes unless not ``with_attributes``; each sorted by name. Built from the
+    driver's rows, without a dataclass or marshmallow's work per attribute: a schema may have 50,000."""
+    if not with_attributes:
+        types = raw_rows(connection, OBJECT_TYPE_SUMMARIES, {"id": system_id})
+        show, at = shown["summary"](types.columns, types.converts), types.position("selected")
+        return sorted((show(row) for row in types.rows if selected is None or bool(row[at]) == selected),
+                      key=by_shown_name)
+    parameters = {"system_id": system_id, "selected": selected}
+    statements = (TYPES_OF_SYSTEM, ATTRIBUTES_OF_SYSTEM) if selected is None else (TYPES_SELECTED, ATTRIBUTES_SELECTED)
+    found = raw_rows(connection, statements[1], parameters)
+    # Each row with whether its selection is locked, which its flags decide.
+    show_attribute = shown["attribute"]([*found.columns, "selection_locked"], found.converts)
+    flags = [found.position(name) for name in ("is_external_id", "is_secondary_external_id")]
+    type_of = found.position("object_type_id")
+    attributes: dict[int, list[dict]] = {}
+    for row in found.rows:
+        locked = selection_locked(*(bool(row[at]) for at in flags))
+        attributes.setdefault(row[type_of], []).append(show_attribute((*row, locked)))
+    types = raw_rows(connection, statements[0], parameters)
+    show_type = shown["object_type"]([*types.columns, "attribute_count"], types.converts)
+    type_id = types.position("id")
+    answer = []
+    for row in types.rows:
+        own = sorted(attributes.get(row[type_id], ()), key=by_shown_name)
+        answer.append(show_type((*row, len(own)), own))
+    return sorted(answer, key=by_shown_name)
+
+
+def by_shown_name(item: dict) -> tuple:
+    """An item's place in a list as shown: by name ignoring case, as ``by_name`` orders the stored ones."""
+    return item["name"].casefold(), item["id"]
 
 
 def read_one(connection: Connection, system_id: int, object_type_id: int) -> StoredObjectType:

@@ -4,6 +4,7 @@ import threading
 
 from conftest import SYSTEMS
 from connectors import CONNECTORS
+from ldap_directory import SERVICE_DN, SERVICE_PASSWORD
 
 NUMBERS = itertools.count(1)
 
@@ -51,6 +52,15 @@ def imported(client, admin, system_id: int) -> dict:
     assert answer.status_code == 200, answer.json
     assert answer.json["settingValuesValid"] is True
     return object_types(client, admin, system_id)
+
+
+def imported_hierarchy(client, admin, system_id: int, directory) -> list[dict]:
+    """Point an LDAP system at ``directory`` (the run's slapd) as its service account, import its hierarchy,
+    which must succeed; then what GET partitions shows."""
+    set_values(client, admin, system_id, 3, {1: directory.url, 2: SERVICE_DN, 3: SERVICE_PASSWORD})
+    answer = client.post(f"{SYSTEMS}/{system_id}/import-hierarchy", headers={"X-Api-Key": admin["X-Api-Key"]})
+    assert answer.status_code == 200, answer.json
+    return client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin).json
 
 
 FAILED_ACTIONS = {"import-schema": "SchemaImportFailed", "import-hierarchy": "HierarchyImportFailed"}

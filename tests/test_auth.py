@@ -38,6 +38,8 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
     pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
     pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
+    pytest.param("GET", f"{SYSTEMS}/1/container-scope-text", None, False, 200, id="container-scope-text"),
+    pytest.param("PUT", f"{SYSTEMS}/1/container-scope-text", {"text": ""}, True, 200, id="put-container-scope-text"),
     pytest.param("GET", f"{SYSTEMS}/1/run-profiles", None, False, 200, id="run-profiles"),
     pytest.param("POST", f"{SYSTEMS}/1/run-profiles", {"name": "Full Import", "runType": "FullImport"}, True, 201,
                  id="create-run-profile"),
@@ -45,6 +47,7 @@ ENDPOINTS = [
     pytest.param("DELETE", f"{SYSTEMS}/1/run-profiles/1", None, True, 404, id="delete-run-profile"),
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
+    pytest.param("GET", f"{DEFINITIONS}/by-name/JIM%20LDAP%20Connector", None, False, 200, id="definition-by-name"),
 ]
 
 
@@ -143,6 +146,7 @@ WRITES_UNDER_A_SYSTEM = [
     ("PUT", f"{SYSTEMS}/1/object-types/999/attributes"),
     ("PUT", f"{SYSTEMS}/1/partitions/999"),
     ("PUT", f"{SYSTEMS}/1/containers/999"),
+    ("PUT", f"{MISSING}/container-scope-text"),
     ("POST", f"{MISSING}/run-profiles"),
     ("PUT", f"{SYSTEMS}/1/run-profiles/999"),
 ]

@@ -6,6 +6,7 @@ import subprocess
 import pytest
 
 from conftest import SYSTEMS
+from connectors import limits
 from connectors.limits import MOST_DEPTH
 from envelope import assert_error
 from importing import history
@@ -61,3 +62,90 @@ def test_entries_sharing_an_entry_uuid_settle_on_re_import(client, admin, admin_
         assert answer.json["hasChanges"] is False
         assert answer.json["renamedContainers"] == answer.json["movedContainers"] == []
     assert state(client, reader, system_id) == before
+
+
+def chain(levels: int) -> list[str]:
+    """The DNs of OUs nested ``levels`` deep under the suffix, parents first."""
+    dns, parent = [], SUFFIX
+    for level in range(1, levels + 1):
+        parent = f"ou=Level{level},{parent}"
+        dns.append(parent)
+    return dns
+
+
+def test_a_tree_as_deep_as_the_limit_imports_and_one_level_more_is_refused(client, admin, admin_key, reader,
+                                                                           ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    dns = chain(MOST_DEPTH + 1)
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    add(ldap_directory, "\n".join(ou(dn) for dn in dns[:-1]))
+    try:
+        assert import_hierarchy(client, admin_key, system_id).status_code == 200
+        tag, records, (partition,) = state(client, reader, system_id)
+        # Down the tree without recursion, as a client might walk it.
+        deepest, depth = next(c for c in partition["containers"] if c["name"] == "Level1"), 1
+        while deepest["childContainers"]:
+            (deepest,), depth = deepest["childContainers"], depth + 1
+        assert (depth, deepest["externalId"]) == (MOST_DEPTH, dns[-2])
+        selected = client.put(f"{SYSTEMS}/{system_id}/containers/{deepest['id']}", json={"selected": True},
+                              headers=admin)
+        assert selected.status_code == 200 and selected.json["childContainers"] == []
+        assert import_hierarchy(client, admin_key, system_id).json["hasChanges"] is False
+        before = state(client, reader, system_id)[2]
+        add(ldap_directory, ou(dns[-1]))
+        refused = import_hierarchy(client, admin_key, system_id)
+    finally:
+        remove(ldap_directory, dns[0])
+    body = assert_error(refused, 400, "BAD_REQUEST")
+    assert body["message"] == (f"The connected system nests containers {MOST_DEPTH + 1} levels deep; this service "
+                               f"imports at most {MOST_DEPTH} levels of containers in one import.")
+    assert state(client, reader, system_id)[2] == before  # nothing written
+    assert history(client, reader, system_id)[0]["action"] == "HierarchyImportFailed"
+
+
+def test_a_directory_past_the_container_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
+                                                                                    ldap_system, ldap_directory,
+                                                                                    monkeypatch):
+    monkeypatch.setattr(limits, "MOST_CONTAINERS", 3)  # the directory holds 5
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    body = assert_error(import_hierarchy(client, admin_key, system_id), 400, "BAD_REQUEST")
+    assert body["message"] == ("The connected system holds more than 3 containers; this service imports at most 3 "
+                               "containers in one import.")
+    assert client.get(f"{SYSTEMS}/{system_id}/partitions", headers=reader).json == []
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is False
+
+
+def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
+                                                                                 ldap_system, ldap_directory,
+                                                                                 monkeypatch):
+    monkeypatch.setattr(limits, "MOST_ATTRIBUTES", 10)
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    answer = client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin_key})
+    message = assert_error(answer, 400, "BAD_REQUEST")["message"]
+    assert message.startswith("The connected system has ") and message.endswith(
+        " attributes in all; this service imports at most 10 attributes in one import.")
+    assert client.get(f"{SYSTEMS}/{system_id}/object-types", headers=reader).json == []
+
+
+def test_the_lists_built_from_rows_answer_as_the_single_reads_and_writes_do(client, admin, admin_key, reader,
+                                                                           ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    path = f"{SYSTEMS}/{system_id}"
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    assert client.post(f"{path}/import-schema", headers={"X-Api-Key": admin_key}).status_code == 200
+    assert import_hierarchy(client, admin_key, system_id).status_code == 200
+    listed = client.get(f"{path}/object-types", headers=reader).json
+    assert listed == [client.get(f"{path}/object-types/{found['id']}", headers=reader).json for found in listed]
+    (partition,) = client.get(f"{path}/partitions", headers=reader).json
+    people = next(container for container in partition["containers"] if container["name"] == "People")
+    assert client.put(f"{path}/partitions/{partition['id']}", json={}, headers=admin).json == partition
+    assert client.put(f"{path}/containers/{people['id']}", json={}, headers=admin).json == {
+        **people, "childContainers": [{**child, "childContainers": []} for child in people["childContainers"]]}
+    bare = client.get(f"{path}/object-types", headers=reader, query_string={"IncludeAttributes": "false"}).json
+    assert bare == [{key: value for key, value in found.items() if key != "attributes"} for found in listed]
+    assert_error(client.get(f"{path}/object-types", headers=reader, query_string={"selected": "maybe"}), 400,
+                 "VALIDATION_ERROR")
+    assert_error(client.get(f"{path}/partitions", headers=reader, query_string={"depth": "1"}), 400,
+                 "VALIDATION_ERROR")

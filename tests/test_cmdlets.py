@@ -10,14 +10,17 @@ import pytest
 from cmdlets import (
     MODULE_CMDLETS,
     CmdletError,
+    approve_jim_connected_system_server_certificate,
     connect_jim,
     convert_to_json,
     get_jim_connected_system,
+    get_jim_connected_system_container_scope_text,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
+    get_jim_connected_system_server_certificate,
     get_jim_connector_definition,
-    get_jim_run_profile,
     get_jim_health,
+    get_jim_run_profile,
     get_jim_version,
     import_jim_connected_system_hierarchy,
     import_jim_connected_system_schema,
@@ -28,6 +31,7 @@ from cmdlets import (
     set_jim_connected_system,
     set_jim_connected_system_attribute,
     set_jim_connected_system_container,
+    set_jim_connected_system_container_scope_text,
     set_jim_connected_system_object_type,
     set_jim_connected_system_partition,
     set_jim_run_profile,
@@ -115,10 +119,41 @@ def test_get_connector_definitions_and_their_settings_by_name(session):
     ldap = get_jim_connector_definition(session, id=by_name["JIM LDAP Connector"]["id"])
     settings = settings_by_name(ldap)
     assert (settings["Host"]["id"], settings["Username"]["id"], settings["Password"]["id"]) == (1, 2, 3)
-    with pytest.raises(CmdletError) as refused:
-        get_jim_connector_definition(session, id=99)
-    assert refused.value.status == 404
-    assert str(refused.value).startswith("Resource not found: ")
+    assert get_jim_connector_definition(session, name="JIM LDAP Connector") == ldap
+    assert get_jim_connector_definition(session, name="JIM SCIM 2.0 Client Connector")["id"] == 4
+    for missing in ({"id": 99}, {"name": "JIM SCIM Connector"}):
+        with pytest.raises(CmdletError) as refused:
+            get_jim_connector_definition(session, **missing)
+        assert refused.value.status == 404
+        assert str(refused.value).startswith("Resource not found: ")
+
+
+def test_scenario_1_configures_its_directory_by_setting_name(session, ldap_directory):
+    """Setup-Scenario1.ps1's step 5: every setting found by name, "Create containers as needed?" included (its
+    script skips a setting it cannot find, so a missing one would go unnoticed there), then Export Concurrency
+    and the parallelism."""
+    ldap_definition = next(d for d in get_jim_connector_definition(session) if d["name"] == "JIM LDAP Connector")
+    settings = settings_by_name(get_jim_connector_definition(session, id=ldap_definition["id"]))
+    system = new_jim_connected_system(session, "Corporate LDAP", ldap_definition["id"],
+                                      description=f"LDAP directory for integration testing ({ldap_directory.host})")
+    values = {settings["Host"]["id"]: {"stringValue": ldap_directory.host},
+              settings["Port"]["id"]: {"intValue": ldap_directory.port},
+              settings["Username"]["id"]: {"stringValue": SERVICE_DN},
+              settings["Password"]["id"]: {"stringValue": SERVICE_PASSWORD},
+              settings["Use Secure Connection (LDAPS)?"]["id"]: {"checkboxValue": False},
+              settings["Connection Timeout"]["id"]: {"intValue": 30},
+              settings["Authentication Type"]["id"]: {"stringValue": "Simple"},
+              settings["Create containers as needed?"]["id"]: {"checkboxValue": True}}
+    set_jim_connected_system(session, system["id"], setting_values=values)
+    set_jim_connected_system(session, system["id"],
+                             setting_values={settings["Export Concurrency"]["id"]: {"intValue": 8}})
+    set_jim_connected_system(session, system["id"], max_export_parallelism=4)
+    stored = get_jim_connected_system(session, id=system["id"])
+    shown = {value["name"]: value for value in stored["settingValues"].values()}
+    assert shown["Create containers as needed?"]["checkboxValue"] is True
+    assert (shown["Export Concurrency"]["intValue"], stored["maxExportParallelism"]) == (8, 4)
+    assert shown["Password"] == {"name": "Password", "type": "StringEncrypted", "hasValue": True}
+    assert import_jim_connected_system_hierarchy(session, system["id"])["success"] is True
 
 
 def test_new_get_set_remove_connected_system(session):
@@ -145,6 +180,25 @@ def test_new_get_set_remove_connected_system(session):
     with pytest.raises(CmdletError) as gone:
         get_jim_connected_system(session, id=created["id"])
     assert gone.value.status == 404
+
+
+def test_set_connected_system_password_and_reference_settings(session):
+    """-RequireSecureTransport (a switch: :$false turns it off), -InitialPasswordTimeToLive (a TimeSpan, sent
+    as ToString('c')), -UnresolvedReferenceHandling (ValidateSet, sent as typed)."""
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    assert (created["requireSecureTransport"], created["initialPasswordTimeToLive"],
+            created["unresolvedReferenceHandling"]) == (False, None, "Error")
+    updated = set_jim_connected_system(session, created["id"], require_secure_transport=True,
+                                       initial_password_time_to_live="30.00:00:00",
+                                       unresolved_reference_handling="ignore")
+    assert (updated["requireSecureTransport"], updated["initialPasswordTimeToLive"],
+            updated["unresolvedReferenceHandling"]) == (True, "30.00:00:00", "Ignore")
+    off = set_jim_connected_system(session, created["id"], require_secure_transport=False,
+                                   initial_password_time_to_live="01:30:00")
+    assert (off["requireSecureTransport"], off["initialPasswordTimeToLive"]) == (False, "01:30:00")
+    with pytest.raises(CmdletError) as refused:  # New-TimeSpan -Days 0: JIM would ignore it quietly
+        set_jim_connected_system(session, created["id"], initial_password_time_to_live="00:00:00")
+    assert "\n  - initialPasswordTimeToLive: Must be longer than zero" in str(refused.value)
 
 
 def test_set_connected_system_shows_each_problem_as_the_cmdlet_does(session):
@@ -205,6 +259,34 @@ def test_set_attribute_type_is_refused(session):
     assert refused.value.status == 400 and "type" in refused.value.body["validationErrors"]
 
 
+def test_container_scope_by_container_and_as_text(session, ldap_directory):
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    set_jim_connected_system(session, created["id"], setting_values={
+        1: {"stringValue": ldap_directory.url}, 2: {"stringValue": SERVICE_DN},
+        3: {"stringValue": SERVICE_PASSWORD}})
+    import_jim_connected_system_hierarchy(session, created["id"])
+    [partition] = get_jim_connected_system_partition(session, created["id"])
+    people = next(c for c in partition["containers"] if c["name"] == "People")
+    contractors = next(c for c in people["childContainers"] if c["name"] == "Contractors")
+    changed = set_jim_connected_system_container(session, created["id"], people["id"], selected=True,
+                                                 scope="OneLevel")
+    assert (changed["selected"], changed["excluded"], changed["scope"]) == (True, False, "OneLevel")
+    excluded = set_jim_connected_system_container(session, created["id"], contractors["id"], excluded=True)
+    assert excluded["excluded"] is True
+    text = get_jim_connected_system_container_scope_text(session, created["id"])
+    assert text == f"include one-level ou=People,{SUFFIX}\nexclude ou=Contractors,ou=People,{SUFFIX}"
+    # The text as an administrator writes it in a file and pipes it: comments, shorthand, any case.
+    applied = set_jim_connected_system_container_scope_text(
+        session, created["id"], f"# scope\n+ ou=people,{SUFFIX}\n- OU=Contractors, OU=People, {SUFFIX}\n")
+    assert applied == f"include ou=People,{SUFFIX}\nexclude ou=Contractors,ou=People,{SUFFIX}"
+    assert get_jim_connected_system_container_scope_text(session, created["id"]) == applied
+    with pytest.raises(CmdletError) as refused:
+        set_jim_connected_system_container_scope_text(session, created["id"], f"include ou=Nowhere,{SUFFIX}")
+    assert str(refused.value).startswith("JIM API error (400): One or more fields are invalid.\n"
+                                         "  - text: line 1: No Container with the path")
+    assert set_jim_connected_system_container_scope_text(session, created["id"], "") == ""
+
+
 def test_new_get_set_remove_run_profile(session, reader_session):
     created = new_jim_connected_system(session, "HR CSV Source", 1)
     full = new_jim_run_profile(session, created["id"], "Full Import", "fullimport", file_path="/data/hr.csv",
@@ -253,3 +335,32 @@ def test_import_hierarchy_then_select_partitions_and_containers(session, ldap_di
     [partition] = get_jim_connected_system_partition(session, created["id"])
     assert partition["selected"] and next(c for c in partition["containers"] if c["name"] == "People")["selected"]
 
+
+def test_read_and_approve_the_server_certificate(session, ldap_directory):
+    """The cmdlets' second example: read what the directory presents, trust the authority that issued it (the
+    choice that survives a renewal), and the import over LDAPS that was refused then works."""
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    set_jim_connected_system(session, created["id"], setting_values={
+        1: {"stringValue": ldap_directory.url}, 2: {"stringValue": SERVICE_DN}, 3: {"stringValue": SERVICE_PASSWORD}})
+    # Configuring LDAPS: the address entered, not saved yet.
+    drafted = get_jim_connected_system_server_certificate(session, created["id"],
+                                                          setting_values={1: ldap_directory.ldaps_url})
+    assert drafted["certificate"]["failureReason"] == "UntrustedIssuer"
+    set_jim_connected_system(session, created["id"], setting_values={1: {"stringValue": ldap_directory.ldaps_url}})
+    with pytest.raises(CmdletError) as refused:
+        import_jim_connected_system_schema(session, created["id"])
+    assert refused.value.status == 502
+
+    reading = get_jim_connected_system_server_certificate(session, created["id"])
+    shown = reading["certificate"]
+    assert (shown["host"], shown["subject"], shown["isSelfSigned"]) == ("127.0.0.1", "CN=localhost", False)
+    assert approve_jim_connected_system_server_certificate(session, created["id"], shown["issuerThumbprint"],
+                                                           change_reason="Unblocking the connection test.") is None
+    assert len(import_jim_connected_system_schema(session, created["id"])["objectTypes"]) > 10
+    again = approve_jim_connected_system_server_certificate(session, created["id"], shown["issuerThumbprint"],
+                                                            pass_thru=True)
+    assert again["outcome"] == "AlreadyTrusted"
+    with pytest.raises(CmdletError) as mismatch:
+        approve_jim_connected_system_server_certificate(session, created["id"], "7B" * 20)
+    assert mismatch.value.status == 409
+    assert str(mismatch.value).startswith("JIM API error (409): 127.0.0.1 is presenting a different certificate")

@@ -56,6 +56,11 @@ def test_create_answers_the_new_object_with_its_connectors_defaults(client, admi
         "objectCount": 0,
         "pendingExportCount": 0,
         "maxExportParallelism": None,
+        # JIM's defaults: no initial password window of its own (JIM's seven days), no TLS demanded, an
+        # unresolved reference an error.
+        "initialPasswordTimeToLive": None,
+        "requireSecureTransport": False,
+        "unresolvedReferenceHandling": "Error",
     }
     assert {key: system["settingValues"][key] for key in LDAP_DEFAULTS} == LDAP_DEFAULTS
     assert system["settingValues"]["12"]["stringValue"] == "userAccountControl"
@@ -66,7 +71,7 @@ def test_create_answers_the_new_object_with_its_connectors_defaults(client, admi
     [
         (1, {"101": None, "102": ",", "103": "|", "104": None, "105": False}),
         (2, {"201": None, "202": None, "203": None, "206": False, "207": 30}),
-        (4, {"301": None, "302": "Bearer Token", "303": False, "304": 30, "305": 3}),
+        (4, {"301": None, "302": "Static Bearer Token", "303": False, "304": 30, "305": 3}),
     ],
 )
 def test_create_for_each_connector(client, admin, connector, defaults):

@@ -33,6 +33,8 @@ ROUTES = [
     ("GET", f"{SYSTEMS}/{{}}/partitions", NO_SYSTEM, None),
     ("PUT", f"{SYSTEMS}/{{}}/partitions/1", NO_SYSTEM, SELECTED),
     ("PUT", f"{SYSTEMS}/{{}}/containers/1", NO_SYSTEM, SELECTED),
+    ("GET", f"{SYSTEMS}/{{}}/container-scope-text", NO_SYSTEM, None),
+    ("PUT", f"{SYSTEMS}/{{}}/container-scope-text", NO_SYSTEM, {"text": ""}),
     ("GET", f"{SYSTEMS}/{{}}/run-profiles", NO_SYSTEM, None),
     ("POST", f"{SYSTEMS}/{{}}/run-profiles", NO_SYSTEM, {"name": "Full Import", "runType": "FullImport"}),
     ("PUT", f"{SYSTEMS}/{{}}/run-profiles/1", NO_SYSTEM, {"pageSize": 500}),

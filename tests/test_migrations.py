@@ -60,6 +60,32 @@ def test_upgrade_builds_the_models_schema(empty_app):
     assert {table.name for table in db.metadata.sorted_tables} | {"alembic_version"} == tables
 
 
+def test_upgrade_and_downgrade_keep_ids_never_reused(empty_app, store):
+    """On SQLite a table's ids are never reused only with AUTOINCREMENT, which a migration rebuilding the table
+    in batch mode drops unless it says otherwise: every table the models mark so keeps it, up and down."""
+    if store != "sqlite":
+        pytest.skip("PostgreSQL's sequences never hand an id out twice")
+    marked = {table.name for table in db.metadata.sorted_tables if table.kwargs.get("sqlite_autoincrement")}
+
+    def autoincrementing() -> set[str]:
+        with empty_app.app_context():
+            return {name for name, sql in db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE "
+                                                                  "type = 'table'")) if "AUTOINCREMENT" in sql}
+
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    assert autoincrementing() == marked
+    with empty_app.app_context():
+        head = ScriptDirectory.from_config(empty_app.extensions["migrate"].migrate.get_config()).get_current_head()
+    for revision in range(int(head) - 1, 0, -1):
+        assert flask(empty_app, "db", "downgrade", f"{revision:04}").exit_code == 0
+        assert marked & set(inspect_tables(empty_app)) <= autoincrementing(), revision
+
+
+def inspect_tables(app) -> list[str]:
+    with app.app_context():
+        return inspect(db.engine).get_table_names()
+
+
 def test_check_sees_drift(empty_app):
     assert flask(empty_app, "db", "upgrade").exit_code == 0
     with empty_app.app_context():
@@ -115,3 +141,39 @@ def test_the_procfiles_release_line_upgrades_an_empty_store(empty_app, empty_dat
     assert flask(empty_app, "db", "check").exit_code == 0
     with empty_app.app_context():
         assert db.session.scalar(text("SELECT count(*) FROM connector_definitions")) == 4
+
+
+def test_the_drop_down_values_take_jims_spellings(empty_app):
+    """0006: a SQL system's `SQL Server` is JIM's `Microsoft SQL Server`, a SCIM system's `Bearer Token` JIM's
+    `Static Bearer Token`; other values, and other settings' values, stay as they were."""
+    assert flask(empty_app, "db", "upgrade", "0005").exit_code == 0
+    with empty_app.app_context():
+        for definition, setting, name in ((2, 201, "Database Type"), (4, 302, "Authentication Method"),
+                                          (4, 301, "Base URL")):
+            db.session.execute(text("INSERT INTO connector_definitions (id, name, description) VALUES (:id, '', '')"
+                                    " ON CONFLICT DO NOTHING"), {"id": definition})
+            db.session.execute(text("INSERT INTO connector_settings (id, connector_definition_id, name, type,"
+                                    " required) VALUES (:id, :definition, :name, 'DropDown', true)"),
+                               {"id": setting, "definition": definition, "name": name})
+        stored = [(1, 2, 201, "SQL Server"), (2, 2, 201, "Oracle"), (3, 2, 201, "PostgreSQL"),
+                  (4, 4, 302, "Bearer Token"), (5, 4, 301, "Bearer Token")]
+        for system_id, definition, setting, value in stored:
+            db.session.execute(text(
+                "INSERT INTO connected_systems (id, name, name_key, connector_definition_id, created,"
+                " setting_values_valid, version) VALUES (:id, :name, :key, :definition, '2026-11-27 10:00:00',"
+                " true, 1)"), {"id": system_id, "name": f"s{system_id}", "key": f"s{system_id}",
+                               "definition": definition})
+            db.session.execute(text("INSERT INTO connected_system_setting_values (connected_system_id, setting_id,"
+                                    " string_value) VALUES (:id, :setting, :value)"),
+                               {"id": system_id, "setting": setting, "value": value})
+        db.session.commit()
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    with empty_app.app_context():
+        values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
+                                         " ORDER BY connected_system_id")).scalars().all()
+    assert values == ["Microsoft SQL Server", "Oracle Database", "PostgreSQL", "Static Bearer Token", "Bearer Token"]
+    assert flask(empty_app, "db", "downgrade", "0005").exit_code == 0
+    with empty_app.app_context():
+        values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
+                                         " ORDER BY connected_system_id")).scalars().all()
+    assert values == ["SQL Server", "Oracle", "PostgreSQL", "Bearer Token", "Bearer Token"]

@@ -6,7 +6,8 @@ import pytest
 
 from conftest import SYSTEMS
 from envelope import assert_error
-from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from importing import imported_hierarchy
+from ldap_directory import SUFFIX
 
 
 def call(client, key: str, path: str, method: str = "GET", body: dict | None = None):
@@ -42,16 +43,10 @@ def history(client, key, system_id) -> list[dict]:
 
 
 @pytest.fixture
-def partitions(client, admin, admin_key, ldap_system, ldap_directory) -> dict:
+def partitions(client, admin, ldap_system, ldap_directory) -> dict:
     """The LDAP system's partitions by name, after a hierarchy import of the run's directory."""
-    directory = {"1": {"stringValue": ldap_directory.url}, "2": {"stringValue": SERVICE_DN},
-                 "3": {"stringValue": SERVICE_PASSWORD}}
-    assert client.put(f"{SYSTEMS}/{ldap_system['id']}", json={"settingValues": directory},
-                      headers=admin).status_code == 200
-    response = client.post(f"{SYSTEMS}/{ldap_system['id']}/import-hierarchy", headers={"X-Api-Key": admin_key})
-    assert response.status_code == 200, response.json
-    found = client.get(f"{SYSTEMS}/{ldap_system['id']}/partitions", headers=admin).json
-    return {partition["name"]: partition for partition in found}
+    return {partition["name"]: partition
+            for partition in imported_hierarchy(client, admin, ldap_system["id"], ldap_directory)}
 
 
 def test_a_new_run_profile_with_jims_defaults(client, admin_key, reader_key, ldap_system):

@@ -239,9 +239,12 @@ def test_a_host_that_is_more_than_one_host_is_not_tried(client, admin, sql_syste
     assert system["settingValuesValid"] is False and system["objectTypes"] == []
 
 
-@pytest.mark.parametrize("database_type", ["SQL Server", "Oracle"])
-def test_sql_server_and_oracle_are_refused(refusal, database_type):
-    assert refusal(postgres_values("x", database_type=database_type)) == (
+@pytest.mark.parametrize("database_type, more", [
+    (sql.SQL_SERVER, {}),
+    (sql.ORACLE, {sql.ORACLE_IDENTIFIED_BY.id: "Service Name", sql.ORACLE_SERVICE_NAME.id: "HRPROD"}),
+])
+def test_sql_server_and_oracle_are_refused(refusal, database_type, more):
+    assert refusal({**postgres_values("x", database_type=database_type), **more}) == (
         f"This service cannot import from {database_type} databases yet; it imports from PostgreSQL and "
         f"MySQL (MariaDB).")
 
@@ -265,6 +268,16 @@ def test_a_password_quoted_back_whole_is_hidden_whole(client, admin, sql_system,
     caplog.set_level(logging.DEBUG)
     message = failed(client, admin, sql_system(postgres_values(password, password=password)), 400)
     assert message == f'PostgreSQL refused the connection: database "{"*" * len(password)}" does not exist.'
+    assert not shows(caplog.text, password)
+
+
+@pytest.mark.parametrize("password", ["e", "Pw4!"])
+def test_a_password_shorter_than_eight_is_hidden_where_it_stands_alone(client, admin, sql_system, caplog, password):
+    """Where the password stands whole it is hidden; inside the message's other words ("refused", "does") its
+    letters stay, or one letter would turn the message into noise."""
+    caplog.set_level(logging.DEBUG)
+    message = failed(client, admin, sql_system(postgres_values(password, password=password)), 400)
+    assert message == 'PostgreSQL refused the connection: database "********" does not exist.'
     assert not shows(caplog.text, password)
 
 

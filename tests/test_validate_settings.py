@@ -25,8 +25,11 @@ COMPLETE = {
         "8": {"intValue": 300}, "9": {"intValue": 3}, "10": {"intValue": 1000}, "11": {"stringValue": "Delete"},
         "12": {"stringValue": "userAccountControl"}, "13": {"intValue": 4}, "14": {"checkboxValue": False},
         "15": {"stringValue": PEM}},
-    4: {"301": {"stringValue": "https://scim.example.com/v2"}, "302": {"stringValue": "Bearer Token"},
-        "303": {"stringValue": "token"}, "304": {"intValue": 30}, "305": {"intValue": 3}},
+    4: {"301": {"stringValue": "https://scim.example.com/v2"}, "302": {"stringValue": "Static Bearer Token"},
+        "303": {"stringValue": "token"}, "304": {"intValue": 30}, "305": {"intValue": 3},
+        "306": {"stringValue": "https://login.example.com/token"}, "307": {"stringValue": "jim"},
+        "308": {"stringValue": "secret"}, "310": {"stringValue": "jim"}, "311": {"stringValue": "secret"},
+        "312": {"stringValue": "X-Api-Key"}, "313": {"stringValue": "secret"}},
 }
 
 
@@ -87,6 +90,12 @@ CHECKS = {
         (text("202", "host=db port=5432"), {"202"}),
         (text("202", "-db.example.com"), {"202"}),
         (text("202", "a" * 64 + ".example.com"), {"202"}),
+        # Oracle Database Identified By: required for Oracle; then the service name or the SID it names
+        (text("201", "Oracle Database"), {"209"}),
+        ({**text("201", "Oracle Database"), **text("209", "Service Name")}, {"210"}),
+        ({**text("201", "Oracle Database"), **text("209", "Service Name"), **text("210", "HRPROD")}, set()),
+        ({**text("201", "Oracle Database"), **text("209", "SID")}, {"211"}),
+        ({**text("201", "Oracle Database"), **text("209", "SID"), **text("211", "HRPROD")}, set()),
     ],
     3: [
         (cleared("1"), {"1"}),  # Host, Username, Password, Port, Connection Timeout, Authentication Type: required
@@ -129,6 +138,8 @@ CHECKS = {
         (text("1", "http://directory.example.com"), {"1"}),
         (text("1", "ldap://"), {"1"}),
         (text("1", "ldap://directory.example.com:99999"), {"1"}),
+        (text("1", "ldap://127.0.0.1:0"), {"1"}),  # no port 0: ldap3 would take it for 389
+        (text("1", "ldap://127.0.0.1:1"), set()),
         (text("1", "not a host"), {"1"}),
         # Username: a bind DN, DOMAIN\user or user@domain
         (text("2", "jim"), {"2"}),
@@ -138,8 +149,16 @@ CHECKS = {
     4: [
         (cleared("301"), {"301"}),  # Base URL, Authentication Method: required
         (cleared("302"), {"302"}),
-        ({**text("302", "Bearer Token"), **cleared("303")}, {"303"}),  # Bearer Token: required when Bearer Token
+        ({**text("302", "Static Bearer Token"), **cleared("303")}, {"303"}),  # Bearer Token: with that method
         ({**text("302", "None"), **cleared("303")}, set()),
+        # Each of JIM's other methods needs its own settings (which this service stores, and cannot use yet)
+        ({**text("302", "OAuth 2.0 Client Credentials"), **cleared("306", "307", "308")}, {"306", "307", "308"}),
+        (text("302", "OAuth 2.0 Client Credentials"), set()),
+        ({**text("302", "OAuth 2.0 Client Credentials"), **text("306", "ftp://login.example.com")}, {"306"}),
+        ({**text("302", "HTTP Basic"), **cleared("310", "311")}, {"310", "311"}),
+        (text("302", "HTTP Basic"), set()),
+        ({**text("302", "Custom Header"), **cleared("312", "313")}, {"312", "313"}),
+        (text("302", "Custom Header"), set()),
         (cleared("304", "305", key="intValue"), set()),
         (number("304", 0), {"304"}),  # Connection Timeout: positive
         (number("304", 1), set()),
@@ -153,6 +172,7 @@ CHECKS = {
         (text("301", "scim.example.com"), {"301"}),
         (text("301", "ftp://scim.example.com"), {"301"}),
         (text("301", "https://"), {"301"}),
+        (text("301", "https://scim.example.com:0/v2"), {"301"}),
     ],
 }
 CONNECTOR_IDS = {1: "file", 2: "sql", 3: "ldap", 4: "scim"}
@@ -203,7 +223,7 @@ def test_each_check_of_each_connector(client, admin, subtests, connector):
     (1, {"101"}),
     (2, {"201", "202", "204", "205", "206"}),
     (3, {"1", "2", "3"}),  # Port, Connection Timeout and Authentication Type have defaults
-    (4, {"301", "303"}),  # the default Authentication Method is Bearer Token, so the token is required
+    (4, {"301", "303"}),  # the default Authentication Method is Static Bearer Token, so the token is required
 ], ids=CONNECTOR_IDS.values())
 def test_a_new_system_misses_its_required_settings_without_a_default(client, admin, connector, problems):
     system = create(client, admin, connector)

@@ -18,6 +18,8 @@ from typing import BinaryIO
 
 from connectors.file.inference import ColumnType
 from connectors.interface import (
+    Capabilities,
+    Category,
     Connector,
     Deadline,
     ImportedObject,
@@ -42,6 +44,17 @@ MULTI_VALUE_DELIMITER = Setting(103, "Multi-Value Delimiter", S.STRING, False,
                                 "The delimiter between values of one column.", "|", differs_from=DELIMITER.id)
 OBJECT_TYPE = Setting(104, "Object Type", S.STRING, False,
                       "The object type every row describes; the file's name without its extension when empty.")
+# JIM's, stored and shown, not acted on here yet. JIM requires Mode; its default stands in when it is empty.
+MODE = Setting(106, "Mode", S.DROPDOWN, False,
+               "Import Only: read from the file. Export Only: write to it. Bidirectional: export, then confirm by "
+               "importing from the same file.", "Import Only", ("Import Only", "Export Only", "Bidirectional"),
+               acted_on=False)
+OBJECT_TYPE_COLUMN = Setting(107, "Object Type Column", S.STRING, False,
+                             "The column that holds each row's object type, for a file of several types.",
+                             acted_on=False)
+CULTURE = Setting(108, "Culture", S.STRING, False,
+                  "A culture (en-gb) to read the file's contents with, instead of the invariant culture.",
+                  acted_on=False)
 
 SAMPLE_ROWS = 1000  # enough to see each column's kinds of value; the rest of the file is not read
 MAX_LINE_BYTES = 1024 * 1024  # a longer line is not a delimited file's, and would be held whole
@@ -52,8 +65,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
     delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
     value_delimiter = settings[MULTI_VALUE_DELIMITER]  # the offline checks keep it apart from the Delimiter
-    path = inside_root(Path(settings.files_root), given)
-    with open_file(path, given) as file:
+    with opened(settings, given) as file:
         header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter, deadline)
     attributes = tuple(
         DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multiple else Plurality.SINGLE_VALUED)
@@ -61,6 +73,42 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     )
     name = (settings[OBJECT_TYPE] or "").strip() or PurePath(given).stem
     return DiscoveredSchema((DiscoveredObjectType(name, attributes),), warnings)
+
+
+def opened(settings: Settings, given: str) -> BinaryIO:
+    """The file at File Path ``given``, opened, if it lies inside the files root and is none of the service's own
+    files (its key, its database), by its name or by a hard link's."""
+    root = Path(settings.files_root).resolve()
+    held = held_by(root, settings.private_paths)
+    if held is not None:  # checked when the service started: the root is a link that points elsewhere now
+        raise Refused(f"The connector files folder (JIM_CONNECTOR_FILES_ROOT) now holds the service's own files "
+                      f"({held}); no file is read from it until it is a folder of its own again.")
+    file = open_file(inside_root(root, given), given)
+    status = os.fstat(file.fileno())
+    if (status.st_dev, status.st_ino) in own_files(settings.private_paths):
+        file.close()
+        raise Refused(f"File Path {given!r} is a link to one of the service's own files (its database or key), "
+                      f"which no connector reads.")
+    return file
+
+
+def held_by(root: Path, private_paths: tuple[Path, ...]) -> Path | None:
+    """The first of the service's own folder and files that the (resolved) root is or holds, if any."""
+    return next((own for own in private_paths if own.is_relative_to(root)), None)
+
+
+def own_files(private_paths: tuple[Path, ...]) -> set[tuple[int, int]]:
+    """The (device, inode) of each of the service's own files, and of each file in its own folders: a hard link
+    to one has another name, not another inode."""
+    found = set()
+    for path in private_paths:
+        for candidate in [path, *(path.iterdir() if path.is_dir() else ())]:
+            try:
+                status = candidate.stat()
+            except OSError:
+                continue  # not made yet (the key before its first use), or gone
+            found.add((status.st_dev, status.st_ino))
+    return found
 
 
 def inside_root(root: Path, given: str) -> Path:
@@ -177,7 +225,7 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
     value_delimiter = settings[MULTI_VALUE_DELIMITER]
     multi_valued = {attribute.name for attribute in object_type.attributes if attribute.multi_valued}
-    with open_file(inside_root(Path(settings.files_root), given), given) as file:
+    with opened(settings, given) as file:
         rows = csv.reader(text_lines(file, given), delimiter=delimiter)
         try:
             header = next(rows, None)
@@ -218,9 +266,14 @@ CONNECTOR = Connector(
         DELIMITER,
         MULTI_VALUE_DELIMITER,
         OBJECT_TYPE,
-        Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False),
+        Setting(105, "Stop On First Error", S.CHECKBOX, False, "Stop an import at its first bad row.", False,
+                category=Category.IMPORT, acted_on=False),
+        MODE,
+        OBJECT_TYPE_COLUMN,
+        CULTURE,
     ),
     discover_schema,
     read_objects=read_objects,
-    supports_delta_import=False,  # a file has no change log to read
+    capabilities=Capabilities(full_import=True, delta_import=False, export=True, user_selected_external_id=True,
+                              user_selected_attribute_types=True, auto_confirm_export=True, file_paths=True),
 )
