@@ -148,9 +148,6 @@ def run(activity_id: str):
     except ConnectorError as error:  # already scrubbed of the settings' secrets
         log.warning("full import %s failed: %s", activity_id, error.message)
         failed(activity_id, f"{error.message} {importer.how_far()}")
-    except runner.ConnectorFailed as error:
-        log.error("full import %s failed in its connector: %s", activity_id, error)
-        failed(activity_id, f"The connector failed unexpectedly. {importer.how_far()}")
     except Exception:
         log.exception("full import %s failed", activity_id)
         failed(activity_id, f"The import failed unexpectedly. {importer.how_far()}")
