@@ -12,7 +12,7 @@ answer builds plain dicts straight from the rows.
 """
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from marshmallow import ValidationError
 from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
@@ -22,7 +22,7 @@ from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, Disco
 from errors import NotFound
 from history import Change
 from models import containers_table, partitions_table
-from systems import PartEdit, dicts, in_range
+from systems import PartEdit, Rows, in_range, raw_rows
 
 PARTITIONS, CONTAINERS = partitions_table, containers_table
 
@@ -90,12 +90,20 @@ def read_partitions(connection: Connection, system_id: int) -> list[StoredPartit
     return [StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, {"system_id": system_id})]
 
 
+def no_partition(system_id: int, partition_id: int) -> NotFound:
+    return NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+
+
+def no_container(system_id: int, container_id: int) -> NotFound:
+    return NotFound(f"Connected system {system_id} has no container {container_id}.")
+
+
 def read_partition(connection: Connection, system_id: int, partition_id: int) -> StoredPartition:
     """One partition of the system, or a 404 that says which."""
     parameters = {"system_id": system_id, "partition_id": partition_id}
     row = connection.execute(ONE_PARTITION, parameters).one_or_none() if in_range(partition_id) else None
     if row is None:
-        raise NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+        raise no_partition(system_id, partition_id)
     return StoredPartition(*(row._mapping[name] for name in StoredPartition.__slots__))
 
 
@@ -104,48 +112,64 @@ def read_container(connection: Connection, system_id: int, container_id: int) ->
     parameters = {"system_id": system_id, "container_id": container_id}
     row = connection.execute(ONE_CONTAINER, parameters).one_or_none() if in_range(container_id) else None
     if row is None:
-        raise NotFound(f"Connected system {system_id} has no container {container_id}.")
+        raise no_container(system_id, container_id)
     return StoredContainer(*(row._mapping[name] for name in StoredContainer.__slots__))
 
 
-def trees(connection: Connection, system_id: int, shown: dict, partition_id: int | None = None,
-          selected: bool | None = None) -> list[dict]:
-    """The system's partitions (or the one ``partition_id``), each as ``shown`` makes a row, with its
-    containers as trees, sorted by name at every level; only those whose ``selected`` is this, if given."""
-    if partition_id is None:
-        partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
-        rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
-    else:
-        partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
-        rows = dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
-    partitions = [row for row in partitions if selected is None or row["selected"] == selected]
-    return assembled(partitions, rows, shown)
+def trees(connection: Connection, system_id: int, shown: dict, selected: bool | None = None) -> list[dict]:
+    """The system's partitions, each as ``shown`` makes its row, with its containers as trees, sorted by name
+    at every level; only those whose ``selected`` is this, if given."""
+    partitions = raw_rows(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+    if selected is not None:
+        at = partitions.position("selected")
+        partitions = replace(partitions, rows=[row for row in partitions.rows if bool(row[at]) == selected])
+    return assembled(partitions, raw_rows(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id}), shown)
+
+
+def tree(connection: Connection, system_id: int, partition_id: int, shown: dict) -> dict:
+    """One partition as ``shown`` makes it, with its tree (as JIM answers its PUT)."""
+    partitions = raw_rows(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+    if not partitions.rows:  # removed by an import since it was written
+        raise no_partition(system_id, partition_id)
+    (found,) = assembled(partitions, raw_rows(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id}),
+                         shown)
+    return found
 
 
 def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
     """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
-    (row,) = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
-    children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
-                                                                   {"container_id": container_id})]
-    return shown["container"](row, sorted(children, key=sort_key))
+    found = raw_rows(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    if not found.rows:  # removed by an import since it was written
+        raise no_container(system_id, container_id)
+    show = shown["container"](found.columns, found.converts)
+    children = raw_rows(connection, CHILDREN_OF_CONTAINER, {"container_id": container_id}).rows
+    return show(found.rows[0], sorted((show(child, []) for child in children), key=sort_key))
 
 
-def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:
+def assembled(partitions: Rows, containers: Rows, shown: dict) -> list[dict]:
     """Rows made trees, bottom up and without recursion: each container's children are shown before it is."""
-    children: dict[int | None, list[dict]] = {}
-    for row in containers:
-        children.setdefault(row["parent_id"], []).append(row)
+    show_partition = shown["partition"](partitions.columns, partitions.converts)
+    show_container = shown["container"](containers.columns, containers.converts)
+    own_id, parent_id, partition_id = (containers.position(name) for name in ("id", "parent_id", "partition_id"))
+    children: dict[int | None, list[tuple]] = {}
+    for row in containers.rows:
+        children.setdefault(row[parent_id], []).append(row)
     # Parents before children, by a walk from the tops; then made in reverse, so every child is ready.
     order, queue = [], deque(children.get(None, ()))
     while queue:
         row = queue.popleft()
         order.append(row)
-        queue.extend(children.get(row["id"], ()))
-    made: dict[int, list[dict]] = {}
+        queue.extend(children.get(row[own_id], ()))
+    made: dict[int, list[dict]] = {}  # each container's children, shown, by its id
+    tops: dict[int, list[dict]] = {}  # the same of each partition
     for row in reversed(order):
-        node = shown["container"](row, sorted(made.pop(row["id"], ()), key=sort_key))
-        made.setdefault(row["parent_id"] if row["parent_id"] is not None else -row["partition_id"], []).append(node)
-    return sorted((shown["partition"](row, sorted(made.get(-row["id"], ()), key=sort_key)) for row in partitions),
+        node = show_container(row, sorted(made.pop(row[own_id], ()), key=sort_key))
+        if row[parent_id] is None:
+            tops.setdefault(row[partition_id], []).append(node)
+        else:
+            made.setdefault(row[parent_id], []).append(node)
+    at = partitions.position("id")
+    return sorted((show_partition(row, sorted(tops.get(row[at], ()), key=sort_key)) for row in partitions.rows),
                   key=sort_key)
 
 
@@ -220,12 +244,12 @@ def matches(stored: list, discovered: list) -> dict[int, object]:
         if position in found:
             continue
         candidates = by_dn.get(item.external_id.casefold())
-        while candidates:
-            old = candidates[0]
-            if old.stable_id in stored_ids and item.stable_id in discovered_ids and old.stable_id != item.stable_id:
-                break  # another entry at the same DN: the old one goes, this one is new
-            found[position] = candidates.popleft()
-            break
+        if not candidates:
+            continue
+        old = candidates[0]
+        if old.stable_id in stored_ids and item.stable_id in discovered_ids and old.stable_id != item.stable_id:
+            continue  # another entry at the same DN: the old one goes, this one is new
+        found[position] = candidates.popleft()
     return found
 
 
@@ -306,8 +330,7 @@ def merged(system_id: int, stored: tuple[list[StoredPartition], list[StoredConta
                                                       old_name=old.name, new_name=partition.name))
                 changes.append(Change(f"partitions.{partition.external_id}.name", old.name, partition.name))
 
-    found = [(found_in, *entry) for position, found_in in enumerate(discovered.partitions)
-             for entry in discovered_containers(found_in)]
+    found = [(found_in, *entry) for found_in in discovered.partitions for entry in discovered_containers(found_in)]
     answer.total_containers = len(found)
     container_match = matches(stored_containers, [container for _, container, _, _ in found])
     stored_of = {id(found[position][1]): old for position, old in container_match.items()}
