@@ -37,6 +37,9 @@ INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
+# ldap3 hands OpenSSL's words on inside the repr of a tuple, which escapes their quotes ("not valid for
+# \\'127.0.0.1\\'" in JSON); OpenSSL's own words hold no backslash, so every one before a quote goes.
+ESCAPED_QUOTE, QUOTE = re.compile(r"\\+(['\"])"), r"\1"
 SAID_CHARACTERS = 200
 
 
@@ -287,5 +290,5 @@ def reason(error: Exception, timeout: float) -> str:
         return "its host name could not be resolved"
     if isinstance(error, ssl.SSLError):
         said = OPENSSL_REASON.search(str(error))
-        return f"the TLS handshake failed ({said[1] if said else 'no reason given'})"
+        return f"the TLS handshake failed ({ESCAPED_QUOTE.sub(QUOTE, said[1]) if said else 'no reason given'})"
     return str(error)
