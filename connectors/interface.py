@@ -277,7 +277,8 @@ class DiscoveredPasswordPolicy:
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
-    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    # What the system told of itself (JIM's detected capabilities, not the connector's): (name, value), in order.
+    detected_capabilities: tuple[tuple[str, str], ...] = ()
     password_policy: DiscoveredPasswordPolicy | None = None
 
 

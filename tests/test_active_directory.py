@@ -119,7 +119,8 @@ def test_object_types_are_the_structural_classes_the_dc_does_not_hide(client, ad
             f"CN=Schema,CN=Configuration,{BASE}",
             "(&(objectClass=classSchema)(objectClassCategory=1)(defaultHidingValue=FALSE)(!(isDefunct=TRUE)))",
             attributes=["lDAPDisplayName"], generator=False)
-        expected = {entry["raw_attributes"]["lDAPDisplayName"][0].decode() for entry in shown if entry["type"] == "searchResEntry"}
+        expected = {entry["raw_attributes"]["lDAPDisplayName"][0].decode() for entry in shown
+                    if entry["type"] == "searchResEntry"}
     finally:
         connection.unbind()
     assert set(types) == expected

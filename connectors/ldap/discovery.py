@@ -60,7 +60,7 @@ def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
         else:
             found = object_types(subschema(directory, about), include_auxiliary_classes)
         policy, warnings = password_policy.read(directory, about)
-    return replace(found, warnings=found.warnings + warnings, capabilities=root_dse.capabilities(about),
+    return replace(found, warnings=found.warnings + warnings, detected_capabilities=root_dse.capabilities(about),
                    password_policy=policy)
 
 
