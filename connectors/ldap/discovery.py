@@ -44,7 +44,6 @@ from connectors.ldap.hierarchy import (
 from connectors.ldap.schema import object_types
 
 SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
-GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain and over TLS
 
 
 def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
@@ -116,11 +115,7 @@ def connected(settings: Settings, deadline: Deadline):
     if settings[AUTHENTICATION_TYPE] != "Simple":
         raise Refused(f"This service binds with Simple authentication only; set {AUTHENTICATION_TYPE.name} to Simple "
                       f"(over LDAPS, so that the password travels encrypted).")
-    where = endpoint(settings[HOST], settings[PORT], settings[USE_LDAPS])
-    if where.port in GLOBAL_CATALOG_PORTS:
-        raise Refused(f"{where} is a global catalog, which holds part of every domain of the forest in one tree: "
-                      f"use the domain controller's LDAP port, 389 (636 for LDAPS).")
-    return bound(where, settings[TRUSTED_CA_CERTIFICATES],
+    return bound(endpoint(settings[HOST], settings[PORT], settings[USE_LDAPS]), settings[TRUSTED_CA_CERTIFICATES],
                  settings[USERNAME], settings[PASSWORD], settings[CONNECTION_TIMEOUT], deadline)
 
 
