@@ -6,7 +6,7 @@ in one transaction, dump the answer with a schema. Errors are raised; ``errors``
 import json
 import logging
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from flask import Blueprint, Flask, current_app, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -14,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import BaseConverter
 
+import api_keys
 import auth
 import commands
 import database
@@ -32,6 +33,11 @@ from errors import MESSAGES, BadRequest, NotFound, NotReady, UnsupportedMediaTyp
 from history import ChangeAction
 from models import ID_DIGITS, Role, utcnow
 from schemas import (
+    api_key_create_schema,
+    api_key_created_schema,
+    api_key_delete_query_schema,
+    api_key_schema,
+    api_key_update_schema,
     attribute_schema,
     attribute_update_schema,
     bulk_attributes_result_schema,
@@ -63,6 +69,7 @@ from schemas import (
     shown_object_types,
     summary_page_schema,
     update_schemas,
+    user_info_schema,
     version_schema,
 )
 from systems import container_scope, hierarchy, object_types, run_profiles
@@ -501,6 +508,53 @@ def get_connected_system_history(system_id):
     query = page_query_schema.load(request.args)
     records, total = systems.history_page(system_id, query["page"], query["page_size"])
     return history_page_schema.dump(paged(records, total, query["page"], query["page_size"]))
+
+
+API_KEYS_PATH = "/apikeys"
+API_KEY_PATH = API_KEYS_PATH + "/<uuid:key_id>"
+
+
+@api.get("/userinfo")
+@requires(None)
+def get_user_info():
+    return user_info_schema.dump(caller())
+
+
+@api.get(API_KEYS_PATH)
+@requires(Role.ADMINISTRATOR)
+def list_api_keys():
+    return api_key_schema.dump(api_keys.read_all(), many=True)
+
+
+@api.post(API_KEYS_PATH)
+@requires(Role.ADMINISTRATOR)
+def create_api_key():
+    fields = api_key_create_schema.load(json_object())
+    key, plaintext = api_keys.create(fields, caller())
+    location = url_for(".get_api_key", key_id=key.public_id, _external=True)
+    return api_key_created_schema.dump({**asdict(key), "key": plaintext}), 201, {"Location": location}
+
+
+@api.get(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def get_api_key(key_id):
+    return api_key_schema.dump(api_keys.read(str(key_id)))
+
+
+@api.put(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def update_api_key(key_id):
+    api_keys.read(str(key_id))  # 404 before the body is read
+    changes = api_key_update_schema.load(json_object())
+    return api_key_schema.dump(api_keys.change(str(key_id), changes, caller()))
+
+
+@api.delete(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def delete_api_key(key_id):
+    query = api_key_delete_query_schema.load(request.args)
+    api_keys.remove(str(key_id), caller(), query.get("change_reason"))
+    return "", 204
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:

@@ -151,3 +151,29 @@ def test_the_drop_down_values_take_jims_spellings(empty_app):
         values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
                                          " ORDER BY connected_system_id")).scalars().all()
     assert values == ["SQL Server", "Oracle", "PostgreSQL", "Bearer Token", "Bearer Token"]
+
+
+def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
+    """0007: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
+    older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
+    assert flask(empty_app, "db", "upgrade", "0006").exit_code == 0
+    with empty_app.app_context():
+        for key_id in (1, 2):
+            db.session.execute(text(
+                "INSERT INTO api_keys (id, name, prefix, key_hash, role, created) VALUES (:id, :name, 'jim_x', :hash,"
+                " 'Administrator', '2026-11-27 10:00:00')"),
+                {"id": key_id, "name": f"k{key_id}", "hash": str(key_id) * 64})
+        db.session.commit()
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT public_id, enabled, is_infrastructure, role FROM api_keys"
+                                       " ORDER BY id")).all()
+        assert len({row.public_id for row in rows}) == 2 and all(len(row.public_id) == 36 for row in rows)
+        assert [(bool(row.enabled), bool(row.is_infrastructure), row.role) for row in rows] == [
+            (True, False, "Administrator")] * 2
+        db.session.execute(text("UPDATE api_keys SET role = NULL WHERE id = 1"))
+        db.session.commit()
+    assert flask(empty_app, "db", "downgrade", "0006").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT role, revoked_at FROM api_keys ORDER BY id")).all()
+    assert [(row.role, row.revoked_at is None) for row in rows] == [("Reader", False), ("Administrator", True)]
