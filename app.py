@@ -39,6 +39,7 @@ from schemas import (
     api_key_schema,
     api_key_update_schema,
     attribute_schema,
+    capability_schema,
     attribute_update_schema,
     bulk_attributes_result_schema,
     bulk_attributes_update_schema,
@@ -47,6 +48,7 @@ from schemas import (
     container_scope_text_schema,
     container_update_schema,
     create_schema,
+    directory_server_schema,
     health_schema,
     hierarchy_import_schema,
     history_page_schema,
@@ -59,6 +61,7 @@ from schemas import (
     page_query_schema,
     paged,
     partitions_query_schema,
+    password_policy_schema,
     run_profile_create_schema,
     run_profile_schema,
     run_profile_update_schema,
@@ -72,7 +75,7 @@ from schemas import (
     user_info_schema,
     version_schema,
 )
-from systems import container_scope, hierarchy, object_types, run_profiles
+from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -278,6 +281,7 @@ def import_schema(system_id):
             merge = object_types.merged(system_id, object_types.read_all(write.connection, system_id), discovered)
         systems.save(write, system, systems.validated(system, True), ChangeAction.SCHEMA_IMPORTED, caller(),
                      parts=(merge,))
+        discovered_facts.record(write, system_id, discovered)
     system = systems.read(system_id)
     return connected_system_schema.dump(system), tagged(system)
 
@@ -403,8 +407,7 @@ def update_partition(system_id, partition_id):
         selection = hierarchy.partition_selected(partition, flags.get("selected", partition.selected))
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(), parts=(selection,))
     # As JIM answers it: the partition read again, with its tree.
-    (found,) = hierarchy.trees(db.session.connection(), system_id, shown_hierarchy, partition_id=partition_id)
-    return found, tagged(system)
+    return hierarchy.tree(db.session.connection(), system_id, partition_id, shown_hierarchy), tagged(system)
 
 
 @api.put(SYSTEM_PATH + "/containers/<id:container_id>")
@@ -499,6 +502,31 @@ def delete_run_profile(system_id, run_profile_id):
         system = systems.save(write, system, system, ChangeAction.UPDATED, caller(),
                               parts=(run_profiles.deleted(profile),))
     return "", 204, tagged(system)
+
+
+@api.get(SYSTEM_PATH + "/capabilities")
+@requires(Role.READER)
+def get_capabilities(system_id):
+    """What the system told of itself at its last schema import; untagged, as it is no part of the system."""
+    systems.peek(system_id)
+    found = discovered_facts.read(db.session.connection(), system_id)
+    return capability_schema.dump(found.capabilities, many=True)
+
+
+@api.get(SYSTEM_PATH + "/password-policy")
+@requires(Role.READER)
+def get_password_policy(system_id):
+    systems.peek(system_id)
+    found = discovered_facts.read(db.session.connection(), system_id)
+    return password_policy_schema.dump(found.shown_policy())
+
+
+@api.get(SYSTEM_PATH + "/directory-servers")
+@requires(Role.ADMINISTRATOR)
+def list_directory_servers(system_id):
+    """Asked of the directory now, with the stored settings; nothing is written, whatever the outcome."""
+    found = discover(systems.read(system_id), Discovery.DIRECTORY_SERVERS)
+    return directory_server_schema.dump(found, many=True)
 
 
 @api.get(SYSTEM_PATH + "/history")

@@ -24,13 +24,18 @@ from systems import StoredSystem
 
 
 class Discovery(Enum):
-    """What can be discovered, and how a failed import of it is recorded."""
+    """What can be discovered: what a connector that cannot is told, how a failed import of it is recorded
+    (None: it is no import, and records nothing), and its size check."""
 
-    SCHEMA = ("schema", ChangeAction.SCHEMA_IMPORT_FAILED, limits.check_schema)
-    HIERARCHY = ("hierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
+    SCHEMA = ("{connector} has no schema to import.", ChangeAction.SCHEMA_IMPORT_FAILED, limits.check_schema)
+    HIERARCHY = ("{connector} has no hierarchy to import: only a directory has partitions and containers.",
+                 ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
+    DIRECTORY_SERVERS = ("The '{connector}' connector does not support directory server discovery.", None,
+                         lambda found: None)
 
     def of(self, connector):
-        return connector.discover_schema if self is Discovery.SCHEMA else connector.discover_hierarchy
+        return {Discovery.SCHEMA: connector.discover_schema, Discovery.HIERARCHY: connector.discover_hierarchy,
+                Discovery.DIRECTORY_SERVERS: connector.discover_directory_servers}[self]
 
 
 def settings_for(system: StoredSystem) -> Settings:
@@ -42,14 +47,14 @@ def settings_for(system: StoredSystem) -> Settings:
 
 
 def discover(system: StoredSystem, what: Discovery, record_failure: bool = True):
-    """What the system's connector finds, or the failure, recorded unless ``record_failure`` is false:
+    """What the system's connector finds, or the failure, recorded (for an import) unless ``record_failure`` is
+    false:
     settings that fail the offline checks are a ValidationError, and the connector's Refused (400) and
     Unreachable (502) pass on as they are."""
-    name, _, check_size = what.value
+    cannot, _, check_size = what.value
     operation = what.of(system.connector)
     if operation is None:
-        raise BadRequest(f"{system.connector.name} has no {name} to import: only a directory has partitions and "
-                         "containers.")
+        raise BadRequest(cannot.format(connector=system.connector.name))
     try:
         problems = systems.settings_problems(system)
         if problems:
@@ -61,7 +66,7 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         check_size(found)  # before anything is written: a system too big is refused, not half imported
         return found
     except (ValidationError, ConnectorError):
-        if record_failure:
+        if record_failure and what.value[1] is not None:
             record_failed_import(system, what)
         raise
 

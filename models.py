@@ -307,3 +307,16 @@ run_profiles_table = Table(
     Column("created", UTCDateTime, nullable=False),
     **NEVER_REUSED,
 )
+
+# What a connected system told of itself at its last schema import (JIM's detected capabilities and the
+# password policy it read), kept apart from the system's configuration: it is no change of the system, and
+# moves neither its version nor its history. A system that has told nothing has no row.
+discovered_facts_table = Table(
+    "connected_system_discovered_facts",
+    db.metadata,
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True),
+    # [{"name", "value"}, ...] in the connector's order.
+    Column("capabilities", JSON, nullable=False),
+    # The policy's fields by JIM's names, with "discovered" (an ISO 8601 UTC time); null when none was read.
+    Column("password_policy", JSON),
+)

@@ -267,6 +267,20 @@ ENDPOINTS = (
     Endpoint("delete", SYSTEM_PATH + "/run-profiles/{runProfileId}", "deleteRunProfile", "Delete a run profile",
              RUN_PROFILES_TAG, (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, headers=ETAG,
              precondition="If-Match"),
+    # What a directory told of itself, in JIM's shapes
+    Endpoint("get", SYSTEM_PATH + "/capabilities", "getConnectedSystemCapabilities",
+             "Facts the connector detected at the last schema import (an LDAP directory's type, vendor, DNS host "
+             "name, paging); empty before one, and for other connectors", SYSTEMS_TAG, (*KEY, 404, *STORE),
+             schemas.CapabilitySchema(many=True)),
+    Endpoint("get", SYSTEM_PATH + "/password-policy", "getConnectedSystemPasswordPolicy",
+             "The password policy the last schema import read (Active Directory's domain root); all null but "
+             "`fineGrainedPolicySignal` where none was read", SYSTEMS_TAG, (*KEY, 404, *STORE),
+             schemas.PasswordPolicySchema),
+    Endpoint("get", SYSTEM_PATH + "/directory-servers", "getConnectedSystemDirectoryServers",
+             "The domain controllers of an Active Directory or Samba AD directory, asked now with the stored "
+             "settings, by host name (an Administrator's, as it binds with the stored password); 400 for another "
+             "directory or connector", SYSTEMS_TAG,
+             (400, *ADMINISTRATOR, 404, 502, *STORE), schemas.DirectoryServerSchema(many=True)),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),

@@ -703,12 +703,16 @@ def row_shaper(schema: Schema, nested: str | None = None):
     names = list(schema.dump_fields)
     if nested is not None and names[-1] != nested:
         raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
-    keys, attributes, converted = [], [], []
+    keys, attributes, converted, constants = [], [], [], []
     for name in names[:-1] if nested else names:
         field = schema.dump_fields[name]
+        keys.append(field.data_key or name)
+        if isinstance(field, fields.Constant):
+            attributes.append(f"constant {name}")  # set in the row, so that one getter reads every field in order
+            constants.append((attributes[-1], field.constant))
+            continue
         if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
-        keys.append(field.data_key or name)
         attributes.append(field.attribute or name)
         if isinstance(field, UTCTimestamp):
             # The rows of one import share their time: each is formatted once.
@@ -717,6 +721,7 @@ def row_shaper(schema: Schema, nested: str | None = None):
     nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
     def shaped(row: dict, given=None) -> dict:
+        row.update(constants)
         answer = dict(zip(keys, read(row)))
         for key, make in converted:
             answer[key] = make(answer[key])
@@ -1012,6 +1017,39 @@ class ErrorSchema(Schema):
     timestamp = UTCTimestamp()
 
 
+# What a directory told of itself (JIM's ConnectorCapabilityDto, ConnectedSystemDirectoryServerDto and
+# ConnectedSystemPasswordPolicyResponse).
+
+class CapabilitySchema(Schema):
+    """A fact the connector detected about the system at its last schema import."""
+
+    name = fields.String()
+    value = fields.String()
+
+
+class DirectoryServerSchema(Schema):
+    """A domain controller of the system's directory, and its Active Directory site."""
+
+    host_name = fields.String(data_key="hostName")
+    site = fields.String(allow_none=True)
+
+
+class PasswordPolicySchema(Schema):
+    """The password policy the last schema import read: null is "could not be read", never "no such rule"."""
+
+    discovered = UTCTimestamp(allow_none=True)
+    minimum_length = fields.Integer(data_key="minimumLength", allow_none=True)
+    complexity_required = fields.Boolean(data_key="complexityRequired", allow_none=True)
+    required_character_class_count = fields.Integer(data_key="requiredCharacterClassCount", allow_none=True)
+    recognised_character_classes = fields.List(fields.String(), data_key="recognisedCharacterClasses")
+    password_history_length = fields.Integer(data_key="passwordHistoryLength", allow_none=True)
+    maximum_password_age_days = fields.Integer(data_key="maximumPasswordAgeDays", allow_none=True)
+    minimum_password_age_days = fields.Integer(data_key="minimumPasswordAgeDays", allow_none=True)
+    fine_grained_policy_signal = fields.String(data_key="fineGrainedPolicySignal",
+                                               validate=validate.OneOf(["Absent", "Present", "CouldNotDetermine"]))
+    has_any_discovered_constraint = fields.Boolean(data_key="hasAnyDiscoveredConstraint")
+
+
 # Every schema is built once, here. Building one deep-copies its declared fields (hundreds of calls), while
 # load and dump keep nothing between calls, so all requests can share one instance.
 connector_definition_schema = ConnectorDefinitionSchema()
@@ -1051,6 +1089,9 @@ run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
 run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
+capability_schema = CapabilitySchema()
+directory_server_schema = DirectoryServerSchema()
+password_policy_schema = PasswordPolicySchema()
 api_key_schema = ApiKeySchema()
 api_key_created_schema = ApiKeyCreatedSchema()
 api_key_create_schema = ApiKeyCreateSchema()

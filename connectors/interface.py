@@ -7,7 +7,11 @@ answer in time). Its reader (``read_objects``) takes the settings, a ``ReadScope
 ``Deadline`` that bounds each step (a page, a fetch of rows), and yields an ``ImportedObject`` at a time. A connector knows nothing of HTTP, the database or the history; ``connectors.runner`` calls
 it, bounds its time and keeps its secrets out of what comes back.
 """
+import os
+import socket
+import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -125,12 +129,32 @@ class Unreachable(ConnectorError):
     """The system could not be reached, or did not answer in time (refused, unresolvable, timed out, TLS)."""
 
 
-class Deadline:
-    """The time an import has left. Each step waits at most its own timeout, and never past the deadline."""
+# The most one import reads from its system, all its answers together: some 20 times a large Active Directory's
+# schema, or a tree of 100,000 containers. Each read is counted as it arrives, so a peer that streams without end
+# is stopped here, not by the memory it fills.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
 
-    def __init__(self, seconds: float):
+
+class Deadline:
+    """What an import may still spend: its time, and the bytes it reads from the system.
+
+    Each step waits at most its own timeout, and never past the deadline. A timeout bounds each wait, not a
+    peer that drips a byte a second, so every connection the connector opens is also registered with
+    ``cut_on_expiry``: when the time is up, ``expire`` shuts it down under the connector, and whatever library
+    was reading from it sees the connection end and returns.
+    """
+
+    def __init__(self, seconds: float, max_bytes: int = MAX_IMPORT_BYTES):
         self.seconds = seconds
         self.at = time.monotonic() + seconds
+        self.max_bytes = max_bytes
+        self.bytes_read = 0
+        self._connections: list[socket.socket] = []
+        self._expired = False
+        self._lock = threading.Lock()  # the connector's thread registers, the runner's expires
+        # A deadline dropped unexpired (a connector called without the runner) leaves the connections alone and
+        # closes only its duplicates of them.
+        weakref.finalize(self, close_all, self._connections)
 
     def remaining(self) -> float:
         """Seconds left; ``Unreachable`` once there are none, so a step past the deadline never starts."""
@@ -144,8 +168,52 @@ class Deadline:
         return min(step_seconds, self.remaining())
 
     def restart(self):
-        """A new step begins, with the whole time again: a read of a million objects is many steps, each bounded."""
+        """A new step begins, with the whole time and the whole byte limit again: a read of a million objects
+        is many steps, each bounded."""
         self.at = time.monotonic() + self.seconds
+        self.bytes_read = 0
+
+    def received(self, count: int):
+        """``count`` more bytes were read from the system: ``Refused`` once the import has read more than it may."""
+        self.bytes_read += count
+        if self.bytes_read > self.max_bytes:
+            raise Refused(f"The connected system answered more than {self.max_bytes // 2**20} MiB, the most one "
+                          f"import reads; nothing was imported.")
+
+    def cut_on_expiry(self, connection):
+        """Shut ``connection`` (a socket, or a driver's connection: anything with ``fileno``) down when the time
+        is up, or at once if it is up already. It is held by a duplicate of its descriptor, which a library's
+        wrapping (TLS) or closing cannot take away, and which ``expire`` closes (or the deadline's end)."""
+        duplicate = socket.socket(fileno=os.dup(connection.fileno()))
+        with self._lock:
+            if not self._expired:
+                self._connections.append(duplicate)
+                return
+        cut(duplicate)
+
+    def expire(self):
+        """The call is over, in time or not: every connection registered is shut down, and any registered from
+        now on is at once."""
+        with self._lock:
+            self._expired = True
+            duplicates = self._connections[:]
+            self._connections.clear()
+        for duplicate in duplicates:
+            cut(duplicate)
+
+
+def close_all(duplicates: list[socket.socket]):
+    for duplicate in duplicates:
+        duplicate.close()
+
+
+def cut(duplicate: socket.socket):
+    """The connection ends for every holder of it (a shutdown acts on the connection, not on one descriptor)."""
+    try:
+        duplicate.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # never connected, or ended already
+    duplicate.close()
 
 
 class AttributeType(StrEnum):
@@ -187,9 +255,32 @@ class DiscoveredObjectType:
 
 
 @dataclass(frozen=True)
+class DiscoveredPasswordPolicy:
+    """The password policy a system enforces, as far as it lets an ordinary client read it: None is "could not
+    be read", never "no such rule". Ages are in whole days."""
+
+    minimum_length: int | None = None
+    complexity_required: bool | None = None
+    required_character_class_count: int | None = None
+    recognised_character_classes: tuple[str, ...] = ()  # JIM's names: Uppercase, Lowercase, Digit, Symbol, ...
+    password_history_length: int | None = None
+    maximum_password_age_days: int | None = None
+    minimum_password_age_days: int | None = None
+    fine_grained_policy_signal: str = "CouldNotDetermine"  # or Absent, Present: policies for some accounts only
+
+
+@dataclass(frozen=True)
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
+    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    password_policy: DiscoveredPasswordPolicy | None = None
+
+
+@dataclass(frozen=True)
+class DiscoveredDirectoryServer:
+    host_name: str
+    site: str | None = None
 
 
 @dataclass(frozen=True)
@@ -336,6 +427,8 @@ class Connector:
     read_objects: Callable[[Settings, ReadScope, Deadline], Iterator[ImportedObject]] | None = None
     capabilities: Capabilities = Capabilities()
     schema_standard: SchemaStandard = SchemaStandard.NOT_SET
+    # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
+    discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

@@ -2,13 +2,17 @@
 
 The connector bounds each of its steps by the deadline (``Deadline.bound``); the runner also runs it on a
 thread of its own and stops waiting when the deadline passes, so that no library that ignores a timeout can
-hold the request past it. Nothing waits for a call abandoned that way: it ends when its own timeouts fire, or
-when its peer closes (a PostgreSQL server that took a query and then went silent holds it that long).
+hold the request past it. Then it cuts the connections the connector registered (``Deadline.expire``), so
+that nothing goes on reading from the system, and gives the thread ``ENDING_SECONDS`` to see that and end.
 
 What a connector raises may quote what its driver said, and a driver may quote what it was given: every
-message is scrubbed of the call's secrets, whole or in part, before it leaves.
+message is scrubbed of the call's secrets, whole or in part, before it leaves. What it raises that is no
+connector's error (a library choking on an answer, a bug) is a 502 too, and its traceback is logged.
 """
+import ctypes
+import ctypes.util
 import json
+import logging
 import queue
 import threading
 import time
@@ -28,13 +32,29 @@ from connectors.interface import (
     Unreachable,
 )
 
+log = logging.getLogger(__name__)
+
 # No run of this many characters of a secret may be shown: enough to make a guess of the rest useless.
 SECRET_RUN = 8
 HIDDEN = "********"
+# How long, once its connections are cut, a connector's thread is given to end; a thread that reads from a
+# cut connection ends at once, one that is busy with what it read at its next step.
+ENDING_SECONDS = 2
+# Of what an unexpected error says, only the start is shown.
+SAID_CHARACTERS = 200
 
 
-class ConnectorFailed(Exception):
-    """A connector failed in a way it does not describe (a bug): its scrubbed traceback, for the log."""
+def _malloc_trim():
+    """glibc's malloc_trim, or None on a C library without it."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c")).malloc_trim
+    except (OSError, AttributeError, TypeError):
+        return None
+
+
+# glibc keeps what a thread frees in that thread's own arena, ready for reuse: after an import that read tens
+# of megabytes it would hold them for good. malloc_trim hands them back to the system.
+MALLOC_TRIM = _malloc_trim()
 
 
 def scrub(message: str, secrets: tuple[str, ...]) -> str:
@@ -47,29 +67,44 @@ def scrub(message: str, secrets: tuple[str, ...]) -> str:
     return message
 
 
+def connector_error(error: BaseException, secrets: tuple[str, ...]) -> ConnectorError:
+    """What the caller raises for what a connector raised: its own error, scrubbed; anything else (a library
+    choking on an answer, a bug) a 502 that says briefly what, its traceback, scrubbed, in the log."""
+    if isinstance(error, ConnectorError):
+        return type(error)(scrub(error.message, secrets))
+    log.error("a connector failed:\n%s", scrub("".join(traceback.format_exception(error)), secrets))
+    said = scrub(" ".join(f"{type(error).__name__}: {error}".split()), secrets)[:SAID_CHARACTERS]
+    return Unreachable(f"The connector could not make sense of what the connected system answered ({said}); the "
+                       f"service's log has the details.")
+
+
 def run(discovery, settings: Settings, deadline_seconds: float):
     """``discovery(settings, deadline)``, finished within ``deadline_seconds`` or ``Unreachable``."""
     deadline = Deadline(deadline_seconds)
     outcome: dict = {}
 
     def call():
+        # Only what the request's thread needs is kept, not the error's frames: they hold all that was read.
         try:
             outcome["result"] = discovery(settings, deadline)
-        except BaseException as error:  # handed to the request's thread, which decides
-            outcome["error"] = error
+        except BaseException as error:  # handed to the request's thread as a connector's error
+            outcome["error"] = connector_error(error, settings.secrets)
 
     worker = threading.Thread(target=call, name="connector", daemon=True)
     worker.start()
     worker.join(deadline_seconds)
+    in_time = not worker.is_alive()
+    deadline.expire()
+    worker.join(ENDING_SECONDS)
     if worker.is_alive():
+        log.warning("a connector's thread is still running %g seconds after its import's deadline", ENDING_SECONDS)
+    elif MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
+    if not in_time:
         raise Unreachable(f"The connected system did not answer within the import's time limit of "
                           f"{deadline_seconds:g} seconds.")
-    error = outcome.get("error")
-    if isinstance(error, ConnectorError):
-        raise type(error)(scrub(error.message, settings.secrets)) from None
-    if error is not None:
-        description = "".join(traceback.format_exception(error))
-        raise ConnectorFailed(scrub(description, settings.secrets)) from None
+    if "error" in outcome:
+        raise outcome["error"]
     result = outcome["result"]
     if isinstance(result, DiscoveredSchema):  # its warnings may quote what the system said, as messages do
         result = replace(result, warnings=tuple(scrub(warning, settings.secrets) for warning in result.warnings))
@@ -90,10 +125,12 @@ def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
 
     The connector reads on a thread of its own, a bounded queue ahead of the caller, so that no library that
     ignores a timeout can hold the caller past a step's time; what it raises is scrubbed of the secrets, as
-    ``run`` scrubs. Closing the iterator stops the read at its next object.
+    ``run`` scrubs. Closing the iterator, or a step that does not finish in time, cuts the connections under the
+    connector, as ``run`` does.
     """
     handed: queue.Queue = queue.Queue(HANDOVER_WAITING)
     stopped = threading.Event()
+    deadline = Deadline(step_seconds)
     END = object()
 
     def hand(item) -> bool:
@@ -108,7 +145,7 @@ def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
     def read():
         batch, since = [], time.monotonic()
         try:
-            for found in connector.read_objects(settings, scope, Deadline(step_seconds)):
+            for found in connector.read_objects(settings, scope, deadline):
                 batch.append(found)
                 if len(batch) >= HANDOVER_OBJECTS or time.monotonic() - since >= HANDOVER_SECONDS:
                     if not hand(batch):
@@ -131,10 +168,9 @@ def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
                                   f"objects were being read.") from None
             if item is END:
                 return
-            if isinstance(item, ConnectorError):
-                raise type(item)(scrub(item.message, settings.secrets)) from None
             if isinstance(item, BaseException):
-                raise ConnectorFailed(scrub("".join(traceback.format_exception(item)), settings.secrets)) from None
+                raise connector_error(item, settings.secrets) from None
             yield from item
     finally:
         stopped.set()
+        deadline.expire()  # a read given up on, or stopped early, reads no further

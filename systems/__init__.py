@@ -166,7 +166,7 @@ def dicts(connection: Connection, statement, parameters: dict) -> list[dict]:
     """The rows as dicts by column, made by zip: a Row's own ``_asdict`` costs ten times as much."""
     result = connection.execute(statement, parameters)
     keys = list(result.keys())
-    return [dict(zip(keys, row)) for row in result]
+    return [dict(zip(keys, row)) for row in result.all()]
 
 
 def peek(system_id: int) -> Row:

@@ -90,12 +90,20 @@ def read_partitions(connection: Connection, system_id: int) -> list[StoredPartit
     return [StoredPartition(*row) for row in connection.execute(STORED_PARTITIONS, {"system_id": system_id})]
 
 
+def no_partition(system_id: int, partition_id: int) -> NotFound:
+    return NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+
+
+def no_container(system_id: int, container_id: int) -> NotFound:
+    return NotFound(f"Connected system {system_id} has no container {container_id}.")
+
+
 def read_partition(connection: Connection, system_id: int, partition_id: int) -> StoredPartition:
     """One partition of the system, or a 404 that says which."""
     parameters = {"system_id": system_id, "partition_id": partition_id}
     row = connection.execute(ONE_PARTITION, parameters).one_or_none() if in_range(partition_id) else None
     if row is None:
-        raise NotFound(f"Connected system {system_id} has no partition {partition_id}.")
+        raise no_partition(system_id, partition_id)
     return StoredPartition(*(row._mapping[name] for name in StoredPartition.__slots__))
 
 
@@ -104,30 +112,36 @@ def read_container(connection: Connection, system_id: int, container_id: int) ->
     parameters = {"system_id": system_id, "container_id": container_id}
     row = connection.execute(ONE_CONTAINER, parameters).one_or_none() if in_range(container_id) else None
     if row is None:
-        raise NotFound(f"Connected system {system_id} has no container {container_id}.")
+        raise no_container(system_id, container_id)
     return StoredContainer(*(row._mapping[name] for name in StoredContainer.__slots__))
 
 
-def trees(connection: Connection, system_id: int, shown: dict, partition_id: int | None = None,
-          selected: bool | None = None) -> list[dict]:
-    """The system's partitions (or the one ``partition_id``), each as ``shown`` makes a row, with its
-    containers as trees, sorted by name at every level; only those whose ``selected`` is this, if given."""
-    if partition_id is None:
-        partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
-        rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
-    else:
-        partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
-        rows = dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id})
-    partitions = [row for row in partitions if selected is None or row["selected"] == selected]
-    return assembled(partitions, rows, shown)
+def trees(connection: Connection, system_id: int, shown: dict, selected: bool | None = None) -> list[dict]:
+    """The system's partitions, each as ``shown`` makes a row, with its containers as trees, sorted by name at
+    every level; only those whose ``selected`` is this, if given."""
+    partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+    rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
+    return assembled([row for row in partitions if selected is None or row["selected"] == selected], rows, shown)
+
+
+def tree(connection: Connection, system_id: int, partition_id: int, shown: dict) -> dict:
+    """One partition as ``shown`` makes it, with its tree (as JIM answers its PUT)."""
+    partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+    if not partitions:  # removed by an import since it was written
+        raise no_partition(system_id, partition_id)
+    (found,) = assembled(partitions, dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id}),
+                         shown)
+    return found
 
 
 def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
     """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
-    (row,) = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    rows = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    if not rows:  # removed by an import since it was written
+        raise no_container(system_id, container_id)
     children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
                                                                    {"container_id": container_id})]
-    return shown["container"](row, sorted(children, key=sort_key))
+    return shown["container"](rows[0], sorted(children, key=sort_key))
 
 
 def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:
@@ -141,11 +155,15 @@ def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dic
         row = queue.popleft()
         order.append(row)
         queue.extend(children.get(row["id"], ()))
-    made: dict[int, list[dict]] = {}
+    made: dict[int, list[dict]] = {}  # each container's children, shown, by its id
+    tops: dict[int, list[dict]] = {}  # the same of each partition
     for row in reversed(order):
         node = shown["container"](row, sorted(made.pop(row["id"], ()), key=sort_key))
-        made.setdefault(row["parent_id"] if row["parent_id"] is not None else -row["partition_id"], []).append(node)
-    return sorted((shown["partition"](row, sorted(made.get(-row["id"], ()), key=sort_key)) for row in partitions),
+        if row["parent_id"] is None:
+            tops.setdefault(row["partition_id"], []).append(node)
+        else:
+            made.setdefault(row["parent_id"], []).append(node)
+    return sorted((shown["partition"](row, sorted(tops.get(row["id"], ()), key=sort_key)) for row in partitions),
                   key=sort_key)
 
 
@@ -220,12 +238,12 @@ def matches(stored: list, discovered: list) -> dict[int, object]:
         if position in found:
             continue
         candidates = by_dn.get(item.external_id.casefold())
-        while candidates:
-            old = candidates[0]
-            if old.stable_id in stored_ids and item.stable_id in discovered_ids and old.stable_id != item.stable_id:
-                break  # another entry at the same DN: the old one goes, this one is new
-            found[position] = candidates.popleft()
-            break
+        if not candidates:
+            continue
+        old = candidates[0]
+        if old.stable_id in stored_ids and item.stable_id in discovered_ids and old.stable_id != item.stable_id:
+            continue  # another entry at the same DN: the old one goes, this one is new
+        found[position] = candidates.popleft()
     return found
 
 
@@ -306,8 +324,7 @@ def merged(system_id: int, stored: tuple[list[StoredPartition], list[StoredConta
                                                       old_name=old.name, new_name=partition.name))
                 changes.append(Change(f"partitions.{partition.external_id}.name", old.name, partition.name))
 
-    found = [(found_in, *entry) for position, found_in in enumerate(discovered.partitions)
-             for entry in discovered_containers(found_in)]
+    found = [(found_in, *entry) for found_in in discovered.partitions for entry in discovered_containers(found_in)]
     answer.total_containers = len(found)
     container_match = matches(stored_containers, [container for _, container, _, _ in found])
     stored_of = {id(found[position][1]): old for position, old in container_match.items()}

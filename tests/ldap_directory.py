@@ -192,7 +192,7 @@ def config_ldif(folder: Path, limits: str = "") -> str:
         olcRootDN: {ADMIN_DN}
         olcRootPW: {ADMIN_PASSWORD}
         olcDbDirectory: {folder}/data
-        olcDbMaxSize: 16777216
+        olcDbMaxSize: 1073741824
         # A throwaway: no fsync per write, so that a test can add 20,000 entries in a second.
         olcDbNoSync: TRUE
         # As a big directory is set up to be read by paged searches: 500 entries a page, any number of pages.

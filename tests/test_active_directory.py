@@ -2,14 +2,28 @@
 through the API, as an AD administrator would use it: LDAPS with the DC's CA, a service account, and what the DC
 itself says its entries may hold.
 """
+from datetime import UTC, datetime
+
 import ldap3
 import pytest
 
 from conftest import SYSTEMS
 from connectors import ldap
 from envelope import assert_error
+from importing import history
 from leaks import shows
-from samba_dc import BASE, DISABLED_DN, DISABLED_PASSWORD, ENTRIES, SERVICE_DN, SERVICE_PASSWORD, samba_dc  # noqa: F401  samba_dc: the session's DC
+from samba_dc import (  # noqa: F401  samba_dc: the session's DC
+    BASE,
+    DISABLED_DN,
+    DISABLED_PASSWORD,
+    ENTRIES,
+    HOST_NAME,
+    REALM,
+    SERVICE_DN,
+    SERVICE_PASSWORD,
+    samba_dc,
+)
+from servers import free_port
 
 T, N, L, B, D, R, BIN = "Text", "Number", "LongNumber", "Boolean", "DateTime", "Reference", "Binary"
 SINGLE, MULTI, WRITABLE, READ_ONLY = "SingleValued", "MultiValued", "Writable", "ReadOnly"
@@ -200,3 +214,77 @@ def test_a_refused_bind_says_why_in_words(client, admin, ad_system, caplog, acco
     assert body["message"].startswith(f"The directory refused to let {account} bind: invalidCredentials (49): {why}. "
                                       f"It said: 80090308: LdapErr: "), body["message"]
     assert not shows(response.get_data(as_text=True), password) and not shows(caplog.text, password)
+
+
+# What JIM learns from a directory.
+
+def get(client, headers, system_id: int, what: str):
+    return client.get(f"{SYSTEMS}/{system_id}/{what}", headers=headers)
+
+
+NO_POLICY = {"discovered": None, "minimumLength": None, "complexityRequired": None,
+             "requiredCharacterClassCount": None, "recognisedCharacterClasses": [], "passwordHistoryLength": None,
+             "maximumPasswordAgeDays": None, "minimumPasswordAgeDays": None,
+             "fineGrainedPolicySignal": "CouldNotDetermine", "hasAnyDiscoveredConstraint": False}
+
+
+def test_capabilities_and_password_policy_are_what_the_last_schema_import_read(client, admin, reader, ad_system):
+    assert get(client, reader, ad_system, "capabilities").json == []
+    assert get(client, reader, ad_system, "password-policy").json == NO_POLICY
+    started = datetime.now(UTC)
+    assert post(client, admin, ad_system, "import-schema").status_code == 200
+    assert get(client, reader, ad_system, "capabilities").json == [
+        {"name": "Directory Type", "value": "Samba AD"},
+        {"name": "Vendor", "value": "Samba Team (https://www.samba.org)"},
+        {"name": "DNS Host Name", "value": f"{HOST_NAME}.{REALM.lower()}"},
+        {"name": "Paging", "value": "Supported"}]
+    policy = get(client, reader, ad_system, "password-policy").json
+    discovered = datetime.fromisoformat(policy.pop("discovered").removesuffix("Z")).replace(tzinfo=UTC)
+    assert started <= discovered <= datetime.now(UTC)
+    # Samba's defaults: 7 characters, complexity, 24 remembered, 42 days at most (AD's 42.95), 1 at least.
+    assert policy == {"minimumLength": 7, "complexityRequired": True, "requiredCharacterClassCount": 3,
+                      "recognisedCharacterClasses": ["Uppercase", "Lowercase", "Digit", "Symbol",
+                                                     "OtherUnicodeLetter"],
+                      "passwordHistoryLength": 24, "maximumPasswordAgeDays": 42, "minimumPasswordAgeDays": 1,
+                      "fineGrainedPolicySignal": "CouldNotDetermine",  # the service account may not see them
+                      "hasAnyDiscoveredConstraint": True}
+
+
+def test_a_changed_policy_is_read_again_and_an_unchanged_import_writes_nothing(client, admin, reader, ad_system,
+                                                                              samba_dc):
+    assert post(client, admin, ad_system, "import-schema").status_code == 200
+    before = (get(client, reader, ad_system, "password-policy").json, client.get(f"{SYSTEMS}/{ad_system}",
+                                                                                  headers=reader).headers["ETag"])
+    records = len(history(client, reader, ad_system))
+    assert post(client, admin, ad_system, "import-schema").status_code == 200
+    assert (get(client, reader, ad_system, "password-policy").json,
+            client.get(f"{SYSTEMS}/{ad_system}", headers=reader).headers["ETag"]) == before
+    assert len(history(client, reader, ad_system)) == records
+    samba_dc.samba_tool("domain", "passwordsettings", "set", "--min-pwd-length=12", "--history-length=5")
+    try:
+        assert post(client, admin, ad_system, "import-schema").status_code == 200
+    finally:
+        samba_dc.samba_tool("domain", "passwordsettings", "set", "--min-pwd-length=7", "--history-length=24")
+    changed = get(client, reader, ad_system, "password-policy").json
+    assert (changed["minimumLength"], changed["passwordHistoryLength"]) == (12, 5)
+    assert changed["discovered"] > before[0]["discovered"]
+
+
+def test_the_domain_controllers_are_listed_with_their_sites(client, admin, reader, ad_system):
+    response = get(client, admin, ad_system, "directory-servers")
+    assert response.status_code == 200, response.json
+    assert response.json == [{"hostName": f"{HOST_NAME}.{REALM.lower()}", "site": "Default-First-Site-Name"}]
+    assert_error(get(client, reader, ad_system, "directory-servers"), 403, "FORBIDDEN")
+    assert_error(get(client, admin, 999, "directory-servers"), 404, "NOT_FOUND")
+    assert client.get(f"{SYSTEMS}/{ad_system}", headers=reader).json["settingValuesValid"] is False  # no import
+
+
+def test_directory_servers_of_a_dc_that_cannot_be_reached_or_a_connector_that_has_none(client, admin, ad_system):
+    configure(client, admin, ad_system, HOST=f"ldaps://127.0.0.1:{free_port()}")
+    body = assert_error(get(client, admin, ad_system, "directory-servers"), 502, "BAD_GATEWAY")
+    assert body["message"].startswith("Could not reach the directory at ldaps://127.0.0.1:")
+    files = client.post(SYSTEMS, json={"name": "HR file", "connectorDefinitionId": 1}, headers=admin).json["id"]
+    body = assert_error(get(client, admin, files, "directory-servers"), 400, "BAD_REQUEST")
+    assert body["message"] == "The 'JIM File Connector' connector does not support directory server discovery."
+    assert get(client, admin, files, "capabilities").json == []
+    assert get(client, admin, files, "password-policy").json == NO_POLICY

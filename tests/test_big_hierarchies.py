@@ -127,3 +127,25 @@ def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written
     assert message.startswith("The connected system has ") and message.endswith(
         " attributes in all; this service imports at most 10 attributes in one import.")
     assert client.get(f"{SYSTEMS}/{system_id}/object-types", headers=reader).json == []
+
+
+def test_the_lists_built_from_rows_answer_as_the_single_reads_and_writes_do(client, admin, admin_key, reader,
+                                                                           ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    path = f"{SYSTEMS}/{system_id}"
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    assert client.post(f"{path}/import-schema", headers={"X-Api-Key": admin_key}).status_code == 200
+    assert import_hierarchy(client, admin_key, system_id).status_code == 200
+    listed = client.get(f"{path}/object-types", headers=reader).json
+    assert listed == [client.get(f"{path}/object-types/{found['id']}", headers=reader).json for found in listed]
+    (partition,) = client.get(f"{path}/partitions", headers=reader).json
+    people = next(container for container in partition["containers"] if container["name"] == "People")
+    assert client.put(f"{path}/partitions/{partition['id']}", json={}, headers=admin).json == partition
+    assert client.put(f"{path}/containers/{people['id']}", json={}, headers=admin).json == {
+        **people, "childContainers": [{**child, "childContainers": []} for child in people["childContainers"]]}
+    bare = client.get(f"{path}/object-types", headers=reader, query_string={"IncludeAttributes": "false"}).json
+    assert bare == [{key: value for key, value in found.items() if key != "attributes"} for found in listed]
+    assert_error(client.get(f"{path}/object-types", headers=reader, query_string={"selected": "maybe"}), 400,
+                 "VALIDATION_ERROR")
+    assert_error(client.get(f"{path}/partitions", headers=reader, query_string={"depth": "1"}), 400,
+                 "VALIDATION_ERROR")

@@ -23,6 +23,7 @@ EXAMPLES_PER_OPERATION = 40
 STATEFUL_STEPS = 30
 # The fuzzer points systems at hosts of its own making: an import that waits on one gives up this soon.
 IMPORT_SECONDS = "3"
+ASKS_NOW = {"GET /synchronisation/connected-systems/{connectedSystemId}/directory-servers"}
 
 
 @pytest.fixture
@@ -81,7 +82,11 @@ def fuzz_config(admin_key: str) -> schemathesis.Config:
         # A deleted system's history stays readable by design (the change history's whole point), so a 200
         # for it after the DELETE is no use-after-free.
         "operations": [{"include-operation-id": "getConnectedSystemHistory",
-                        "checks": {"use_after_free": {"enabled": False}}}],
+                        "checks": {"use_after_free": {"enabled": False}}},
+                       # It asks the directory now: once the fuzzer has pointed system 1 at a host of its own
+                       # making, its documented 502 says so, which is no server error.
+                       {"include-operation-id": "getConnectedSystemDirectoryServers",
+                        "checks": {"not_a_server_error": {"expected-statuses": ["2xx", "3xx", "4xx", 502]}}}],
     })
 
 
@@ -97,8 +102,10 @@ def test_answers_match_the_document(database_url, admin_key, systems, example_ke
         schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(admin_key))
         problems, answered = run(schema)
     assert not problems, "\n\n".join(problems)
-    # The fuzzer reached every operation's success, not only its refusals.
-    assert all(any(200 <= status < 300 for status in statuses) for statuses in answered.values()), answered
+    # The fuzzer reached every operation's success, not only its refusals; but for those that ask the system now,
+    # which its examples have pointed elsewhere before they come to them (test_active_directory.py has their 200).
+    assert all(any(200 <= status < 300 for status in statuses) or (label in ASKS_NOW and 502 in statuses)
+               for label, statuses in answered.items()), answered
     assert len(answered) == sum(len(operations) for operations in schema.raw_schema["paths"].values())
 
 

@@ -533,3 +533,20 @@ def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key,
         configure(client, admin, ldap_system["id"], HOST=empty.url, USERNAME=ADMIN_DN, PASSWORD=ADMIN_PASSWORD)
         body = assert_error(import_hierarchy(client, admin_key, ldap_system["id"]), 400, "BAD_REQUEST")
     assert body["message"] == f"The directory refused to let {ADMIN_DN} search {SUFFIX}: noSuchObject (32)."
+
+
+# What JIM learns from a directory that is not Active Directory (test_active_directory.py has AD's).
+
+def test_openldap_tells_its_type_and_paging_and_publishes_no_password_policy(client, admin, admin_key, reader,
+                                                                             ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    assert import_schema(client, admin_key, system_id).status_code == 200
+    assert client.get(f"{SYSTEMS}/{system_id}/capabilities", headers=reader).json == [
+        {"name": "Directory Type", "value": "OpenLDAP"}, {"name": "Paging", "value": "Supported"}]
+    policy = client.get(f"{SYSTEMS}/{system_id}/password-policy", headers=reader).json
+    assert policy["discovered"] is None and policy["hasAnyDiscoveredConstraint"] is False
+    assert policy["fineGrainedPolicySignal"] == "CouldNotDetermine"
+    body = assert_error(client.get(f"{SYSTEMS}/{system_id}/directory-servers", headers=admin), 400, "BAD_REQUEST")
+    assert body["message"] == (f"{ldap_directory.url} is OpenLDAP, not Active Directory or Samba AD: only a "
+                               f"domain's directory has domain controllers to list.")

@@ -6,6 +6,7 @@ from connectors.interface import (
     Category,
     Connector,
     Deadline,
+    DiscoveredDirectoryServer,
     DiscoveredHierarchy,
     DiscoveredSchema,
     ImportedObject,
@@ -64,6 +65,12 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     return discovery.hierarchy(settings, deadline)
 
 
+def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
+    from connectors.ldap import discovery  # noqa: PLC0415
+
+    return discovery.directory_servers(settings, deadline)
+
+
 def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
     from connectors.ldap import objects  # noqa: PLC0415
 
@@ -119,4 +126,5 @@ CONNECTOR = Connector(
                  secondary_external_id=True, parallel_export=True, paging=True, password_set=True,
                  password_policy_discovery=True),
     SchemaStandard.LDAP,
+    discover_directory_servers=discover_directory_servers,
 )

@@ -26,6 +26,10 @@ from ldap3.utils.ciDict import CaseInsensitiveDict
 from connectors.interface import Deadline, Refused, Unreachable
 from connectors.ldap import bind_refusals
 
+# The longest LDAP message read: an entry, or the subschema entry with all its definitions (Active Directory's
+# is some 2 MiB). A longer one is refused on its declared length, before it is read.
+MAX_MESSAGE_BYTES = 16 * 1024 * 1024
+LDAP_MESSAGE = 0x30  # every LDAPMessage is a BER SEQUENCE (RFC 4511 4.1.1)
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
 LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
@@ -33,11 +37,23 @@ INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
+SAID_CHARACTERS = 200
 
 
-def texts(attributes: Mapping, name: str) -> list[str]:
-    """An attribute's values as text (a live directory's are bytes, an offline schema's are text)."""
-    return [value.decode() if isinstance(value, bytes) else value for value in attributes.get(name) or []]
+def texts(attributes: Mapping, name: str, entry: str | None = None) -> list[str]:
+    """An attribute's values as text (a live directory's are bytes, an offline schema's are text); a value that
+    is not UTF-8 (RFC 4517's strings are) is refused, naming the attribute and its ``entry``."""
+    try:
+        return [value.decode() if isinstance(value, bytes) else value for value in attributes.get(name) or []]
+    except UnicodeDecodeError:
+        of = f" of {brief(entry)}" if entry is not None else ""
+        raise Refused(f"The directory answered a value of {name}{of} that is not UTF-8 text.") from None
+
+
+def brief(text: str) -> str:
+    """What a directory said, as one line of at most ``SAID_CHARACTERS``."""
+    line = " ".join(text.split())
+    return line if len(line) <= SAID_CHARACTERS else line[:SAID_CHARACTERS - 1] + "…"
 
 
 @dataclass(frozen=True)
@@ -61,6 +77,61 @@ def endpoint(host: str, port: int, use_ldaps: bool) -> Endpoint:
                     use_ldaps or parts.scheme.lower() == "ldaps")
 
 
+class Metered:
+    """A directory's socket as ldap3 reads it: each byte counted against the import's limit, and each LDAP
+    message's declared length (its BER header) held to ``MAX_MESSAGE_BYTES`` before the message is read."""
+
+    def __init__(self, connected: socket.socket, deadline: Deadline, where: Endpoint):
+        self._socket = connected
+        self._deadline = deadline
+        self._where = where
+        self._header = bytearray()  # of the message that starts next, as far as it has arrived
+        self._left = 0  # bytes of the current message still to come
+
+    def __getattr__(self, name):
+        return getattr(self._socket, name)
+
+    def recv(self, size: int) -> bytes:
+        data = self._socket.recv(size)
+        self._deadline.received(len(data))
+        at = 0
+        while at < len(data):
+            if self._left:
+                step = min(self._left, len(data) - at)
+                self._left -= step
+                at += step
+                continue
+            self._header.append(data[at])
+            at += 1
+            if self._header[0] != LDAP_MESSAGE:
+                raise not_ldap(self._where)
+            length = declared_length(self._header)
+            if length is not None:
+                if length > MAX_MESSAGE_BYTES:
+                    raise Refused(f"The directory sent an LDAP message longer than {MAX_MESSAGE_BYTES // 2**20} "
+                                  f"MiB, the longest this service reads; it was not read.")
+                self._left = length
+                self._header.clear()
+        return data
+
+
+def not_ldap(where: Endpoint) -> Unreachable:
+    return Unreachable(f"{where} answered, but not in LDAP: is a directory listening on that port?")
+
+
+def declared_length(header: bytes) -> int | None:
+    """The length of a BER element's contents from its identifier and length octets (X.690 8.1.3), or None
+    until they have all arrived."""
+    if len(header) < 2:
+        return None
+    if header[1] < 0x80:
+        return header[1]
+    octets = header[1] & 0x7F  # 0 is BER's indefinite length, which LDAP forbids (RFC 4511 5.1): ldap3 decides
+    if len(header) < 2 + octets:
+        return None
+    return int.from_bytes(header[2:2 + octets], "big")
+
+
 class VerifiedTls(ldap3.Tls):
     """TLS verified by the standard library: the certificate against the trust store, and the host name.
 
@@ -68,8 +139,9 @@ class VerifiedTls(ldap3.Tls):
     since Python 3.7 and removed in 3.12; the context's own check also matches IP addresses properly.
     """
 
-    def __init__(self, host: str, trusted_pem: str | None):
+    def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline | None = None):
         super().__init__()
+        self.deadline = deadline
         try:
             self.context = ssl.create_default_context(cadata=trusted_pem or None)
         except ssl.SSLError:
@@ -78,6 +150,8 @@ class VerifiedTls(ldap3.Tls):
         self.host = host
 
     def wrap_socket(self, connection, do_handshake=False):
+        if self.deadline is not None:  # an import's: cut from before the handshake, which a peer may drip
+            self.deadline.cut_on_expiry(connection.socket)
         connection.socket = self.context.wrap_socket(connection.socket, server_hostname=self.host,
                                                      do_handshake_on_connect=do_handshake)
 
@@ -145,8 +219,7 @@ class Directory:
             raise Unreachable(f"Could not reach the directory at {self.where}: {reason(cause, self.timeout)}.") \
                 from None
         except (KeyError, IndexError, ValueError):  # ldap3's decoder, given bytes that are not LDAP
-            raise Unreachable(f"{self.where} answered, but not in LDAP: is a directory listening on that port?") \
-                from None
+            raise not_ldap(self.where) from None
         result = self.connection.result
         if answered is False and result["result"] != 0:
             said = f" It said: {result['message']}" if result.get("message") else ""
@@ -159,7 +232,7 @@ class Directory:
 def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
           deadline: Deadline) -> Iterator[Directory]:
     """A ``Directory`` bound as ``account``; unbound when the block ends."""
-    tls = VerifiedTls(where.host, trusted_pem) if where.tls else None
+    tls = VerifiedTls(where.host, trusted_pem, deadline) if where.tls else None
     try:
         server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls, tls=tls, get_info=ldap3.NONE,
                               connect_timeout=deadline.bound(timeout))
@@ -172,6 +245,8 @@ def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str,
     directory = Directory(where, connection, deadline, timeout, account)
     try:
         directory.ask("connect", connection.open)
+        deadline.cut_on_expiry(connection.socket)
+        connection.socket = Metered(connection.socket, deadline, where)
         directory.ask("bind", connection.bind)
         yield directory
     finally:

@@ -2,11 +2,21 @@
 
 ``connectors.ldap`` imports this module (and ldap3 with it) when a discovery runs.
 """
+from dataclasses import replace
+
 import ldap3
 from ldap3.protocol.rfc4512 import SchemaInfo
+from ldap3.utils.dn import to_dn
 
 from connectors import limits
-from connectors.interface import Deadline, DiscoveredHierarchy, DiscoveredSchema, Refused, Settings
+from connectors.interface import (
+    Deadline,
+    DiscoveredDirectoryServer,
+    DiscoveredHierarchy,
+    DiscoveredSchema,
+    Refused,
+    Settings,
+)
 from connectors.ldap import (
     AUTHENTICATION_TYPE,
     CONNECTION_TIMEOUT,
@@ -18,7 +28,7 @@ from connectors.ldap import (
     USE_LDAPS,
     USERNAME,
 )
-from connectors.ldap import ad_schema, root_dse
+from connectors.ldap import ad_schema, password_policy, root_dse
 from connectors.ldap.connection import Directory, bound, endpoint, texts
 from connectors.ldap.hierarchy import (
     CONTAINER_FILTER,
@@ -26,6 +36,8 @@ from connectors.ldap.hierarchy import (
     CROSS_REF_FILTER,
     ENTRY_ATTRIBUTES,
     domain_partitions,
+    key,
+    name_of,
     naming_contexts,
     partition,
 )
@@ -37,15 +49,19 @@ GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain 
 
 def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     """Active Directory's schema from its classSchema and attributeSchema entries, as AD defines it; any other
-    directory's from its subschema (RFC 4512)."""
+    directory's from its subschema (RFC 4512). With it, what the RootDSE says of the directory and, on AD, the
+    domain's password policy, read last, so that a failure to read it fails nothing."""
     include_auxiliary_classes = settings[INCLUDE_AUXILIARY_CLASSES]
     with connected(settings, deadline) as directory:
         about = directory.read("", root_dse.ATTRIBUTES) or {}
         schema_dn = texts(about, "schemaNamingContext")
         if root_dse.is_active_directory(about) and schema_dn:
-            return ad_schema.object_types(*ad_schema.read(directory, schema_dn[0]), include_auxiliary_classes)
-        found = subschema(directory, about)
-    return object_types(found, include_auxiliary_classes)
+            found = ad_schema.object_types(*ad_schema.read(directory, schema_dn[0]), include_auxiliary_classes)
+        else:
+            found = object_types(subschema(directory, about), include_auxiliary_classes)
+        policy, warnings = password_policy.read(directory, about)
+    return replace(found, warnings=found.warnings + warnings, capabilities=root_dse.capabilities(about),
+                   password_policy=policy)
 
 
 def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
@@ -61,6 +77,28 @@ def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
             partitions.append(partition(context, entry, containers))
             count += len(containers)
     return DiscoveredHierarchy(tuple(partitions))
+
+
+def directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
+    """Active Directory's domain controllers: the nTDSDSA ("NTDS Settings") objects under CN=Sites of the
+    configuration, each the child of its server (which holds its dNSHostName) in its site's CN=Servers."""
+    with connected(settings, deadline) as directory:
+        about = directory.read("", root_dse.ATTRIBUTES) or {}
+        configuration = texts(about, "configurationNamingContext")
+        if not root_dse.is_active_directory(about) or not configuration:
+            raise Refused(f"{directory.where} is {root_dse.directory_type(about)}, not Active Directory or Samba "
+                          f"AD: only a domain's directory has domain controllers to list.")
+        sites = f"CN=Sites,{configuration[0]}"
+        agents = directory.search(sites, "(objectClass=nTDSDSA)", ["objectClass"])
+        servers = {key(dn): entry for dn, entry in directory.search(sites, "(objectClass=server)", ["dNSHostName"])}
+    found = []
+    for dn, _ in agents:
+        # CN=NTDS Settings,CN=DC1,CN=Servers,CN=Default-First-Site-Name,CN=Sites,...
+        rdns = to_dn(dn, remove_space=True)
+        host = texts(servers.get(",".join(rdns[1:]).lower(), {}), "dNSHostName")
+        if host:
+            found.append(DiscoveredDirectoryServer(host[0], name_of(",".join(rdns[3:])) if len(rdns) > 3 else None))
+    return tuple(sorted(found, key=lambda server: server.host_name.lower()))
 
 
 def partition_contexts(directory: Directory, about) -> list[str]:

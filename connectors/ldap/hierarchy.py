@@ -7,10 +7,11 @@ import re
 import uuid
 from collections.abc import Mapping
 
+from ldap3.core.exceptions import LDAPInvalidDnError
 from ldap3.utils.dn import parse_dn, to_dn
 
-from connectors.interface import DiscoveredContainer, DiscoveredPartition
-from connectors.ldap.connection import texts
+from connectors.interface import DiscoveredContainer, DiscoveredPartition, Refused
+from connectors.ldap.connection import brief, texts
 from connectors.ldap.root_dse import OWN_CONTEXTS
 
 CONTAINER_FILTER = "(|(objectClass=organizationalUnit)(objectClass=container))"
@@ -21,6 +22,7 @@ ENTRY_ATTRIBUTES = ["entryUUID", "objectGUID", "description", "showInAdvancedVie
 CROSS_REF_FILTER = "(&(objectClass=crossRef)(systemFlags:1.2.840.113556.1.4.803:=2))"
 CROSS_REF_ATTRIBUTES = ["nCName"]
 ESCAPE = re.compile(rb"\\([0-9A-Fa-f]{2}|.)")
+GUID_BYTES = 16
 
 
 def naming_contexts(root_dse: Mapping) -> list[str]:
@@ -40,20 +42,34 @@ def domain_partitions(root_dse: Mapping, cross_refs: list[tuple[str, Mapping]]) 
 
 def key(dn: str) -> str:
     """A DN as compared: its RDNs without optional spaces, in one case, as directories compare names."""
-    return ",".join(to_dn(dn, remove_space=True)).lower()
+    try:
+        return ",".join(to_dn(dn, remove_space=True)).lower()
+    except LDAPInvalidDnError:
+        raise unreadable(dn) from None
 
 
 def name_of(dn: str) -> str:
     """The first RDN's value without RFC 4514's escapes (``Sales\\, EMEA`` and ``Sales\\2C EMEA`` are one name)."""
-    value = parse_dn(dn)[0][1]
-    return ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()) if len(m[1]) == 2 else m[1], value.encode()).decode()
+    try:
+        value = parse_dn(dn)[0][1]
+        return ESCAPE.sub(lambda m: bytes.fromhex(m[1].decode()) if len(m[1]) == 2 else m[1],
+                          value.encode()).decode()
+    except (LDAPInvalidDnError, UnicodeDecodeError):  # escapes (\\ff) of bytes that are not UTF-8
+        raise unreadable(dn) from None
 
 
-def stable_id(attributes: Mapping) -> str | None:
+def unreadable(dn: str) -> Refused:
+    return Refused(f"The directory answered a DN that is not one (RFC 4514): {brief(dn)}.")
+
+
+def stable_id(dn: str, attributes: Mapping) -> str | None:
     guid = attributes.get("objectGUID")
     if guid:
+        if len(guid[0]) != GUID_BYTES:
+            raise Refused(f"The directory answered an objectGUID of {len(guid[0])} bytes for {brief(dn)}; a GUID "
+                          f"has {GUID_BYTES}.")
         return str(uuid.UUID(bytes_le=guid[0]))  # as Active Directory writes it
-    found = texts(attributes, "entryUUID")
+    found = texts(attributes, "entryUUID", dn)
     return found[0] if found else None
 
 
@@ -79,13 +95,13 @@ def partition(dn: str, entry: Mapping, containers: list[tuple[str, Mapping]]) ->
         nodes = []
         for child in children.get(parent, ()):
             child_dn, attributes = found[child]
-            description = texts(attributes, "description")
-            nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(attributes),
+            description = texts(attributes, "description", child_dn)
+            nodes.append(DiscoveredContainer(child_dn, name_of(child_dn), stable_id(child_dn, attributes),
                                              description[0] if description else None,
-                                             hidden=texts(attributes, "showInAdvancedViewOnly") == ["TRUE"],
+                                             hidden=texts(attributes, "showInAdvancedViewOnly", child_dn) == ["TRUE"],
                                              children=built.pop(child)))
         built[parent] = tuple(sorted(nodes, key=lambda node: (node.name.lower(), node.external_id)))
-    return DiscoveredPartition(dn, dn, stable_id(entry), built[top])
+    return DiscoveredPartition(dn, dn, stable_id(dn, entry), built[top])
 
 
 def nearest_ancestor(dn: str, found: Mapping, top: str) -> str:

@@ -52,8 +52,14 @@ def get(client: httpx.Client, url: str, model, step_seconds: float, deadline: De
     Connecting and each read wait at most ``step_seconds``, and never past the deadline.
     """
     seconds = deadline.bound(step_seconds)
+
+    def cut_on_expiry(event: str, info: dict):  # httpcore's trace of each connection it opens
+        if event == "connection.connect_tcp.complete":
+            deadline.cut_on_expiry(info["return_value"].get_extra_info("socket"))
+
     try:
-        with client.stream("GET", url, params=params, timeout=seconds) as response:
+        with client.stream("GET", url, params=params, timeout=seconds,
+                           extensions={"trace": cut_on_expiry}) as response:
             if not response.is_success:
                 raise _refusal(response, url, _body(response, MAX_ERROR_BODY_BYTES, deadline))
             body = _body(response, MAX_BODY_BYTES, deadline)
@@ -84,6 +90,7 @@ def _body(response: httpx.Response, limit: int, deadline: Deadline) -> bytes | N
         return None
     body = bytearray()
     for chunk in response.iter_bytes():
+        deadline.received(len(chunk))
         body += chunk
         if len(body) > limit:
             return None

@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pymysql
-from sqlalchemy import create_engine, exc, inspect
+from sqlalchemy import create_engine, event, exc, inspect
 from sqlalchemy.engine import URL, Engine, Inspector
 from sqlalchemy.engine.reflection import ObjectKind
 from sqlalchemy.pool import NullPool
@@ -72,7 +72,16 @@ def engine_for(settings: Settings, database_type: str, deadline: Deadline,
         }
     else:
         timeouts = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
-    return create_engine(url, poolclass=NullPool, connect_args=timeouts)
+    engine = create_engine(url, poolclass=NullPool, connect_args=timeouts)
+    # A server that took a query and went silent, or drips its answer, is bounded by the deadline alone.
+    event.listen(engine, "connect", lambda connection, _: deadline.cut_on_expiry(socket_of(connection)))
+    return engine
+
+
+def socket_of(connection):
+    """What holds a driver connection's socket: psycopg's connection gives its descriptor, PyMySQL keeps the
+    socket in an attribute of its own."""
+    return connection if isinstance(connection, psycopg.Connection) else connection._sock
 
 
 def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> DiscoveredSchema:
