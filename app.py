@@ -22,6 +22,8 @@ import edge
 import encryption
 import errors
 import openapi
+import private_files
+import server_certificates
 import systems
 from auth import caller, requires
 from conditional import require_match, stop_if_not_modified, tagged
@@ -43,6 +45,8 @@ from schemas import (
     attribute_update_schema,
     bulk_attributes_result_schema,
     bulk_attributes_update_schema,
+    certificate_read_schemas,
+    certificate_trust_schemas,
     connected_system_schema,
     connector_definition_schema,
     container_scope_text_schema,
@@ -67,10 +71,12 @@ from schemas import (
     run_profile_update_schema,
     schema_preview_schema,
     selection_update_schema,
+    server_certificate_schema,
     settings_validation_schema,
     shown_hierarchy,
     shown_object_types,
     summary_page_schema,
+    trust_result_schema,
     update_schemas,
     user_info_schema,
     version_schema,
@@ -529,6 +535,43 @@ def list_directory_servers(system_id):
     return directory_server_schema.dump(found, many=True)
 
 
+@api.get(SYSTEM_PATH + "/server-certificate")
+@requires(Role.READER)
+def get_server_certificate(system_id):
+    """What the server presents over the stored settings; nothing is stored."""
+    reading = server_certificates.read(systems.read(system_id), {})
+    return server_certificate_schema.dump(reading)
+
+
+@api.post(SYSTEM_PATH + "/server-certificate")
+@requires(Role.ADMINISTRATOR)
+def read_server_certificate(system_id):
+    """The same read, with unsaved settingValues laid over the stored ones; nothing is stored."""
+    system = systems.read(system_id)
+    drafts = certificate_read_schemas[system.connector_definition_id].load(json_object_or_nothing())
+    reading = server_certificates.read(system, drafts.get("setting_values", {}))
+    return server_certificate_schema.dump(reading)
+
+
+@api.post(SYSTEM_PATH + "/server-certificate/trust")
+@requires(Role.ADMINISTRATOR)
+def trust_server_certificate(system_id):
+    """Read the certificate again, and trust the one the thumbprint names; no lock while talking."""
+    seen = systems.read(system_id)
+    require_match(seen)
+    body = certificate_trust_schemas[seen.connector_definition_id].load(json_object())
+    reading = server_certificates.read(seen, body.get("setting_values", {}))
+    certificate = server_certificates.confirmed(reading, body["thumbprint"])
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        require_match(system)
+        trust = server_certificates.trusted(seen, system, reading, certificate, caller().name)
+        system = systems.save(write, system, trust.after, ChangeAction.UPDATED, caller(),
+                              body.get("change_reason") or trust.reason)
+    status = 201 if trust.outcome is server_certificates.TrustOutcome.TRUSTED else 200
+    return trust_result_schema.dump(trust), status, tagged(system)
+
+
 @api.get(SYSTEM_PATH + "/history")
 @requires(Role.READER)
 def get_connected_system_history(system_id):
@@ -598,6 +641,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     app.url_map.converters["id"] = IdConverter
     edge.init_app(app)
     database.init_app(app)
+    private_files.init_app(app)
     encryption.init_app(app)
     errors.init_app(app)
     commands.init_app(app)

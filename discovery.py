@@ -43,7 +43,8 @@ def settings_for(system: StoredSystem) -> Settings:
     values = {setting_id: value.reveal() if isinstance(value, Secret) else value
               for setting_id, value in system.values.items()}
     secrets = tuple(values[setting_id] for setting_id, value in system.values.items() if isinstance(value, Secret))
-    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]))
+    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]),
+                    current_app.extensions["jim_private_paths"])
 
 
 def discover(system: StoredSystem, what: Discovery, record_failure: bool = True):

@@ -59,6 +59,14 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+class UnresolvedReferenceHandling(StrEnum):
+    """What an import makes of a reference it cannot resolve, as JIM names it (JIM's default: Error)."""
+
+    ERROR = "Error"
+    WARN = "Warn"
+    IGNORE = "Ignore"
+
+
 class Role(StrEnum):
     ADMINISTRATOR = "Administrator"
     READER = "Reader"
@@ -175,6 +183,12 @@ connected_systems_table = Table(
     Column("last_updated", UTCDateTime),
     Column("setting_values_valid", Boolean, nullable=False),
     Column("max_export_parallelism", Integer),
+    # JIM's password and reference settings of a system, stored and shown; nothing here acts on them yet.
+    # initial_password_time_to_live is a .NET TimeSpan in its canonical text ("7.00:00:00"); null: JIM's 7 days.
+    Column("require_secure_transport", Boolean, nullable=False, server_default=false()),
+    Column("initial_password_time_to_live", String(30)),
+    Column("unresolved_reference_handling", String(10), nullable=False,
+           server_default=UnresolvedReferenceHandling.ERROR.value),
     # Counts the changes; the ETag is made from it.
     Column("version", Integer, nullable=False),
     **NEVER_REUSED,

@@ -41,15 +41,18 @@ class ErrorResponse:
 
 ERRORS = {
     400: ErrorResponse("`VALIDATION_ERROR`: a field breaks a rule, each named in `validationErrors`; "
-                  "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, or (imports) the connected "
-                  "system refused, as the message says."),
+                  "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, (imports) the connected "
+                  "system refused, as the message says, or (server certificate) the system makes no LDAPS "
+                  "connection."),
     401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked, disabled or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
     403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
     409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
-                       "being imported, or (API keys) the key is the infrastructure key, revoked, or the last "
-                       "working Administrator key."),
+                       "being imported, or (trust) the server presents another certificate than the thumbprint "
+                       "names (`details`: JIM's `outcome` ThumbprintMismatch, `expectedThumbprint`, "
+                       "`presentedThumbprint`), or (API keys) the key is the infrastructure key, revoked, or the "
+                       "last working Administrator key."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
@@ -57,7 +60,8 @@ ERRORS = {
     429: ErrorResponse("`TOO_MANY_REQUESTS`: over the rate limit.",
                        {"Retry-After": "Whole seconds until the limit's window ends."}),
     500: ErrorResponse("`INTERNAL_ERROR`: a bug; the body holds no internal detail."),
-    502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time."),
+    502: ErrorResponse("`BAD_GATEWAY`: the connected system could not be reached, or did not answer in time, "
+                       "or (trust) offered no certificate to trust."),
     503: ErrorResponse("`SERVICE_UNAVAILABLE`: the database is unreachable (`/health/ready` adds JIM's `status` "
                        "`not_ready` and `reason` `database_unreachable`).",
                   {"Retry-After": "Seconds to wait before retrying."}),
@@ -80,6 +84,7 @@ class Endpoint:
     examples: dict = field(default_factory=dict)  # request body examples by name
     public: bool = False  # no key needed
     headers: dict = field(default_factory=dict)  # of the success answer
+    more_statuses: tuple[int, ...] = ()  # other success statuses, with the same answer and headers
     precondition: str | None = None  # "If-Match" (412 when stale) or "If-None-Match" (304 when unchanged)
 
     @property
@@ -141,6 +146,16 @@ RUN_PROFILE_EXAMPLES = {
                     "value": {"name": "Delta Import", "runType": "DeltaImport", "pageSize": 500}},
 }
 HEALTH_TAG, DEFINITIONS_TAG, SYSTEMS_TAG = "Health", "Connector definitions", "Connected systems"
+CERTIFICATE_TAG = "Server certificate"
+CERTIFICATE_READ_EXAMPLES = {
+    "unsavedHost": {"summary": "Read from an address not saved yet",
+                    "value": {"settingValues": {"1": {"stringValue": "ldaps://directory.example.com:636"}}}},
+}
+CERTIFICATE_TRUST_EXAMPLES = {
+    "thumbprint": {"summary": "Trust what the read showed",
+                   "value": {"thumbprint": "7B44E1902CF6A83D5518BE7719A0C4D62F8E3B01",
+                             "changeReason": "Directory moved to LDAPS"}},
+}
 SCHEMA_TAG = "Schema and hierarchy"
 KEYS_TAG = "API keys"
 API_KEY_EXAMPLES = {
@@ -281,6 +296,20 @@ ENDPOINTS = (
              "settings, by host name (an Administrator's, as it binds with the stored password); 400 for another "
              "directory or connector", SYSTEMS_TAG,
              (400, *ADMINISTRATOR, 404, 502, *STORE), schemas.DirectoryServerSchema(many=True)),
+    Endpoint("get", SYSTEM_PATH + "/server-certificate", "getConnectedSystemServerCertificate",
+             "The certificate the server presents over the stored settings, and the check it fails; nothing is "
+             "stored", CERTIFICATE_TAG, (400, *KEY, 404, 502, *STORE), schemas.ServerCertificateSchema),
+    Endpoint("post", SYSTEM_PATH + "/server-certificate", "readConnectedSystemServerCertificate",
+             "The same read with unsaved settingValues laid over the stored ones; nothing is stored",
+             CERTIFICATE_TAG, (*BODY, *ADMINISTRATOR, 404, 502, *STORE), schemas.ServerCertificateSchema,
+             body=schemas.ServerCertificateReadSchema(connector=None), body_required=False,
+             examples=CERTIFICATE_READ_EXAMPLES),
+    Endpoint("post", SYSTEM_PATH + "/server-certificate/trust", "trustConnectedSystemServerCertificate",
+             "Read the certificate again and add the one the thumbprint names (the server's own or its issuer's) "
+             "to Trusted CA Certificates: 201 Trusted, 200 AlreadyTrusted", CERTIFICATE_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, 412, 502, *STORE), schemas.TrustResultSchema, 201,
+             schemas.ServerCertificateTrustSchema(connector=None), examples=CERTIFICATE_TRUST_EXAMPLES,
+             headers=ETAG, more_statuses=(200,), precondition="If-Match"),
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
@@ -369,6 +398,10 @@ def custom_fields(self, field, **kwargs) -> dict:
             "description": "Attribute id (a decimal integer, as a string) to the fields to change.",
             "additionalProperties": {"$ref": "#/components/schemas/AttributeUpdate"},
         }
+    if isinstance(field, schemas.TimeSpan):
+        return {"type": "string", "pattern": f"^{schemas.TIMESPAN.pattern}$", "example": "7.00:00:00",
+                "description": "A .NET TimeSpan, [d.]hh:mm:ss[.fffffff], longer than zero; null: JIM's default of "
+                               "seven days."}
     if isinstance(field, schemas.AnyCaseChoice):
         return {"type": "string", "enum": list(field.choices), "description": "In any case; answered in this one."}
     if isinstance(field, schemas.Unchangeable):
@@ -449,7 +482,8 @@ def operation(endpoint: Endpoint) -> dict:
         "summary": endpoint.summary,
         "tags": [endpoint.tag],
         "parameters": parameters,
-        "responses": {str(endpoint.status): success, **{str(status): str(status) for status in endpoint.errors}},
+        "responses": {**{str(status): success for status in (endpoint.status, *endpoint.more_statuses)},
+                      **{str(status): str(status) for status in endpoint.errors}},
     }
     if endpoint.precondition == "If-None-Match":
         result["responses"]["304"] = {"description": "Unchanged since the tag given; no body.",

@@ -3,7 +3,7 @@ import functools
 import operator
 import re
 import unicodedata
-from datetime import UTC
+from datetime import UTC, timedelta
 
 from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
 
@@ -11,6 +11,7 @@ from connectors import CONNECTORS
 from connectors.interface import (
     VALUE_KEYS,
     Category,
+    CertificateFailure,
     Connector,
     ContainerScopeKind,
     RunType,
@@ -18,10 +19,12 @@ from connectors.interface import (
     Setting,
     SettingType,
 )
-from models import ID_DIGITS, Role, utcnow
+from models import ID_DIGITS, Role, UnresolvedReferenceHandling, utcnow
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
+ONE_DAY = timedelta(days=1)
+EXPIRING_SOON = timedelta(days=30)  # JIM's TrustedCertificate.IsExpiringSoon
 
 NUL = "\x00"
 SURROGATE = re.compile("[\ud800-\udfff]")
@@ -132,6 +135,56 @@ class StrictBoolean(fields.Boolean):
         return value
 
 
+class AnyCaseChoice(fields.String):
+    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
+    in its own spelling."""
+
+    def __init__(self, enumeration, **kwargs):
+        super().__init__(**kwargs)
+        self.choices = tuple(member.value for member in enumeration)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        for choice in self.choices:
+            if value.casefold() == choice.casefold():
+                return choice
+        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
+
+
+# A .NET TimeSpan in its constant ("c") format, as PowerShell's ToString('c') writes one: [-][d.]hh:mm:ss[.fffffff].
+TIMESPAN = re.compile(r"(-)?(?:([0-9]{1,8})\.)?([0-9]{1,2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,7}))?")
+TICKS_PER_SECOND, TIMESPAN_MAX_TICKS = 10**7, 2**63 - 1
+
+
+def timespan_text(ticks: int) -> str:
+    """A positive duration in 100 ns ticks as TimeSpan's constant format writes it: 7.00:00:00, 01:30:00."""
+    seconds, fraction = divmod(ticks, TICKS_PER_SECOND)
+    minutes, second = divmod(seconds, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return (f"{days}." if days else "") + f"{hour:02}:{minute:02}:{second:02}" + (f".{fraction:07}" if fraction else "")
+
+
+class TimeSpan(fields.String):
+    """A duration as a .NET TimeSpan string, loaded in its canonical form (``7.00:00:00``); longer than zero,
+    where JIM would quietly read zero or less as its default."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        found = TIMESPAN.fullmatch(value)
+        if found is None or int(found[3]) > 23 or int(found[4]) > 59 or int(found[5]) > 59:
+            raise ValidationError("Must be a TimeSpan as [d.]hh:mm:ss[.fffffff], such as 7.00:00:00 (seven days) "
+                                  "or 01:30:00.")
+        sign, days, hours, minutes, seconds, fraction = found.groups()
+        ticks = ((((int(days or 0) * 24 + int(hours)) * 60 + int(minutes)) * 60 + int(seconds)) * TICKS_PER_SECOND
+                 + int((fraction or "").ljust(7, "0")))
+        if sign or ticks == 0:
+            raise ValidationError("Must be longer than zero; null sets JIM's default of seven days.")
+        if ticks > TIMESPAN_MAX_TICKS:
+            raise ValidationError(f"Must be at most {timespan_text(TIMESPAN_MAX_TICKS)}.")
+        return timespan_text(ticks)
+
+
 def canonical_id(key: str) -> int | None:
     """A decimal id given as a JSON object's key (``"4"``, not ``"04"`` or ``" 4"``), or None."""
     if 0 < len(key) <= ID_DIGITS and key.isascii() and key.isdigit() and str(int(key)) == key:
@@ -220,9 +273,13 @@ class ConnectedSystemUpdateSchema(Schema):
     max_export_parallelism = StrictInteger(
         data_key="maxExportParallelism", allow_none=True, validate=validate.Range(1, 16)
     )
+    require_secure_transport = StrictBoolean(data_key="requireSecureTransport")
+    initial_password_time_to_live = TimeSpan(data_key="initialPasswordTimeToLive", allow_none=True)
+    unresolved_reference_handling = AnyCaseChoice(UnresolvedReferenceHandling, data_key="unresolvedReferenceHandling")
     change_reason = ChangeReason()
 
-    FIELDS = ("name", "description", "max_export_parallelism")
+    FIELDS = ("name", "description", "max_export_parallelism", "require_secure_transport",
+              "initial_password_time_to_live", "unresolved_reference_handling")
 
     def __init__(self, connector: Connector, **kwargs):
         super().__init__(**kwargs)
@@ -420,6 +477,9 @@ class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
     object_count = fields.Constant(0, data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
+    initial_password_time_to_live = fields.String(data_key="initialPasswordTimeToLive", allow_none=True)
+    require_secure_transport = fields.Boolean(data_key="requireSecureTransport")
+    unresolved_reference_handling = fields.String(data_key="unresolvedReferenceHandling")
     setting_values = ShownSettingValues(data_key="settingValues")
 
 
@@ -643,22 +703,6 @@ class SelectionUpdateSchema(Schema):
     selected = StrictBoolean()
 
 
-class AnyCaseChoice(fields.String):
-    """One of an enumeration's values, in any case (PowerShell's ValidateSet passes a value on as typed), loaded
-    in its own spelling."""
-
-    def __init__(self, enumeration, **kwargs):
-        super().__init__(**kwargs)
-        self.choices = tuple(member.value for member in enumeration)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        value = super()._deserialize(value, attr, data, **kwargs)
-        for choice in self.choices:
-            if value.casefold() == choice.casefold():
-                return choice
-        raise ValidationError(f"Must be one of: {', '.join(self.choices)}.")
-
-
 class ContainerUpdateSchema(SelectionUpdateSchema):
     """A container's PUT: each field optional, absent means unchanged."""
 
@@ -696,40 +740,53 @@ class PartitionSchema(Schema):
 
 
 def row_shaper(schema: Schema, nested: str | None = None):
-    """``schema``'s dump of one row (a dict by attribute name), made without marshmallow's work per field:
-    for the big reads, a directory's 20,000 containers or a schema's 50,000 attributes, where that work is
-    most of the answer's time. The fields and their order are the schema's; ``nested``, its last field, is
-    given by the caller, already shaped, as the second argument."""
+    """``schema``'s dump of rows as the database driver gives them, made without marshmallow's work per field
+    or SQLAlchemy's per row: for the big reads, a directory's 20,000 containers or a schema's 50,000
+    attributes, where that work is most of the answer's time. The fields and their order are the schema's;
+    ``nested``, its last field, is given by the caller, already shaped.
+
+    Returns ``over(columns, converts)``: for rows of those columns (by name; each column's conversion of the
+    driver's value, or None), the function that shapes a row (and the nested value, if any)."""
     names = list(schema.dump_fields)
     if nested is not None and names[-1] != nested:
         raise TypeError(f"{type(schema).__name__}.{nested} is not its last field")
-    keys, attributes, converted, constants = [], [], [], []
+    keys, attributes, times = [], [], set()
     for name in names[:-1] if nested else names:
         field = schema.dump_fields[name]
-        keys.append(field.data_key or name)
-        if isinstance(field, fields.Constant):
-            attributes.append(f"constant {name}")  # set in the row, so that one getter reads every field in order
-            constants.append((attributes[-1], field.constant))
-            continue
         if not isinstance(field, (fields.Integer, fields.String, fields.Boolean, UTCTimestamp)):
             raise TypeError(f"{type(schema).__name__}.{name}: a {type(field).__name__} has no row shape")
+        keys.append(field.data_key or name)
         attributes.append(field.attribute or name)
         if isinstance(field, UTCTimestamp):
-            # The rows of one import share their time: each is formatted once.
-            converted.append((keys[-1], functools.lru_cache(maxsize=256)(UTCTimestamp.text)))
-    read = operator.itemgetter(*attributes)
+            times.add(len(keys) - 1)
     nested_key = (schema.dump_fields[nested].data_key or nested) if nested else None
 
-    def shaped(row: dict, given=None) -> dict:
-        row.update(constants)
-        answer = dict(zip(keys, read(row)))
-        for key, make in converted:
-            answer[key] = make(answer[key])
-        if nested_key is not None:
-            answer[nested_key] = given
-        return answer
+    def over(columns: list[str], converts: dict):
+        read = operator.itemgetter(*(columns.index(attribute) for attribute in attributes))
+        fixes = []  # (index, conversion) of each field whose driver value is not yet the value
+        for index, attribute in enumerate(attributes):
+            convert = converts.get(attribute)
+            if index in times:
+                # The rows of one import share their time: each is converted and formatted once.
+                convert = functools.lru_cache(maxsize=256)(
+                    lambda raw, convert=convert: UTCTimestamp.text(convert(raw) if convert else raw))
+            if convert is not None:
+                fixes.append((index, convert))
 
-    return shaped
+        def shaped(row: tuple, given=None) -> dict:
+            values = read(row)
+            if fixes:
+                values = list(values)
+                for index, convert in fixes:
+                    values[index] = convert(values[index])
+            answer = dict(zip(keys, values))
+            if nested_key is not None:
+                answer[nested_key] = given
+            return answer
+
+        return shaped
+
+    return over
 
 
 class HierarchyItemSchema(Schema):
@@ -771,6 +828,102 @@ class SettingsValidationSchema(Schema):
     valid = fields.Boolean()
     validation_errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()), data_key="validationErrors")
     connected_system = fields.Nested(ConnectedSystemSchema, data_key="connectedSystem")
+
+
+class Thumbprint(CleanString):
+    """A SHA-1 thumbprint: 40 hexadecimal digits, any case, spaces or colons between the pairs ignored (as JIM
+    ignores them, since a thumbprint is quoted either way); loaded as JIM writes it, upper case, unseparated."""
+
+    REQUIRED = "A thumbprint is required: this service will not trust whatever a server happens to be presenting."
+
+    def __init__(self, **kwargs):
+        super().__init__(max_length=200, required=True, error_messages={"required": self.REQUIRED}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        value = super()._deserialize(value, attr, data, **kwargs)
+        digits = re.sub(r"[\s:]", "", value)
+        if not digits:
+            raise ValidationError(self.REQUIRED)
+        if not re.fullmatch(r"[0-9A-Fa-f]{40}", digits):
+            raise ValidationError("Must be a SHA-1 thumbprint: 40 hexadecimal digits, as the server-certificate "
+                                  "read shows it.")
+        return digits.upper()
+
+
+class ServerCertificateReadSchema(Schema):
+    """The POST of server-certificate: unsaved setting values laid over the stored ones, for this read only."""
+
+    setting_values = SettingValues(data_key="settingValues")
+
+    def __init__(self, connector: Connector, **kwargs):
+        super().__init__(**kwargs)
+        self.connector = connector
+
+
+class ServerCertificateTrustSchema(ServerCertificateReadSchema):
+    thumbprint = Thumbprint()
+    change_reason = ChangeReason()
+
+
+class CertificateDiagnosticSchema(Schema):
+    """What a server presented and the check it fails: JIM's ``ServerCertificateDiagnostic``."""
+
+    host = fields.String()
+    port = fields.Integer()
+    failure_reason = fields.Enum(CertificateFailure, by_value=True, data_key="failureReason")
+    subject = fields.String(allow_none=True)
+    issuer = fields.String(allow_none=True)
+    subject_alternative_names = fields.List(fields.String(), data_key="subjectAlternativeNames")
+    valid_from = UTCTimestamp(data_key="validFrom", allow_none=True)
+    valid_to = UTCTimestamp(data_key="validTo", allow_none=True)
+    thumbprint = fields.String(allow_none=True)
+    signature_algorithm = fields.String(data_key="signatureAlgorithm", allow_none=True)
+    is_self_signed = fields.Boolean(data_key="isSelfSigned")
+    issuer_thumbprint = fields.String(data_key="issuerThumbprint", allow_none=True)
+    is_issuer_certificate_available = fields.Boolean(data_key="isIssuerCertificateAvailable")
+    remediation = fields.String(allow_none=True)
+    is_expired = fields.Boolean(data_key="isExpired")
+    is_not_yet_valid = fields.Boolean(data_key="isNotYetValid")
+
+
+class ServerCertificateSchema(Schema):
+    """JIM's ``ServerCertificateResponse``."""
+
+    certificate = fields.Nested(CertificateDiagnosticSchema)
+    read_at = UTCTimestamp(data_key="readAt")
+
+
+class TrustedCertificateSchema(Schema):
+    """The certificate trusted, in the fields of JIM's ``TrustedCertificateDetailDto`` that a certificate kept in
+    a setting has (no id, source or file: it is text in Trusted CA Certificates)."""
+
+    name = fields.String(attribute="certificate.common_name")
+    thumbprint = fields.String(attribute="certificate.thumbprint")
+    subject = fields.String(attribute="certificate.subject")
+    issuer = fields.String(attribute="certificate.issuer")
+    serial_number = fields.String(attribute="certificate.serial_number", data_key="serialNumber")
+    valid_from = UTCTimestamp(attribute="certificate.valid_from", data_key="validFrom")
+    valid_to = UTCTimestamp(attribute="certificate.valid_to", data_key="validTo")
+    is_enabled = fields.Constant(True, data_key="isEnabled")
+    created_at = UTCTimestamp(data_key="createdAt")
+    created_by = fields.String(data_key="createdBy")
+    notes = fields.String()
+    is_expired = fields.Function(lambda trust: trust.certificate.valid_to < trust.created_at, data_key="isExpired")
+    is_expiring_soon = fields.Function(
+        lambda trust: trust.created_at <= trust.certificate.valid_to < trust.created_at + EXPIRING_SOON,
+        data_key="isExpiringSoon")
+    days_until_expiry = fields.Function(lambda trust: int((trust.certificate.valid_to - trust.created_at) / ONE_DAY),
+                                        data_key="daysUntilExpiry")
+
+
+class TrustResultSchema(Schema):
+    """JIM's ``TrustServerCertificateResponse``: ``certificate`` only when it was trusted now."""
+
+    outcome = fields.String()
+    message = fields.String(allow_none=True)
+    certificate = fields.Nested(TrustedCertificateSchema, attribute="added", allow_none=True)
+    expected_thumbprint = fields.String(data_key="expectedThumbprint")
+    presented_thumbprint = fields.String(attribute="certificate.thumbprint", data_key="presentedThumbprint")
 
 
 class ChangeSchema(Schema):
@@ -1084,6 +1237,10 @@ shown_hierarchy = {"partition": row_shaper(partition_schema, nested="containers"
                    "container": row_shaper(container_schema, nested="child_containers")}
 hierarchy_import_schema = HierarchyImportSchema()
 actor_schema = ActorSchema()
+certificate_read_schemas = {connector.id: ServerCertificateReadSchema(connector) for connector in CONNECTORS.values()}
+certificate_trust_schemas = {connector.id: ServerCertificateTrustSchema(connector) for connector in CONNECTORS.values()}
+server_certificate_schema = ServerCertificateSchema()
+trust_result_schema = TrustResultSchema()
 error_schema = ErrorSchema()
 run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()

@@ -14,6 +14,7 @@ import time
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
 
@@ -97,13 +98,16 @@ class Settings:
 
     Secrets are plaintext here, in memory only, so ``repr`` shows no value and ``secrets`` lists them for the
     runner to keep out of every message. A setting that holds no value reads as its default. ``files_root``
-    is the one folder the service lets connectors read files from.
+    is the one folder the service lets connectors read files from; ``private_paths`` the service's own folder
+    and files (resolved), which they never read, whatever the root holds.
     """
 
-    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path):
+    def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path,
+                 private_paths: tuple[Path, ...] = ()):
         self._values = dict(values)
         self.secrets = secrets
         self.files_root = files_root
+        self.private_paths = private_paths
 
     def __getitem__(self, setting: Setting):
         return in_effect(setting, self._values.get(setting.id))
@@ -306,6 +310,37 @@ class DiscoveredHierarchy:
     partitions: tuple[DiscoveredPartition, ...]
 
 
+class CertificateFailure(StrEnum):
+    """Which check a server's certificate fails, in JIM's words (``ServerCertificateFailureReason``)."""
+
+    NONE = "None"
+    UNTRUSTED_ISSUER = "UntrustedIssuer"
+    NAME_MISMATCH = "NameMismatch"
+    EXPIRED = "Expired"
+    NOT_YET_VALID = "NotYetValid"
+    NO_CERTIFICATE_PRESENTED = "NoCertificatePresented"
+    UNKNOWN = "Unknown"
+
+
+@dataclass(frozen=True)
+class PresentedCertificates:
+    """What a server presented in a TLS handshake, and the first check it fails with the system's trust."""
+
+    host: str
+    port: int
+    read_at: datetime
+    chain: tuple[bytes, ...]  # DER, as the server sent them: its own certificate first
+    failure: CertificateFailure
+
+
+@dataclass(frozen=True)
+class CertificateReader:
+    """How a connector that makes TLS connections reads its server's certificates, and where it keeps trust."""
+
+    read: Callable[[Settings, Deadline], PresentedCertificates | None]  # None: the settings make no TLS connection
+    uses: tuple[Setting, ...]  # the settings the read takes: their offline checks must pass before it
+    trust: Setting  # the Text setting of PEM certificates the connector trusts, to which a trust adds one
+
 
 class ContainerScopeKind(StrEnum):
     SUBTREE = "Subtree"  # the container and everything beneath it
@@ -429,6 +464,8 @@ class Connector:
     schema_standard: SchemaStandard = SchemaStandard.NOT_SET
     # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
     discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
+    # Only connectors that make TLS connections read a server's certificate (LDAP, over LDAPS).
+    server_certificate: CertificateReader | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self):

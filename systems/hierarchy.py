@@ -12,7 +12,7 @@ answer builds plain dicts straight from the rows.
 """
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from marshmallow import ValidationError
 from sqlalchemy import Boolean, Integer, Text, bindparam, delete, false, func, insert, select, update
@@ -22,7 +22,7 @@ from connectors.interface import DiscoveredContainer, DiscoveredHierarchy, Disco
 from errors import NotFound
 from history import Change
 from models import containers_table, partitions_table
-from systems import PartEdit, dicts, in_range
+from systems import PartEdit, Rows, in_range, raw_rows
 
 PARTITIONS, CONTAINERS = partitions_table, containers_table
 
@@ -117,53 +117,59 @@ def read_container(connection: Connection, system_id: int, container_id: int) ->
 
 
 def trees(connection: Connection, system_id: int, shown: dict, selected: bool | None = None) -> list[dict]:
-    """The system's partitions, each as ``shown`` makes a row, with its containers as trees, sorted by name at
-    every level; only those whose ``selected`` is this, if given."""
-    partitions = dicts(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
-    rows = dicts(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id})
-    return assembled([row for row in partitions if selected is None or row["selected"] == selected], rows, shown)
+    """The system's partitions, each as ``shown`` makes its row, with its containers as trees, sorted by name
+    at every level; only those whose ``selected`` is this, if given."""
+    partitions = raw_rows(connection, PARTITIONS_OF_SYSTEM, {"system_id": system_id})
+    if selected is not None:
+        at = partitions.position("selected")
+        partitions = replace(partitions, rows=[row for row in partitions.rows if bool(row[at]) == selected])
+    return assembled(partitions, raw_rows(connection, CONTAINERS_OF_SYSTEM, {"system_id": system_id}), shown)
 
 
 def tree(connection: Connection, system_id: int, partition_id: int, shown: dict) -> dict:
     """One partition as ``shown`` makes it, with its tree (as JIM answers its PUT)."""
-    partitions = dicts(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
-    if not partitions:  # removed by an import since it was written
+    partitions = raw_rows(connection, ONE_PARTITION, {"system_id": system_id, "partition_id": partition_id})
+    if not partitions.rows:  # removed by an import since it was written
         raise no_partition(system_id, partition_id)
-    (found,) = assembled(partitions, dicts(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id}),
+    (found,) = assembled(partitions, raw_rows(connection, CONTAINERS_OF_PARTITION, {"partition_id": partition_id}),
                          shown)
     return found
 
 
 def with_children(connection: Connection, system_id: int, container_id: int, shown: dict) -> dict:
     """A container as ``shown`` makes it, with its children: one level of them, as JIM answers its PUT."""
-    rows = dicts(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
-    if not rows:  # removed by an import since it was written
+    found = raw_rows(connection, ONE_CONTAINER, {"system_id": system_id, "container_id": container_id})
+    if not found.rows:  # removed by an import since it was written
         raise no_container(system_id, container_id)
-    children = [shown["container"](child, []) for child in dicts(connection, CHILDREN_OF_CONTAINER,
-                                                                   {"container_id": container_id})]
-    return shown["container"](rows[0], sorted(children, key=sort_key))
+    show = shown["container"](found.columns, found.converts)
+    children = raw_rows(connection, CHILDREN_OF_CONTAINER, {"container_id": container_id}).rows
+    return show(found.rows[0], sorted((show(child, []) for child in children), key=sort_key))
 
 
-def assembled(partitions: list[dict], containers: list[dict], shown) -> list[dict]:
+def assembled(partitions: Rows, containers: Rows, shown: dict) -> list[dict]:
     """Rows made trees, bottom up and without recursion: each container's children are shown before it is."""
-    children: dict[int | None, list[dict]] = {}
-    for row in containers:
-        children.setdefault(row["parent_id"], []).append(row)
+    show_partition = shown["partition"](partitions.columns, partitions.converts)
+    show_container = shown["container"](containers.columns, containers.converts)
+    own_id, parent_id, partition_id = (containers.position(name) for name in ("id", "parent_id", "partition_id"))
+    children: dict[int | None, list[tuple]] = {}
+    for row in containers.rows:
+        children.setdefault(row[parent_id], []).append(row)
     # Parents before children, by a walk from the tops; then made in reverse, so every child is ready.
     order, queue = [], deque(children.get(None, ()))
     while queue:
         row = queue.popleft()
         order.append(row)
-        queue.extend(children.get(row["id"], ()))
+        queue.extend(children.get(row[own_id], ()))
     made: dict[int, list[dict]] = {}  # each container's children, shown, by its id
     tops: dict[int, list[dict]] = {}  # the same of each partition
     for row in reversed(order):
-        node = shown["container"](row, sorted(made.pop(row["id"], ()), key=sort_key))
-        if row["parent_id"] is None:
-            tops.setdefault(row["partition_id"], []).append(node)
+        node = show_container(row, sorted(made.pop(row[own_id], ()), key=sort_key))
+        if row[parent_id] is None:
+            tops.setdefault(row[partition_id], []).append(node)
         else:
-            made.setdefault(row["parent_id"], []).append(node)
-    return sorted((shown["partition"](row, sorted(tops.get(row["id"], ()), key=sort_key)) for row in partitions),
+            made.setdefault(row[parent_id], []).append(node)
+    at = partitions.position("id")
+    return sorted((show_partition(row, sorted(tops.get(row[at], ()), key=sort_key)) for row in partitions.rows),
                   key=sort_key)
 
 

@@ -17,7 +17,7 @@ from connectors.interface import DiscoveredAttribute, DiscoveredObjectType, Disc
 from errors import NotFound
 from history import Change
 from models import UTCDateTime, attributes_table, object_types_table, utcnow
-from systems import OBJECT_TYPE_SUMMARIES, PartEdit, dicts, in_range
+from systems import OBJECT_TYPE_SUMMARIES, PartEdit, in_range, raw_rows
 
 TYPES, ATTRIBUTES = object_types_table, attributes_table
 # An attribute's definition, as a connector discovers it: what a re-import may change, and the preview names.
@@ -103,28 +103,36 @@ def shown_all(connection: Connection, system_id: int, shown: dict, selected: boo
               with_attributes: bool = True) -> list[dict]:
     """Every object type of the system (only those whose ``selected`` is this, if given) as ``shown`` makes
     it from its row, with its attributes unless not ``with_attributes``; each sorted by name. Built from the
-    rows, without a dataclass or marshmallow's work per attribute: a schema may have 50,000 of them."""
+    driver's rows, without a dataclass or marshmallow's work per attribute: a schema may have 50,000."""
     if not with_attributes:
-        rows = dicts(connection, OBJECT_TYPE_SUMMARIES, {"id": system_id})
-        return [shown["summary"](row) for row in sorted(rows, key=row_order)
-                if selected is None or row["selected"] == selected]
+        types = raw_rows(connection, OBJECT_TYPE_SUMMARIES, {"id": system_id})
+        show, at = shown["summary"](types.columns, types.converts), types.position("selected")
+        return sorted((show(row) for row in types.rows if selected is None or bool(row[at]) == selected),
+                      key=by_shown_name)
     parameters = {"system_id": system_id, "selected": selected}
     statements = (TYPES_OF_SYSTEM, ATTRIBUTES_OF_SYSTEM) if selected is None else (TYPES_SELECTED, ATTRIBUTES_SELECTED)
+    found = raw_rows(connection, statements[1], parameters)
+    # Each row with whether its selection is locked, which its flags decide.
+    show_attribute = shown["attribute"]([*found.columns, "selection_locked"], found.converts)
+    flags = [found.position(name) for name in ("is_external_id", "is_secondary_external_id")]
+    type_of = found.position("object_type_id")
     attributes: dict[int, list[dict]] = {}
-    for row in dicts(connection, statements[1], parameters):
-        row["selection_locked"] = selection_locked(row["is_external_id"], row["is_secondary_external_id"])
-        attributes.setdefault(row["object_type_id"], []).append(row)
+    for row in found.rows:
+        locked = selection_locked(*(bool(row[at]) for at in flags))
+        attributes.setdefault(row[type_of], []).append(show_attribute((*row, locked)))
+    types = raw_rows(connection, statements[0], parameters)
+    show_type = shown["object_type"]([*types.columns, "attribute_count"], types.converts)
+    type_id = types.position("id")
     answer = []
-    for row in sorted(dicts(connection, statements[0], parameters), key=row_order):
-        own = sorted(attributes.get(row["id"], ()), key=row_order)
-        row["attribute_count"] = len(own)
-        answer.append(shown["object_type"](row, [shown["attribute"](attribute) for attribute in own]))
-    return answer
+    for row in types.rows:
+        own = sorted(attributes.get(row[type_id], ()), key=by_shown_name)
+        answer.append(show_type((*row, len(own)), own))
+    return sorted(answer, key=by_shown_name)
 
 
-def row_order(row: dict) -> tuple:
-    """A row's place in its list: by name ignoring case (``by_name``'s order)."""
-    return row["name_key"], row["id"]
+def by_shown_name(item: dict) -> tuple:
+    """An item's place in a list as shown: by name ignoring case, as ``by_name`` orders the stored ones."""
+    return item["name"].casefold(), item["id"]
 
 
 def read_one(connection: Connection, system_id: int, object_type_id: int) -> StoredObjectType:

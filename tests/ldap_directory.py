@@ -76,9 +76,10 @@ def require_slapd():
         pytest.skip(message)
 
 
-def write_certificates(folder: Path, names: tuple[str, ...] = ("localhost", "127.0.0.1")) -> str:
+def write_certificates(folder: Path, names: tuple[str, ...] = ("localhost", "127.0.0.1"),
+                       self_signed: bool = False) -> str:
     """A CA, and a server certificate for ``names`` (host names or IP addresses) signed by it, as ca.pem,
-    server.pem and server.key; returns the CA's PEM."""
+    server.pem and server.key; returns the CA's PEM. A ``self_signed`` server certificate is its own CA."""
     now = datetime.datetime.now(datetime.timezone.utc)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "JIM test CA")])
@@ -92,6 +93,8 @@ def write_certificates(folder: Path, names: tuple[str, ...] = ("localhost", "127
           .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
           .sign(ca_key, hashes.SHA256()))
     server_key = ec.generate_private_key(ec.SECP256R1())
+    if self_signed:
+        ca_key, ca_name = server_key, x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
     server = (x509.CertificateBuilder()
               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])]))
               .issuer_name(ca_name).public_key(server_key.public_key()).serial_number(x509.random_serial_number())
@@ -101,7 +104,7 @@ def write_certificates(folder: Path, names: tuple[str, ...] = ("localhost", "127
               .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
               .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
               .sign(ca_key, hashes.SHA256()))
-    ca_pem = ca.public_bytes(serialization.Encoding.PEM).decode()
+    ca_pem = (server if self_signed else ca).public_bytes(serialization.Encoding.PEM).decode()
     (folder / "ca.pem").write_text(ca_pem)
     (folder / "server.pem").write_bytes(server.public_bytes(serialization.Encoding.PEM))
     (folder / "server.key").write_bytes(server_key.private_bytes(
@@ -281,14 +284,15 @@ def ldap_directory(tmp_path_factory):
 
 @contextmanager
 def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[str, ...] = ("localhost", "127.0.0.1"),
-                      limits: str = ""):
+                      limits: str = "", self_signed: bool = False):
     """Yields a ``Directory`` served by a slapd of its own, configured in ``folder``; stops it afterwards.
     Without ``tree``, the database is empty: not even the entry of its suffix is there. The LDAPS listener's
-    certificate is for ``certificate_names``; ``limits`` is the database's ``olcLimits`` (slapd-config(5))."""
+    certificate is for ``certificate_names``, and signed by a CA made here unless ``self_signed``; ``limits`` is
+    the database's ``olcLimits`` (slapd-config(5))."""
     config = folder / "slapd.d"
     config.mkdir()
     (folder / "data").mkdir()
-    ca_pem = write_certificates(folder, certificate_names)
+    ca_pem = write_certificates(folder, certificate_names, self_signed)
     subprocess.run([SLAPADD, "-n0", "-F", str(config)], input=config_ldif(folder, limits).encode(), check=True,
                    capture_output=True, timeout=30)
     port, ldaps_port = free_port(), free_port()

@@ -187,6 +187,25 @@ def test_new_get_set_remove_connected_system(session):
     assert gone.value.status == 404
 
 
+def test_set_connected_system_password_and_reference_settings(session):
+    """-RequireSecureTransport (a switch: :$false turns it off), -InitialPasswordTimeToLive (a TimeSpan, sent
+    as ToString('c')), -UnresolvedReferenceHandling (ValidateSet, sent as typed)."""
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    assert (created["requireSecureTransport"], created["initialPasswordTimeToLive"],
+            created["unresolvedReferenceHandling"]) == (False, None, "Error")
+    updated = set_jim_connected_system(session, created["id"], require_secure_transport=True,
+                                       initial_password_time_to_live="30.00:00:00",
+                                       unresolved_reference_handling="ignore")
+    assert (updated["requireSecureTransport"], updated["initialPasswordTimeToLive"],
+            updated["unresolvedReferenceHandling"]) == (True, "30.00:00:00", "Ignore")
+    off = set_jim_connected_system(session, created["id"], require_secure_transport=False,
+                                   initial_password_time_to_live="01:30:00")
+    assert (off["requireSecureTransport"], off["initialPasswordTimeToLive"]) == (False, "01:30:00")
+    with pytest.raises(CmdletError) as refused:  # New-TimeSpan -Days 0: JIM would ignore it quietly
+        set_jim_connected_system(session, created["id"], initial_password_time_to_live="00:00:00")
+    assert "\n  - initialPasswordTimeToLive: Must be longer than zero" in str(refused.value)
+
+
 def test_set_connected_system_shows_each_problem_as_the_cmdlet_does(session):
     created = new_jim_connected_system(session, "Corporate LDAP", 3)
     with pytest.raises(CmdletError) as refused:

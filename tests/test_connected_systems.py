@@ -56,6 +56,11 @@ def test_create_answers_the_new_object_with_its_connectors_defaults(client, admi
         "objectCount": 0,
         "pendingExportCount": 0,
         "maxExportParallelism": None,
+        # JIM's defaults: no initial password window of its own (JIM's seven days), no TLS demanded, an
+        # unresolved reference an error.
+        "initialPasswordTimeToLive": None,
+        "requireSecureTransport": False,
+        "unresolvedReferenceHandling": "Error",
     }
     assert {key: system["settingValues"][key] for key in LDAP_DEFAULTS} == LDAP_DEFAULTS
     assert system["settingValues"]["12"]["stringValue"] == "userAccountControl"

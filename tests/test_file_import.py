@@ -2,13 +2,21 @@
 import json
 import logging
 import os
+import shutil
 import threading
 import time
 import tracemalloc
+from pathlib import Path
 
 import pytest
 
+from app import create_app
+from conftest import TEST_ENCRYPTION_KEY, make_key
 from connectors import file
+from database import db
+from encryption import KEY_FILE
+from models import Role
+from private_files import FilesRootError
 from envelope import assert_error
 from importing import failed, history, import_schema, imported, new_system, preview, set_values
 from leaks import shows
@@ -303,3 +311,61 @@ def test_the_delimiter_is_one_character(client, admin, root, file_system, delimi
     assert answer.json["validationErrors"] == {
         "settingValues.102": ["Delimiter must be one character other than a quote, or \\t for a tab."]}
 
+
+
+# The service's own files: never read, whatever the root.
+
+@pytest.mark.parametrize("make_root", [
+    lambda tmp_path: Path("/"),
+    lambda tmp_path: tmp_path,  # above the instance folder
+    lambda tmp_path: tmp_path / "instance",
+    lambda tmp_path: tmp_path / "data",  # the database's folder, outside the instance folder
+    lambda tmp_path: linked(tmp_path / "alias", tmp_path),
+], ids=["slash", "above-the-instance-folder", "the-instance-folder", "the-databases-folder", "a-link-above"])
+def test_a_files_root_that_holds_the_services_own_files_refuses_to_start(tmp_path, make_root):
+    (tmp_path / "data").mkdir()
+    given = make_root(tmp_path)
+    config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'data' / 'jim.db'}",
+              "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY], "JIM_CONNECTOR_FILES_ROOT": str(given)}
+    with pytest.raises(FilesRootError) as refused:
+        create_app(config, instance_path=str(tmp_path / "instance"))
+    assert str(refused.value).startswith(f"JIM_CONNECTOR_FILES_ROOT ({given.resolve()}) holds the service's own ")
+    config["JIM_CONNECTOR_FILES_ROOT"] = str(tmp_path / "data-files")  # beside them: a folder of its own
+    create_app(config, instance_path=str(tmp_path / "instance"))
+
+
+def linked(link: Path, target: Path) -> Path:
+    link.symlink_to(target)
+    return link
+
+
+def test_a_hard_link_to_the_key_or_the_database_is_refused(monkeypatch, tmp_path, root, sqlite_template):
+    """SQLite's: the one store whose database and key are files (PostgreSQL keeps neither on the service's disk)."""
+    monkeypatch.delenv("JIM_ENCRYPTION_KEY", raising=False)
+    shutil.copy(sqlite_template, tmp_path / "jim.db")
+    app = create_app({"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'jim.db'}",
+                      "JIM_RATE_LIMIT_ENABLED": False, "JIM_CONNECTOR_FILES_ROOT": str(root)},
+                     instance_path=str(tmp_path / "instance"))
+    client, admin = app.test_client(), {"X-Api-Key": make_key(app, Role.ADMINISTRATOR)}
+    os.link(tmp_path / "instance" / KEY_FILE, root / "key.csv")
+    os.link(tmp_path / "jim.db", root / "store.csv")
+    for given in ("key.csv", "store.csv"):
+        system_id = new_system(client, admin, 1, {file.FILE_PATH.id: given})
+        assert failed(client, admin, system_id, 400) == (
+            f"File Path {given!r} is a link to one of the service's own files (its database or key), which no "
+            f"connector reads.")
+    with app.app_context():
+        db.engine.dispose()
+
+
+def test_a_root_link_pointed_at_the_services_own_files_after_start_is_refused(client, admin, tmp_path, root,
+                                                                             file_system, app):
+    (tmp_path / "root-link").symlink_to(root)
+    app.config["JIM_CONNECTOR_FILES_ROOT"] = str(tmp_path / "root-link")
+    write(root / "people.csv", "id\n1\n")
+    assert list(imported(client, admin, file_system("people.csv"))) == ["people"]
+    (tmp_path / "root-link").unlink()
+    (tmp_path / "root-link").symlink_to(Path(app.instance_path).parent)
+    message = failed(client, admin, file_system("people.csv"), 400)
+    assert message.startswith("The connector files folder (JIM_CONNECTOR_FILES_ROOT) now holds the service's own "
+                              "files (")

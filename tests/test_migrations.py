@@ -60,6 +60,32 @@ def test_upgrade_builds_the_models_schema(empty_app):
     assert {table.name for table in db.metadata.sorted_tables} | {"alembic_version"} == tables
 
 
+def test_upgrade_and_downgrade_keep_ids_never_reused(empty_app, store):
+    """On SQLite a table's ids are never reused only with AUTOINCREMENT, which a migration rebuilding the table
+    in batch mode drops unless it says otherwise: every table the models mark so keeps it, up and down."""
+    if store != "sqlite":
+        pytest.skip("PostgreSQL's sequences never hand an id out twice")
+    marked = {table.name for table in db.metadata.sorted_tables if table.kwargs.get("sqlite_autoincrement")}
+
+    def autoincrementing() -> set[str]:
+        with empty_app.app_context():
+            return {name for name, sql in db.session.execute(text("SELECT name, sql FROM sqlite_master WHERE "
+                                                                  "type = 'table'")) if "AUTOINCREMENT" in sql}
+
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    assert autoincrementing() == marked
+    with empty_app.app_context():
+        head = ScriptDirectory.from_config(empty_app.extensions["migrate"].migrate.get_config()).get_current_head()
+    for revision in range(int(head) - 1, 0, -1):
+        assert flask(empty_app, "db", "downgrade", f"{revision:04}").exit_code == 0
+        assert marked & set(inspect_tables(empty_app)) <= autoincrementing(), revision
+
+
+def inspect_tables(app) -> list[str]:
+    with app.app_context():
+        return inspect(db.engine).get_table_names()
+
+
 def test_check_sees_drift(empty_app):
     assert flask(empty_app, "db", "upgrade").exit_code == 0
     with empty_app.app_context():
@@ -154,9 +180,9 @@ def test_the_drop_down_values_take_jims_spellings(empty_app):
 
 
 def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
-    """0008: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
+    """0009: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
     older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
-    assert flask(empty_app, "db", "upgrade", "0007").exit_code == 0
+    assert flask(empty_app, "db", "upgrade", "0008").exit_code == 0
     with empty_app.app_context():
         for key_id in (1, 2):
             db.session.execute(text(
@@ -173,7 +199,7 @@ def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
             (True, False, "Administrator")] * 2
         db.session.execute(text("UPDATE api_keys SET role = NULL WHERE id = 1"))
         db.session.commit()
-    assert flask(empty_app, "db", "downgrade", "0007").exit_code == 0
+    assert flask(empty_app, "db", "downgrade", "0008").exit_code == 0
     with empty_app.app_context():
         rows = db.session.execute(text("SELECT role, revoked_at FROM api_keys ORDER BY id")).all()
     assert [(row.role, row.revoked_at is None) for row in rows] == [("Reader", False), ("Administrator", True)]

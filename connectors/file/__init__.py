@@ -65,8 +65,7 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     given = settings[FILE_PATH]
     delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
     value_delimiter = settings[MULTI_VALUE_DELIMITER]  # the offline checks keep it apart from the Delimiter
-    path = inside_root(Path(settings.files_root), given)
-    with open_file(path, given) as file:
+    with opened(settings, given) as file:
         header, types, multi_valued, warnings = read_columns(file, given, delimiter, value_delimiter, deadline)
     attributes = tuple(
         DiscoveredAttribute(name, column_type.type, Plurality.MULTI_VALUED if multiple else Plurality.SINGLE_VALUED)
@@ -74,6 +73,42 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     )
     name = (settings[OBJECT_TYPE] or "").strip() or PurePath(given).stem
     return DiscoveredSchema((DiscoveredObjectType(name, attributes),), warnings)
+
+
+def opened(settings: Settings, given: str) -> BinaryIO:
+    """The file at File Path ``given``, opened, if it lies inside the files root and is none of the service's own
+    files (its key, its database), by its name or by a hard link's."""
+    root = Path(settings.files_root).resolve()
+    held = held_by(root, settings.private_paths)
+    if held is not None:  # checked when the service started: the root is a link that points elsewhere now
+        raise Refused(f"The connector files folder (JIM_CONNECTOR_FILES_ROOT) now holds the service's own files "
+                      f"({held}); no file is read from it until it is a folder of its own again.")
+    file = open_file(inside_root(root, given), given)
+    status = os.fstat(file.fileno())
+    if (status.st_dev, status.st_ino) in own_files(settings.private_paths):
+        file.close()
+        raise Refused(f"File Path {given!r} is a link to one of the service's own files (its database or key), "
+                      f"which no connector reads.")
+    return file
+
+
+def held_by(root: Path, private_paths: tuple[Path, ...]) -> Path | None:
+    """The first of the service's own folder and files that the (resolved) root is or holds, if any."""
+    return next((own for own in private_paths if own.is_relative_to(root)), None)
+
+
+def own_files(private_paths: tuple[Path, ...]) -> set[tuple[int, int]]:
+    """The (device, inode) of each of the service's own files, and of each file in its own folders: a hard link
+    to one has another name, not another inode."""
+    found = set()
+    for path in private_paths:
+        for candidate in [path, *(path.iterdir() if path.is_dir() else ())]:
+            try:
+                status = candidate.stat()
+            except OSError:
+                continue  # not made yet (the key before its first use), or gone
+            found.add((status.st_dev, status.st_ino))
+    return found
 
 
 def inside_root(root: Path, given: str) -> Path:
@@ -190,7 +225,7 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     delimiter = "\t" if settings[DELIMITER] == TAB else settings[DELIMITER]
     value_delimiter = settings[MULTI_VALUE_DELIMITER]
     multi_valued = {attribute.name for attribute in object_type.attributes if attribute.multi_valued}
-    with open_file(inside_root(Path(settings.files_root), given), given) as file:
+    with opened(settings, given) as file:
         rows = csv.reader(text_lines(file, given), delimiter=delimiter)
         try:
             header = next(rows, None)

@@ -4,12 +4,14 @@ from collections.abc import Iterator
 from connectors.interface import (
     Capabilities,
     Category,
+    CertificateReader,
     Connector,
     Deadline,
     DiscoveredDirectoryServer,
     DiscoveredHierarchy,
     DiscoveredSchema,
     ImportedObject,
+    PresentedCertificates,
     ReadScope,
     SchemaStandard,
     Setting,
@@ -77,6 +79,12 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     return objects.read_objects(settings, scope, deadline)
 
 
+def read_server_certificate(settings: Settings, deadline: Deadline) -> PresentedCertificates | None:
+    from connectors.ldap import certificate  # noqa: PLC0415
+
+    return certificate.read(settings, deadline)
+
+
 CONNECTOR = Connector(
     3,
     "JIM LDAP Connector",
@@ -127,4 +135,7 @@ CONNECTOR = Connector(
                  password_policy_discovery=True),
     SchemaStandard.LDAP,
     discover_directory_servers=discover_directory_servers,
+    server_certificate=CertificateReader(read_server_certificate,
+                                         (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
+                                         TRUSTED_CA_CERTIFICATES),
 )

@@ -77,6 +77,19 @@ def endpoint(host: str, port: int, use_ldaps: bool) -> Endpoint:
                     use_ldaps or parts.scheme.lower() == "ldaps")
 
 
+def trusting(trusted_pem: str | None) -> ssl.SSLContext:
+    """TLS that trusts the system's CAs and ``trusted_pem``, each certificate of it an anchor: a server's own
+    certificate or an intermediate trusted there is trusted as itself (OpenSSL's partial chain, Python 3.13's
+    default), as JIM trusts what its certificate store holds."""
+    try:
+        context = ssl.create_default_context(cadata=trusted_pem or None)
+    except ssl.SSLError:
+        raise Refused("Trusted CA Certificates holds no certificate that can be read: give PEM certificates, "
+                      "each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.") from None
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN
+    return context
+
+
 class Metered:
     """A directory's socket as ldap3 reads it: each byte counted against the import's limit, and each LDAP
     message's declared length (its BER header) held to ``MAX_MESSAGE_BYTES`` before the message is read."""
@@ -142,11 +155,7 @@ class VerifiedTls(ldap3.Tls):
     def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline | None = None):
         super().__init__()
         self.deadline = deadline
-        try:
-            self.context = ssl.create_default_context(cadata=trusted_pem or None)
-        except ssl.SSLError:
-            raise Refused("Trusted CA Certificates holds no certificate that can be read: give PEM certificates, "
-                          "each from -----BEGIN CERTIFICATE----- to -----END CERTIFICATE-----.") from None
+        self.context = trusting(trusted_pem)
         self.host = host
 
     def wrap_socket(self, connection, do_handshake=False):

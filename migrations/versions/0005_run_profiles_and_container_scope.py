@@ -36,15 +36,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_connected_system_run_profiles_connected_system_id'), ['connected_system_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_connected_system_run_profiles_partition_id'), ['partition_id'], unique=False)
 
-    with op.batch_alter_table('connected_system_containers', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('excluded', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('scope', sa.String(length=20), server_default='Subtree', nullable=False))
+    # Plain ADD COLUMN, never batch mode: on SQLite that rebuilds the table and loses its AUTOINCREMENT, so that
+    # deleted containers' ids would be handed out again.
+    op.add_column('connected_system_containers',
+                  sa.Column('excluded', sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column('connected_system_containers',
+                  sa.Column('scope', sa.String(length=20), server_default='Subtree', nullable=False))
 
 
 def downgrade():
-    with op.batch_alter_table('connected_system_containers', schema=None) as batch_op:
-        batch_op.drop_column('scope')
-        batch_op.drop_column('excluded')
+    # ALTER TABLE ... DROP COLUMN, never batch mode: on SQLite that rebuilds the table, and dropping the old one
+    # cascades to the rows that refer to it.
+    op.drop_column('connected_system_containers', 'scope')
+    op.drop_column('connected_system_containers', 'excluded')
 
     with op.batch_alter_table('connected_system_run_profiles', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_connected_system_run_profiles_partition_id'))
