@@ -4,8 +4,10 @@ The settings are checked offline first, and nothing is attempted while they fail
 revealed in memory for the one call, which ``connectors.runner`` bounds by JIM_CONNECTOR_TIMEOUT_SECONDS
 and scrubs of them. No database transaction or lock is held meanwhile: the import writes its result
 afterwards, and refuses it (409) if the settings changed in between. A failed import records that the
-settings do not work (``settingValuesValid`` false); a preview records nothing.
+settings do not work (``settingValuesValid`` false); a preview records nothing. Either failure is logged at
+WARNING with its reason, which holds no secret (the runner scrubbed it; the offline checks never quote one).
 """
+import logging
 from enum import Enum
 from pathlib import Path
 
@@ -21,6 +23,8 @@ from encryption import Secret
 from errors import BadRequest, Conflict
 from history import ChangeAction
 from systems import StoredSystem
+
+log = logging.getLogger(__name__)
 
 
 class Discovery(Enum):
@@ -66,10 +70,20 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         found = runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
         check_size(found)  # before anything is written: a system too big is refused, not half imported
         return found
-    except (ValidationError, ConnectorError):
-        if record_failure and what.value[1] is not None:
+    except (ValidationError, ConnectorError) as error:
+        recorded = record_failure and what.value[1] is not None
+        doing = "import" if recorded else "import preview" if what.value[1] is not None else "discovery"
+        log.warning("The %s %s of connected system %s failed: %s", what.name.lower().replace("_", " "), doing,
+                    system.id, reason_of(error), extra={"fields": {"connectedSystemId": system.id}})
+        if recorded:
             record_failed_import(system, what)
         raise
+
+
+def reason_of(error: ValidationError | ConnectorError) -> str:
+    if isinstance(error, ConnectorError):
+        return error.message
+    return " ".join(f"{field}: {' '.join(messages)}" for field, messages in error.messages.items())
 
 
 def record_failed_import(seen: StoredSystem, what: Discovery):

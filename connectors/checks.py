@@ -72,9 +72,11 @@ def address_problems(setting: Setting, value: str) -> list[str]:
         return [] if HOST_NAME.match(value) else [f"{setting.name} must be a host name or a URL."]
     try:
         parts = urlsplit(value)
-        parts.port  # raises ValueError for a port that is not a number in range
+        port = parts.port  # raises ValueError for a port that is not a number in range
     except ValueError:
         return [f"{setting.name} is not a valid URL."]
+    if port == 0:  # no server listens on it: a client asked for it connects to a default port, or nowhere
+        return [f"{setting.name} names port 0; a port is from 1 to 65535 (or leave the port out)."]
     if parts.scheme.lower() not in setting.url_schemes:
         return [f"{setting.name} must use {' or '.join(setting.url_schemes)}."]
     if not parts.hostname:

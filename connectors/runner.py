@@ -14,6 +14,7 @@ import ctypes.util
 import json
 import logging
 import queue
+import re
 import threading
 import time
 import traceback
@@ -58,12 +59,19 @@ MALLOC_TRIM = _malloc_trim()
 
 
 def scrub(message: str, secrets: tuple[str, ...]) -> str:
-    """``message`` without any run of ``SECRET_RUN`` characters of a secret, as given, JSON-escaped or URL-encoded."""
+    """``message`` without any run of ``SECRET_RUN`` characters of a secret, as given, JSON-escaped or URL-encoded.
+
+    A secret shorter than the run is hidden where it stands whole, not inside a longer word of letters and
+    digits: hidden everywhere, a one-letter password would mask that letter in every word of the message, and
+    a word that merely holds it does not tell it.
+    """
     for secret in secrets:
         for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}:
-            run = min(SECRET_RUN, len(form))
-            for start in range(len(form) - run + 1):
-                message = message.replace(form[start:start + run], HIDDEN)
+            if len(form) < SECRET_RUN:
+                message = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", HIDDEN, message)
+                continue
+            for start in range(len(form) - SECRET_RUN + 1):
+                message = message.replace(form[start:start + SECRET_RUN], HIDDEN)
     return message
 
 

@@ -375,6 +375,41 @@ def set_jim_connected_system_container_scope_text(session: Session, connected_sy
     return session.invoke(f"{SYSTEMS}/{connected_system_id}/container-scope-text", "PUT", body)["text"]
 
 
+# Server certificate
+
+
+def convert_to_jim_setting_value_updates(setting_values: dict) -> dict:
+    """ConvertTo-JIMSettingValueUpdates: each value under the key its .NET type picks (a bool is no int there)."""
+    def shaped(value):
+        if isinstance(value, bool):
+            return {"checkboxValue": value}
+        if isinstance(value, int):
+            return {"intValue": value}
+        return {"stringValue": str(value)}
+    return {str(key): shaped(value) for key, value in setting_values.items()}
+
+
+def get_jim_connected_system_server_certificate(session: Session, connected_system_id: int, setting_values=UNSET):
+    """Get-JIMConnectedSystemServerCertificate [-SettingValues]: GET, or the POST when unsaved values are given."""
+    endpoint = f"{SYSTEMS}/{connected_system_id}/server-certificate"
+    if setting_values is UNSET:
+        return session.invoke(endpoint)
+    return session.invoke(endpoint, "POST", {"settingValues": convert_to_jim_setting_value_updates(setting_values)})
+
+
+def approve_jim_connected_system_server_certificate(session: Session, connected_system_id: int, thumbprint: str,
+                                                    change_reason: str = "", setting_values=UNSET,
+                                                    pass_thru: bool = False):
+    """Approve-JIMConnectedSystemServerCertificate -Thumbprint [-ChangeReason] [-SettingValues] [-PassThru]."""
+    body = {"thumbprint": thumbprint}
+    if change_reason:
+        body["changeReason"] = change_reason
+    if setting_values is not UNSET:
+        body["settingValues"] = convert_to_jim_setting_value_updates(setting_values)
+    response = session.invoke(f"{SYSTEMS}/{connected_system_id}/server-certificate/trust", "POST", body)
+    return response if pass_thru else None
+
+
 # Run profiles
 
 

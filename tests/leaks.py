@@ -3,9 +3,12 @@
 A secret leaks when any run of ``RUN`` of its characters appears, as it is or in the escaped forms a JSON
 answer or a JSON log line gives it (``ensure_ascii`` escapes every non-ASCII character). Shorter runs are
 common substrings of ordinary text and prove nothing. The run is counted in the secret's characters, not in
-those of its escaped form, where one escaped character and its neighbours would already make eight.
+those of its escaped form, where one escaped character and its neighbours would already make eight. A secret
+shorter than ``RUN`` leaks where it stands whole, not inside a longer word of letters and digits, as the
+service hides it (connectors/runner.py): a word that merely holds it does not tell it.
 """
 import json
+import re
 
 RUN = 8
 
@@ -16,8 +19,9 @@ def forms(text: str) -> set[str]:
 
 
 def shows(text: str, secret: str) -> bool:
-    run = min(RUN, len(secret))
-    return any(form in text for start in range(len(secret) - run + 1) for form in forms(secret[start:start + run]))
+    if len(secret) < RUN:
+        return any(re.search(rf"(?<!\w){re.escape(form)}(?!\w)", text) for form in forms(secret))
+    return any(form in text for start in range(len(secret) - RUN + 1) for form in forms(secret[start:start + RUN]))
 
 
 def shows_in_bytes(data: bytes, secret: str) -> bool:

@@ -11,6 +11,7 @@ import pytest
 from cmdlets import (
     MODULE_CMDLETS,
     CmdletError,
+    approve_jim_connected_system_server_certificate,
     connect_jim,
     convert_to_json,
     get_jim_api_key,
@@ -18,6 +19,7 @@ from cmdlets import (
     get_jim_connected_system_container_scope_text,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
+    get_jim_connected_system_server_certificate,
     get_jim_connector_definition,
     get_jim_health,
     get_jim_run_profile,
@@ -339,6 +341,36 @@ def test_import_hierarchy_then_select_partitions_and_containers(session, ldap_di
     assert (container["id"], container["selected"]) == (people["id"], True)
     [partition] = get_jim_connected_system_partition(session, created["id"])
     assert partition["selected"] and next(c for c in partition["containers"] if c["name"] == "People")["selected"]
+
+
+def test_read_and_approve_the_server_certificate(session, ldap_directory):
+    """The cmdlets' second example: read what the directory presents, trust the authority that issued it (the
+    choice that survives a renewal), and the import over LDAPS that was refused then works."""
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    set_jim_connected_system(session, created["id"], setting_values={
+        1: {"stringValue": ldap_directory.url}, 2: {"stringValue": SERVICE_DN}, 3: {"stringValue": SERVICE_PASSWORD}})
+    # Configuring LDAPS: the address entered, not saved yet.
+    drafted = get_jim_connected_system_server_certificate(session, created["id"],
+                                                          setting_values={1: ldap_directory.ldaps_url})
+    assert drafted["certificate"]["failureReason"] == "UntrustedIssuer"
+    set_jim_connected_system(session, created["id"], setting_values={1: {"stringValue": ldap_directory.ldaps_url}})
+    with pytest.raises(CmdletError) as refused:
+        import_jim_connected_system_schema(session, created["id"])
+    assert refused.value.status == 502
+
+    reading = get_jim_connected_system_server_certificate(session, created["id"])
+    shown = reading["certificate"]
+    assert (shown["host"], shown["subject"], shown["isSelfSigned"]) == ("127.0.0.1", "CN=localhost", False)
+    assert approve_jim_connected_system_server_certificate(session, created["id"], shown["issuerThumbprint"],
+                                                           change_reason="Unblocking the connection test.") is None
+    assert len(import_jim_connected_system_schema(session, created["id"])["objectTypes"]) > 10
+    again = approve_jim_connected_system_server_certificate(session, created["id"], shown["issuerThumbprint"],
+                                                            pass_thru=True)
+    assert again["outcome"] == "AlreadyTrusted"
+    with pytest.raises(CmdletError) as mismatch:
+        approve_jim_connected_system_server_certificate(session, created["id"], "7B" * 20)
+    assert mismatch.value.status == 409
+    assert str(mismatch.value).startswith("JIM API error (409): 127.0.0.1 is presenting a different certificate")
 
 
 # API keys and who is calling (issue 20 part 7)

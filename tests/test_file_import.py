@@ -79,6 +79,7 @@ VALUES = [
     ("2026-12-01T10:30:15+02:00", "DateTime"),
     ("2026-02-30", "Text"),  # the shape of a date, not a date
     ("20261201", "Number"),  # ISO 8601's basic form is a number here
+    ("20261201T10:30", "Text"),  # and no date-time
     ("10:30", "Text"),
     ("01/12/2026", "Text"),
     ("3f2504e0-4f89-11d3-9a0c-0305e82c3301", "Guid"),

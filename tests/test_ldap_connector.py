@@ -39,6 +39,7 @@ def test_active_directory_syntaxes(active_directory):
     assert user["objectGUID"] == user["objectSid"] == (BIN, SINGLE, READ_ONLY)  # octet strings, set by the DC
     assert user["nTSecurityDescriptor"] == (BIN, SINGLE, WRITABLE)
     assert user["whenCreated"] == (D, SINGLE, READ_ONLY)
+    assert types["meeting"]["meetingStartTime"] == (D, MULTI, WRITABLE)  # UTC Time, which slapd does not have
     assert user["memberOf"] == (R, MULTI, READ_ONLY)
     assert user["manager"] == (R, SINGLE, WRITABLE)
     assert user["wellKnownObjects"] == (T, MULTI, READ_ONLY)  # DN-Binary: the pair, as it is

@@ -113,6 +113,12 @@ def test_the_seed_end_to_end(client, admin, admin_key, reader, ldap_system, ldap
     assert caplog.records and not shows(caplog.text, SERVICE_PASSWORD)
 
 
+def warnings_of(caplog) -> list[str]:
+    """What the service logged at WARNING about imports."""
+    return [record.getMessage() for record in caplog.records
+            if record.levelno == logging.WARNING and record.name == "discovery"]
+
+
 # What the schemas make of the directory's classes.
 
 def test_object_types_are_the_structural_classes_less_the_directorys_own(client, admin, admin_key, ldap_system,
@@ -232,8 +238,6 @@ FAILURES = [
      f"The directory refused to let {SEED_ACCOUNT} bind: invalidCredentials (49)."),
     ("unknown-account", lambda d: seed_settings(d.url, USERNAME=f"cn=Nobody,{SUFFIX}"), 400,
      f"The directory refused to let cn=Nobody,{SUFFIX} bind: invalidCredentials (49)."),
-    ("port-zero", lambda d: seed_settings("ldap://127.0.0.1:0"), 502,  # the URL's port, even 0, not Port's 389
-     "Could not reach the directory at ldap://127.0.0.1:0: it refused the connection."),
     ("not-an-ipv6-address", lambda d: seed_settings("[:]"), 400,
      "ldap://[:]:389 is not an address a directory can be reached at: check Host and Port."),
     ("closed-port", lambda d: seed_settings(f"ldap://127.0.0.1:{free_port()}"), 502,
@@ -269,6 +273,9 @@ def test_failures_say_what_the_directory_said_and_never_the_password(client, adm
     configure(client, admin, system_id, **values)
     shown = failed(client, admin, system_id, status, import_path)
     assert shown.startswith(expected_message(message, values)), shown
+    # The log says why, as the answer does.
+    assert warnings_of(caplog) == [f"The {import_path.removeprefix('import-')} import of connected system "
+                                   f"{system_id} failed: {shown}"]
     password = values["PASSWORD"]
     assert not shows(shown, password) and not shows(json.dumps(history(client, reader, system_id)), password)
     assert not shows(caplog.text, password)
@@ -311,7 +318,7 @@ def test_settings_the_directory_stops_accepting_are_recorded_as_not_valid(client
 @pytest.mark.parametrize("import_path, failed_action", [("import-schema", "SchemaImportFailed"),
                                                          ("import-hierarchy", "HierarchyImportFailed")])
 def test_a_password_no_configured_key_can_read_fails_the_offline_checks_and_is_recorded(
-        app_config, client, admin, admin_key, ldap_system, ldap_directory, import_path, failed_action):
+        app_config, client, admin, admin_key, ldap_system, ldap_directory, caplog, import_path, failed_action):
     """The service restarted with another JIM_ENCRYPTION_KEY: the stored password is unreadable, and the import
     refuses, naming it, as validate-settings does; the settings no longer work, and that is recorded."""
     system_id = ldap_system["id"]
@@ -322,6 +329,9 @@ def test_a_password_no_configured_key_can_read_fails_the_offline_checks_and_is_r
                                                 headers={"X-Api-Key": admin_key})
     body = assert_error(response, 400, "VALIDATION_ERROR")
     assert list(body["validationErrors"]) == [f"settingValues.{ldap.PASSWORD.id}"]
+    assert warnings_of(caplog) == [f"The {import_path.removeprefix('import-')} import of connected system "
+                                   f"{system_id} failed: settingValues.3: Password cannot be read with any "
+                                   f"configured encryption key; set it again."]
     assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["settingValuesValid"] is False
     record = history(client, admin, system_id)[0]
     assert (record["action"], record["changes"]) == (
@@ -359,8 +369,9 @@ def test_a_certificate_for_another_host_name_is_refused(client, admin, admin_key
         configure(client, admin, ldap_system["id"],
                   **seed_settings(other.ldaps_url, TRUSTED_CA_CERTIFICATES=other.ca_pem))
         body = assert_error(import_schema(client, admin_key, ldap_system["id"]), 502, "BAD_GATEWAY")
-    assert body["message"].startswith(f"Could not reach the directory at {other.ldaps_url}: the TLS handshake failed "
-                                      f"(certificate verify failed: IP address mismatch")
+    assert body["message"] == (f"Could not reach the directory at {other.ldaps_url}: the TLS handshake failed "
+                               f"(certificate verify failed: IP address mismatch, certificate is not valid for "
+                               f"'127.0.0.1'.).")  # in plain words, without the escapes of a Python repr
 
 
 @pytest.mark.parametrize("scheme", ["ldap", "ldaps"])
@@ -525,6 +536,32 @@ def test_settings_changed_during_a_hierarchy_import_are_a_conflict(app, client, 
     assert "import again" in assert_error(answer, 409, "CONFLICT")["message"]
     assert partitions(client, reader, system_id) == {}
     assert [record["action"] for record in history(client, reader, system_id)] == ["Updated", "Updated", "Created"]
+
+
+@pytest.mark.parametrize("import_path", ["import-schema", "import-hierarchy"])
+def test_a_failure_of_settings_replaced_meanwhile_leaves_the_new_ones_validated(app, client, admin, admin_key,
+                                                                                reader, ldap_system,
+                                                                                ldap_directory, import_path):
+    """An import with a wrong password fails after the password was set right and validated: the failure is
+    the old settings', and the new ones stay valid."""
+    system_id = ldap_system["id"]
+    relay = Relay((ldap_directory.host, ldap_directory.port))
+    try:
+        configure(client, admin, system_id, **seed_settings(f"ldap://127.0.0.1:{relay.port}",
+                                                            PASSWORD=WRONG_PASSWORD))
+
+        def mend_the_password():
+            configure(client, admin, system_id, PASSWORD=SERVICE_PASSWORD)
+            validated = client.post(f"{SYSTEMS}/{system_id}/validate-settings", headers=admin)
+            assert validated.json["valid"] is True
+
+        answer = answered_while_held(app, relay, admin_key, f"{SYSTEMS}/{system_id}/{import_path}",
+                                     mend_the_password)
+    finally:
+        relay.close()
+    assert_error(answer, 400, "BAD_REQUEST")
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is True
+    assert history(client, reader, system_id)[0]["action"] == "SettingsValidated"
 
 
 def test_a_naming_context_without_its_entry_is_refused(client, admin, admin_key, ldap_system, tmp_path):

@@ -1,6 +1,7 @@
 """Schema import as the API shows it, through the File connector on files the tests write: the merge by
 name that keeps ids and selections, the preview that writes nothing, the selections and their rules, the
 ETag and history of each change, and the import's bodies and failures."""
+import socket
 from pathlib import Path
 
 import pytest
@@ -150,6 +151,12 @@ def test_names_with_capitals_are_matched_ignoring_case_on_a_reimport(client, adm
     kept = attributes_of(after)["employeeNumber"]
     assert (kept["id"], kept["isExternalId"], kept["selected"]) == (number["id"], True, True)
     assert len(history(client, admin, 1)) == records
+    # A change of case is taken, as a new name, and keeps the id and the selection.
+    client.put(SYSTEM, json={"settingValues": {"104": {"stringValue": "STAFF"}}}, headers=admin)
+    renamed = import_schema(client, admin).json["objectTypes"]
+    assert [(t["id"], t["name"], t["selected"]) for t in renamed] == [(staff["id"], "STAFF", True)]
+    assert {"field": "objectTypes.STAFF.name", "oldValue": "Staff", "newValue": "STAFF"} in \
+        history(client, admin, 1)[0]["changes"]
 
 
 def test_a_type_the_system_no_longer_has_is_removed(client, admin, file_system):
@@ -205,11 +212,21 @@ def test_a_failed_import_keeps_the_schema_and_unvalidates_the_settings(client, a
     assert record["changes"] == [{"field": "settingValuesValid", "oldValue": True, "newValue": False}]
 
 
-def test_settings_that_fail_the_offline_checks_are_named_and_nothing_is_tried(client, admin, files_root):
-    created = client.post(SYSTEMS, json={"name": "Directory", "connectorDefinitionId": 3}, headers=admin)
-    assert created.status_code == 201
-    body = assert_error(client.post(f"{SYSTEM}/import-schema", headers=admin), 400, "VALIDATION_ERROR")
-    assert set(body["validationErrors"]) == {"settingValues.1", "settingValues.2", "settingValues.3"}
+def test_settings_that_fail_the_offline_checks_are_named_and_nothing_is_tried(client, admin):
+    """A directory whose Username is no account's name: each import names it, and nothing connects to the Host."""
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        listener.setblocking(False)
+        created = client.post(SYSTEMS, json={"name": "Directory", "connectorDefinitionId": 3}, headers=admin)
+        assert created.status_code == 201
+        where = {"1": {"stringValue": f"ldap://127.0.0.1:{listener.getsockname()[1]}"},
+                 "2": {"stringValue": "jim"}, "3": {"stringValue": "never-sent-Pw9"}}
+        assert client.put(SYSTEM, json={"settingValues": where}, headers=admin).status_code == 200
+        for path in ("import-schema", "import-schema/preview", "import-hierarchy"):
+            body = assert_error(client.post(f"{SYSTEM}/{path}", headers=admin), 400, "VALIDATION_ERROR")
+            assert body["validationErrors"] == {
+                "settingValues.2": ["Username must be a bind DN, DOMAIN\\user or user@domain."]}
+        with pytest.raises(BlockingIOError):  # no connection waits to be accepted: none was made
+            listener.accept()
     assert client.get(SYSTEM, headers=admin).json["objectTypes"] == []
 
 
@@ -228,8 +245,12 @@ def test_a_later_change_of_settings_unvalidates_them_and_keeps_the_schema(client
     ('{"removeDependents": true, "disableDependents": false}', "application/json"),
 ])
 def test_import_takes_no_body_or_the_modules_switches(client, admin, file_system, body, content_type):
+    """The switches change nothing here (nothing depends on a schema yet): the import is made as without them."""
     headers = {"X-Api-Key": admin["X-Api-Key"], **({"Content-Type": content_type} if content_type else {})}
-    import_schema(client, headers, data=body)
+    answer = import_schema(client, headers, data=body).json
+    assert (answer["settingValuesValid"], [t["name"] for t in answer["objectTypes"]]) == (True, ["person"])
+    assert answer["objectTypes"][0]["attributeCount"] == 5
+    assert history(client, admin, 1)[0]["action"] == "SchemaImported"
 
 
 @pytest.mark.parametrize("body, content_type, status, code", [

@@ -5,6 +5,7 @@ import json
 import logging
 import secrets
 import time
+from urllib.parse import quote
 
 import pytest
 from scim2_models import Context, ListResponse, ResourceType, Schema
@@ -151,6 +152,7 @@ def test_a_providers_own_resource_type_maps_every_scim_type(api, tmp_path):
         {"name": "weight", "type": "decimal", "multiValued": False},
         {"name": "purchased", "type": "dateTime", "multiValued": False},
         {"name": "tags", "type": "string", "multiValued": True},
+        {"name": "manual", "type": "reference", "multiValued": False, "referenceTypes": ["external"]},
         {"name": "firmware", "type": "binary", "multiValued": False, "mutability": "readOnly"},
         {"name": "owner", "type": "complex", "multiValued": False, "mutability": "readOnly",
          "subAttributes": [{"name": "name", "type": "string", "multiValued": False}]},
@@ -169,6 +171,7 @@ def test_a_providers_own_resource_type_maps_every_scim_type(api, tmp_path):
         "externalId": ("Text", "SingleValued", "Writable"),
         "firmware": ("Binary", "SingleValued", "ReadOnly"),
         "id": ("Text", "SingleValued", "ReadOnly"),
+        "manual": ("Reference", "SingleValued", "Writable"),
         "owner.name": ("Text", "SingleValued", "ReadOnly"),  # read-only as its parent is
         "ports": ("Number", "SingleValued", "Writable"),
         "purchased": ("DateTime", "SingleValued", "Writable"),
@@ -327,6 +330,27 @@ def test_a_provider_that_echoes_the_token_does_not_get_it_shown(api):
         message = refused(api, f"{server.base}/v2")  # the Api checks the answer for the token
     assert message.startswith("The service provider did not accept the bearer token")
     assert "has expired" in message
+
+
+# Tokens a provider may echo in another form than it was sent, each run of eight of whose characters holds one
+# that JSON escapes (") or a URL encodes (/): what the provider says holds only that form of them.
+QUOTED_TOKEN = "".join(secrets.token_hex(3) + '"' for _ in range(5))
+SLASHED_TOKEN = "".join(secrets.token_hex(3) + "/" for _ in range(5))
+
+
+@pytest.mark.parametrize("token, status, headers, body", [
+    (QUOTED_TOKEN, 503, {"Content-Type": "text/plain"},
+     f'{{"error": "bad token", "token": "{json.dumps(QUOTED_TOKEN)[1:-1]}"}}'.encode()),
+    (SLASHED_TOKEN, 302, {"Location": f"/login?token={quote(SLASHED_TOKEN, safe='')}"}, b""),
+], ids=["json-escaped", "url-encoded"])
+def test_a_token_echoed_escaped_or_encoded_is_hidden_too(api, token, status, headers, body):
+    with canned_http(status, headers, body) as server:
+        api.configure(f"{server.base}/v2", token=token)
+        message = api.import_schema().json["message"]
+    assert server.requests[0].headers["Authorization"] == f"Bearer {token}"
+    assert "********" in message  # what was echoed is there, hidden
+    for form in (token, json.dumps(token)[1:-1], quote(token, safe="")):
+        assert not any(form[start:start + 8] in message for start in range(len(form) - 7)), message
 
 
 def test_the_token_is_in_no_log_line_or_history_record(api, provider, caplog):

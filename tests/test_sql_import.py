@@ -271,6 +271,16 @@ def test_a_password_quoted_back_whole_is_hidden_whole(client, admin, sql_system,
     assert not shows(caplog.text, password)
 
 
+@pytest.mark.parametrize("password", ["e", "Pw4!"])
+def test_a_password_shorter_than_eight_is_hidden_where_it_stands_alone(client, admin, sql_system, caplog, password):
+    """Where the password stands whole it is hidden; inside the message's other words ("refused", "does") its
+    letters stay, or one letter would turn the message into noise."""
+    caplog.set_level(logging.DEBUG)
+    message = failed(client, admin, sql_system(postgres_values(password, password=password)), 400)
+    assert message == 'PostgreSQL refused the connection: database "********" does not exist.'
+    assert not shows(caplog.text, password)
+
+
 def test_postgres_refuses_a_role_without_the_right_to_connect(refusal, postgres):
     role = unique_name("jim_role")
     with psycopg.connect(**POSTGRES, dbname="postgres", autocommit=True) as admin:

@@ -138,6 +138,8 @@ CHECKS = {
         (text("1", "http://directory.example.com"), {"1"}),
         (text("1", "ldap://"), {"1"}),
         (text("1", "ldap://directory.example.com:99999"), {"1"}),
+        (text("1", "ldap://127.0.0.1:0"), {"1"}),  # no port 0: ldap3 would take it for 389
+        (text("1", "ldap://127.0.0.1:1"), set()),
         (text("1", "not a host"), {"1"}),
         # Username: a bind DN, DOMAIN\user or user@domain
         (text("2", "jim"), {"2"}),
@@ -170,6 +172,7 @@ CHECKS = {
         (text("301", "scim.example.com"), {"301"}),
         (text("301", "ftp://scim.example.com"), {"301"}),
         (text("301", "https://"), {"301"}),
+        (text("301", "https://scim.example.com:0/v2"), {"301"}),
     ],
 }
 CONNECTOR_IDS = {1: "file", 2: "sql", 3: "ldap", 4: "scim"}

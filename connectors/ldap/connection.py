@@ -37,6 +37,9 @@ INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
 # failed: self-signed certificate in certificate chain (_ssl.c:1006)".
 OPENSSL_REASON = re.compile(r"\[SSL: \w+\] (.+?) \(_ssl\.c")
+# ldap3 hands OpenSSL's words on inside the repr of a tuple, which escapes their quotes ("not valid for
+# \\'127.0.0.1\\'" in JSON); OpenSSL's own words hold no backslash, so every one before a quote goes.
+ESCAPED_QUOTE, QUOTE = re.compile(r"\\+(['\"])"), r"\1"
 SAID_CHARACTERS = 200
 
 
@@ -152,15 +155,12 @@ class VerifiedTls(ldap3.Tls):
     since Python 3.7 and removed in 3.12; the context's own check also matches IP addresses properly.
     """
 
-    def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline | None = None):
+    def __init__(self, host: str, trusted_pem: str | None):
         super().__init__()
-        self.deadline = deadline
         self.context = trusting(trusted_pem)
         self.host = host
 
     def wrap_socket(self, connection, do_handshake=False):
-        if self.deadline is not None:  # an import's: cut from before the handshake, which a peer may drip
-            self.deadline.cut_on_expiry(connection.socket)
         connection.socket = self.context.wrap_socket(connection.socket, server_hostname=self.host,
                                                      do_handshake_on_connect=do_handshake)
 
@@ -241,7 +241,7 @@ class Directory:
 def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
           deadline: Deadline) -> Iterator[Directory]:
     """A ``Directory`` bound as ``account``; unbound when the block ends."""
-    tls = VerifiedTls(where.host, trusted_pem, deadline) if where.tls else None
+    tls = VerifiedTls(where.host, trusted_pem) if where.tls else None
     try:
         server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls, tls=tls, get_info=ldap3.NONE,
                               connect_timeout=deadline.bound(timeout))
@@ -253,7 +253,7 @@ def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str,
                                   raise_exceptions=False, auto_referrals=False)
     directory = Directory(where, connection, deadline, timeout, account)
     try:
-        directory.ask("connect", connection.open)
+        directory.ask("connect", connection.open)  # the TLS handshake within it, bounded as a whole by the timeout
         deadline.cut_on_expiry(connection.socket)
         connection.socket = Metered(connection.socket, deadline, where)
         directory.ask("bind", connection.bind)
@@ -290,5 +290,5 @@ def reason(error: Exception, timeout: float) -> str:
         return "its host name could not be resolved"
     if isinstance(error, ssl.SSLError):
         said = OPENSSL_REASON.search(str(error))
-        return f"the TLS handshake failed ({said[1] if said else 'no reason given'})"
+        return f"the TLS handshake failed ({ESCAPED_QUOTE.sub(QUOTE, said[1]) if said else 'no reason given'})"
     return str(error)
