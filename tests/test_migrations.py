@@ -179,10 +179,29 @@ def test_the_drop_down_values_take_jims_spellings(empty_app):
     assert values == ["SQL Server", "Oracle", "PostgreSQL", "Bearer Token", "Bearer Token"]
 
 
-def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
-    """0009: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
-    older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
+def test_older_change_records_get_their_versions(empty_app):
+    """0009 numbers each system's records as versions, oldest first, each with an activity id of its own; none
+    has a snapshot, which no one took."""
     assert flask(empty_app, "db", "upgrade", "0008").exit_code == 0
+    with empty_app.app_context():
+        for record_id, system_id in ((1, 7), (2, 8), (3, 7)):
+            db.session.execute(text(
+                "INSERT INTO connected_system_changes (id, connected_system_id, changed_at, actor_type, actor_name,"
+                " actor_prefix, action, changes) VALUES (:id, :system, '2026-11-27 10:00:00', 'ApiKey', 'ops',"
+                " 'jim_x', 'Updated', '[]')"), {"id": record_id, "system": system_id})
+        db.session.commit()
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT id, version, activity_id, snapshot FROM connected_system_changes"
+                                       " ORDER BY id")).all()
+    assert [(row.id, row.version, row.snapshot) for row in rows] == [(1, 1, None), (2, 1, None), (3, 2, None)]
+    assert len({row.activity_id for row in rows}) == 3
+
+
+def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
+    """0010: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
+    older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
+    assert flask(empty_app, "db", "upgrade", "0009").exit_code == 0
     with empty_app.app_context():
         for key_id in (1, 2):
             db.session.execute(text(
@@ -199,7 +218,7 @@ def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
             (True, False, "Administrator")] * 2
         db.session.execute(text("UPDATE api_keys SET role = NULL WHERE id = 1"))
         db.session.commit()
-    assert flask(empty_app, "db", "downgrade", "0008").exit_code == 0
+    assert flask(empty_app, "db", "downgrade", "0009").exit_code == 0
     with empty_app.app_context():
         rows = db.session.execute(text("SELECT role, revoked_at FROM api_keys ORDER BY id")).all()
     assert [(row.role, row.revoked_at is None) for row in rows] == [("Reader", False), ("Administrator", True)]
