@@ -199,9 +199,9 @@ def test_older_change_records_get_their_versions(empty_app):
 
 
 def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
-    """0010: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
+    """0011: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
     older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
-    assert flask(empty_app, "db", "upgrade", "0009").exit_code == 0
+    assert flask(empty_app, "db", "upgrade", "0010").exit_code == 0
     with empty_app.app_context():
         for key_id in (1, 2):
             db.session.execute(text(
@@ -218,7 +218,7 @@ def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
             (True, False, "Administrator")] * 2
         db.session.execute(text("UPDATE api_keys SET role = NULL WHERE id = 1"))
         db.session.commit()
-    assert flask(empty_app, "db", "downgrade", "0009").exit_code == 0
+    assert flask(empty_app, "db", "downgrade", "0010").exit_code == 0
     with empty_app.app_context():
         rows = db.session.execute(text("SELECT role, revoked_at FROM api_keys ORDER BY id")).all()
     assert [(row.role, row.revoked_at is None) for row in rows] == [("Reader", False), ("Administrator", True)]
