@@ -1,5 +1,7 @@
 """The LDAP connector where the API cannot reach it: Active Directory's syntaxes, content rules and partitions
-from ldap3's offline copy of a Windows Server 2012 R2 schema, a subschema that names what it does not define,
+in an RFC 4512 subschema, from ldap3's offline copy of a Windows Server 2012 R2 schema (no server here serves
+one: the throwaway Samba DC is read through its classSchema entries, tested through the API in
+test_active_directory.py, and slapd has neither AD's syntaxes nor UTC Time), a subschema that names what it does not define,
 the deadline kept by the connector itself once the runner has stopped waiting, and ldap3 left unimported until
 a worker's first LDAP import. Everything an OpenLDAP directory shows is tested through the API
 (test_ldap_import.py).
