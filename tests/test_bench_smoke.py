@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from conftest import POSTGRES_SERVER, postgres_admin
+from samba_dc import require_samba
 from servers import PROJECT
 
 FINAL_LINES = [
@@ -44,3 +45,15 @@ def test_a_short_benchmark_completes_with_no_lost_update_and_no_error(benchmark_
     last_lines = result.stdout.strip().splitlines()[-len(FINAL_LINES):]
     for pattern, line in zip(FINAL_LINES, last_lines, strict=True):
         assert re.fullmatch(pattern, line), result.stdout
+
+
+@pytest.mark.slow
+def test_the_active_directory_benchmark_completes_and_a_re_import_writes_nothing(benchmark_can_run):
+    require_samba()
+    result = subprocess.run(
+        [sys.executable, "bench/active_directory.py", "--rounds", "1", "--ous", "20"],
+        cwd=PROJECT, capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr  # 1 when the re-import wrote anything
+    assert re.search(r"^ +29 +5,431 ", result.stdout, re.MULTILINE), result.stdout  # the object types' line
+    assert len(re.findall(r"^ +(sqlite|postgresql) +20 +", result.stdout, re.MULTILINE)) == 2, result.stdout

@@ -183,9 +183,9 @@ def test_a_directory_that_drips_its_answer_is_cut_at_the_deadline(app, client, a
 
 
 @contextmanager
-def dripping_http_headers():
-    """An HTTP server that answers each request's status line and then its headers a byte every 0.3 s, forever.
-    Yields its base URL and an event set once a client has left it."""
+def dripping_server(first: bytes, then: bytes):
+    """A server that answers each connection ``first`` once it has spoken, then ``then`` a byte every 0.3 s, over
+    and over. Yields its port and an event set once a client has left it."""
     listener = socket.create_server(("127.0.0.1", 0))
     left = threading.Event()
 
@@ -193,10 +193,11 @@ def dripping_http_headers():
         with connection:
             connection.recv(65536)
             try:
-                connection.sendall(b"HTTP/1.1 200 OK\r\n")
+                connection.sendall(first)
                 while True:
-                    connection.sendall(b"X")
-                    time.sleep(0.3)
+                    for at in range(len(then)):
+                        connection.sendall(then[at:at + 1])
+                        time.sleep(0.3)
             except OSError:
                 left.set()
 
@@ -210,16 +211,30 @@ def dripping_http_headers():
 
     threading.Thread(target=accept, daemon=True).start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}/scim/v2", left
+        yield listener.getsockname()[1], left
     finally:
         listener.close()
 
 
+def test_a_directory_that_drips_its_tls_handshake_is_given_up_on_at_the_deadline(app, client, admin):
+    """Python bounds a handshake as a whole by the socket's timeout, which the connect sets to at most what is
+    left of the deadline: the thread ends with it."""
+    app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"] = 2
+    # The start of a TLS record (a handshake of 16 KiB), whose bytes never stop coming.
+    with dripping_server(b"", b"\x16\x03\x03\x40\x00" + b"\x02" * 64) as (port, left):
+        system_id = ldap_system(client, admin, f"ldaps://127.0.0.1:{port}", timeout=5)
+        started = time.monotonic()
+        message = failed(client, admin, system_id, 502)
+        assert_cut_in_time(message, started, 2, left)
+    assert message == "The connected system did not answer within the import's time limit of 2 seconds."
+
+
 def test_a_scim_provider_that_drips_its_headers_is_cut_at_the_deadline(app, client, admin):
     app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"] = 2
-    with dripping_http_headers() as (base, left):
+    with dripping_server(b"HTTP/1.1 200 OK\r\n", b"X-Drip: 1\r\n") as (port, left):
         system_id = new_system(client, admin, scim.CONNECTOR.id, {
-            scim.BASE_URL.id: base, scim.AUTHENTICATION_METHOD.id: "None", scim.CONNECTION_TIMEOUT.id: 5})
+            scim.BASE_URL.id: f"http://127.0.0.1:{port}/scim/v2", scim.AUTHENTICATION_METHOD.id: "None",
+            scim.CONNECTION_TIMEOUT.id: 5})
         started = time.monotonic()
         message = failed(client, admin, system_id, 502)
         assert_cut_in_time(message, started, 2, left)

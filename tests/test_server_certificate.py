@@ -4,12 +4,20 @@ the run's, whose certificate a CA made for it signs, one whose certificate is se
 certificate names another host. What the administrator is shown, what is stored afterwards (nothing, for a
 read), and that an import over LDAPS that failed succeeds once the certificate is trusted.
 """
+import datetime
+import ipaddress
 import json
+import socketserver
+import ssl
+import threading
+from contextlib import contextmanager
 
 import pytest
 import schemathesis
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from conftest import SYSTEMS
 from envelope import assert_error
@@ -219,6 +227,55 @@ def test_roles(client, admin, reader, ldap_system, ldap_directory):
     assert_error(trust(client, admin, 999, "00" * 20), 404, "NOT_FOUND")
 
 
+@contextmanager
+def tls_listener(folder, valid_from: datetime.datetime, valid_to: datetime.datetime):
+    """A loopback listener that completes TLS handshakes, and nothing more, with a self-signed certificate for
+    127.0.0.1 valid from ``valid_from`` to ``valid_to``: a directory's certificate out of its dates, which slapd
+    will not be given. Yields its port."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+                   .serial_number(x509.random_serial_number()).not_valid_before(valid_from).not_valid_after(valid_to)
+                   .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                                  critical=False)
+                   .sign(key, hashes.SHA256()))
+    (folder / "listener.pem").write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    (folder / "listener.key").write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                                            serialization.PrivateFormat.PKCS8,
+                                                            serialization.NoEncryption()))
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "listener.pem", folder / "listener.key")
+
+    class Handshake(socketserver.BaseRequestHandler):
+        def handle(self):
+            try:
+                context.wrap_socket(self.request, server_side=True).close()
+            except (ssl.SSLError, OSError):
+                pass  # the reader refused the certificate, as it may
+
+    with socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handshake) as server:
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        try:
+            yield server.server_address[1]
+        finally:
+            server.shutdown()
+
+
+@pytest.mark.parametrize("days, failure", [((-3, -1), "Expired"), ((1, 3), "NotYetValid")],
+                         ids=["expired", "not-yet-valid"])
+def test_a_certificate_out_of_its_dates_says_so_first(client, admin, ldap_system, tmp_path, days, failure):
+    """Trusted or not: trusting its issuer does not waive the dates, so they are what the administrator is told."""
+    now = datetime.datetime.now(datetime.UTC)
+    with tls_listener(tmp_path, now + datetime.timedelta(days=days[0]), now + datetime.timedelta(days=days[1])) as port:
+        system_id = ldap_system["id"]
+        configure(client, admin, system_id, HOST=f"ldaps://127.0.0.1:{port}")
+        shown = certificate(client, admin, system_id).json["certificate"]
+        assert shown["failureReason"] == failure
+        assert (shown["isExpired"], shown["isNotYetValid"]) == (failure == "Expired", failure == "NotYetValid")
+        configure(client, admin, system_id, TRUSTED_CA_CERTIFICATES=(tmp_path / "listener.pem").read_text())
+        assert certificate(client, admin, system_id).json["certificate"]["failureReason"] == failure
+
+
 # Trusting: the certificate named by its thumbprint joins Trusted CA Certificates, and the import then works.
 
 def test_trusting_the_issuer_makes_the_failed_import_succeed(client, admin, admin_key, ldap_system, ldap_directory):
@@ -295,6 +352,20 @@ def test_trusting_the_server_certificate_itself_works_as_well(client, admin, adm
     leaf = certificate(client, admin, system_id).json["certificate"]["thumbprint"]
     assert trust(client, admin, system_id, leaf.lower()).status_code == 201
     assert import_schema(client, admin_key, system_id).status_code == 200
+
+
+def test_a_trust_through_unsaved_settings_keeps_only_the_trust(client, admin, ldap_system, ldap_directory):
+    """Approve-...-SettingValues: the certificate is read where the drafts point; only the trust is stored."""
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    drafts = setting_values(HOST=ldap_directory.ldaps_url)
+    shown = client.post(f"{SYSTEMS}/{system_id}/server-certificate", json={"settingValues": drafts},
+                        headers=admin).json["certificate"]
+    response = trust(client, admin, system_id, shown["issuerThumbprint"], settingValues=drafts)
+    assert response.status_code == 201, response.json
+    values = stored(client, admin, system_id)[0]["settingValues"]
+    assert values["1"]["stringValue"] == ldap_directory.url
+    assert values["15"]["stringValue"] == ldap_directory.ca_pem
 
 
 def test_a_trust_keeps_what_the_setting_held(client, admin, ldap_system, ldap_directory, self_signed_directory):

@@ -155,15 +155,12 @@ class VerifiedTls(ldap3.Tls):
     since Python 3.7 and removed in 3.12; the context's own check also matches IP addresses properly.
     """
 
-    def __init__(self, host: str, trusted_pem: str | None, deadline: Deadline | None = None):
+    def __init__(self, host: str, trusted_pem: str | None):
         super().__init__()
-        self.deadline = deadline
         self.context = trusting(trusted_pem)
         self.host = host
 
     def wrap_socket(self, connection, do_handshake=False):
-        if self.deadline is not None:  # an import's: cut from before the handshake, which a peer may drip
-            self.deadline.cut_on_expiry(connection.socket)
         connection.socket = self.context.wrap_socket(connection.socket, server_hostname=self.host,
                                                      do_handshake_on_connect=do_handshake)
 
@@ -244,7 +241,7 @@ class Directory:
 def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
           deadline: Deadline) -> Iterator[Directory]:
     """A ``Directory`` bound as ``account``; unbound when the block ends."""
-    tls = VerifiedTls(where.host, trusted_pem, deadline) if where.tls else None
+    tls = VerifiedTls(where.host, trusted_pem) if where.tls else None
     try:
         server = ldap3.Server(where.host, port=where.port, use_ssl=where.tls, tls=tls, get_info=ldap3.NONE,
                               connect_timeout=deadline.bound(timeout))
@@ -256,7 +253,7 @@ def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str,
                                   raise_exceptions=False, auto_referrals=False)
     directory = Directory(where, connection, deadline, timeout, account)
     try:
-        directory.ask("connect", connection.open)
+        directory.ask("connect", connection.open)  # the TLS handshake within it, bounded as a whole by the timeout
         deadline.cut_on_expiry(connection.socket)
         connection.socket = Metered(connection.socket, deadline, where)
         directory.ask("bind", connection.bind)
