@@ -39,6 +39,9 @@ from schemas import (
     attribute_update_schema,
     bulk_attributes_result_schema,
     bulk_attributes_update_schema,
+    change_detail_schema,
+    change_history_page_schema,
+    compare_query_schema,
     certificate_read_schemas,
     certificate_trust_schemas,
     connected_system_schema,
@@ -46,6 +49,7 @@ from schemas import (
     container_scope_text_schema,
     container_update_schema,
     create_schema,
+    diff_schema,
     directory_server_schema,
     health_schema,
     hierarchy_import_schema,
@@ -74,7 +78,7 @@ from schemas import (
     update_schemas,
     version_schema,
 )
-from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles
+from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles, snapshots
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -563,6 +567,33 @@ def trust_server_certificate(system_id):
                               body.get("change_reason") or trust.reason)
     status = 201 if trust.outcome is server_certificates.TrustOutcome.TRUSTED else 200
     return trust_result_schema.dump(trust), status, tagged(system)
+
+
+# --- Change history at JIM's paths: one store of versions with /history, which shows its records' changes ---
+
+CHANGE_HISTORY_PATH = SYSTEM_PATH + "/change-history"
+
+
+@api.get(CHANGE_HISTORY_PATH)
+@requires(Role.READER)
+def get_change_history(system_id):
+    """Newest first, each version with its diff against the one before; a deleted system's stay readable."""
+    query = page_query_schema.load(request.args)
+    items, total = snapshots.page(system_id, query["page"], query["page_size"])
+    return change_history_page_schema.dump(paged(items, total, query["page"], query["page_size"]))
+
+
+@api.get(CHANGE_HISTORY_PATH + "/<id:change_version>")
+@requires(Role.READER)
+def get_change_version(system_id, change_version):
+    return change_detail_schema.dump(snapshots.version(system_id, change_version))
+
+
+@api.get(CHANGE_HISTORY_PATH + "/compare")
+@requires(Role.READER)
+def compare_change_versions(system_id):
+    query = compare_query_schema.load(request.args)
+    return diff_schema.dump(snapshots.comparison(system_id, query["from_version"], query["to_version"]))
 
 
 @api.get(SYSTEM_PATH + "/history")

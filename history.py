@@ -3,6 +3,7 @@
 ``systems.save`` writes a record in the transaction of every change it makes; ``systems.history_page`` reads
 them back.
 """
+import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -26,6 +27,24 @@ class ChangeAction(StrEnum):
     DELETED = "Deleted"
 
 
+# Each action as JIM's ActivityTargetOperationType names the operation of a change.
+OPERATIONS = {
+    ChangeAction.CREATED: "Create", ChangeAction.UPDATED: "Update", ChangeAction.SETTINGS_VALIDATED: "Update",
+    ChangeAction.SCHEMA_IMPORTED: "ImportSchema", ChangeAction.SCHEMA_IMPORT_FAILED: "ImportSchema",
+    ChangeAction.HIERARCHY_IMPORTED: "ImportHierarchy", ChangeAction.HIERARCHY_IMPORT_FAILED: "ImportHierarchy",
+    ChangeAction.DELETED: "Delete",
+}
+SUMMARY_FIELDS = 5  # the most a summary names
+
+
+def summary(action: str, changes: list[dict]) -> str:
+    """A record's one line: what was done, and to which fields (``settingValues.3``, ``runProfiles.2``)."""
+    named = list(dict.fromkeys(".".join(change["field"].split(".")[:2]) for change in changes))
+    shown = ", ".join(named[:SUMMARY_FIELDS]) + (f" and {len(named) - SUMMARY_FIELDS} more"
+                                                  if len(named) > SUMMARY_FIELDS else "")
+    return f"{action}: {shown}" if shown else action
+
+
 @dataclass(frozen=True)
 class Change:
     """One field's change, named as in validationErrors. A secret's values are never kept."""
@@ -40,10 +59,14 @@ def setting_field(setting_id: int) -> str:
     return f"settingValues.{setting_id}"
 
 
-def record_row(system_id: int, action: ChangeAction, changes: list[Change], by: Principal, reason: str | None) -> dict:
-    """The history row of a change, with who made it copied as they were then."""
+def record_row(system_id: int, version: int, action: ChangeAction, changes: list[Change], by: Principal,
+               reason: str | None) -> dict:
+    """The history row of a change, with who made it copied as they were then; ``systems.writing`` adds the
+    snapshot of what it left."""
     return {
         "connected_system_id": system_id,
+        "version": version,
+        "activity_id": str(uuid.uuid4()),
         "changed_at": utcnow(),
         "actor_type": ACTOR_TYPE,
         "actor_name": by.name,

@@ -197,7 +197,14 @@ change_records_table = Table(
     Column("change_reason", Text),
     # [{"field", "old", "new"}, ...]: one entry per ``history.Change``.
     Column("changes", JSON, nullable=False),
+    # The system's version this change made it (its ETag's number), JIM's change version; the activity's id as
+    # JIM names a change; and the whole configuration as the change left it (``systems.snapshots``), none for a
+    # deletion or a record older than snapshots.
+    Column("version", Integer),
+    Column("activity_id", String(36)),
+    Column("snapshot", JSON),
     Index("ix_connected_system_changes_system", "connected_system_id", "id"),
+    Index("ix_connected_system_changes_version", "connected_system_id", "version"),
 )
 
 # What a schema import found: object types, matched on re-import by their case-folded name, so that ids and

@@ -5,7 +5,16 @@ import re
 import unicodedata
 from datetime import timedelta
 
-from marshmallow import Schema, ValidationError, fields, missing, post_load, pre_load, validate, validates_schema
+from marshmallow import (
+    Schema,
+    ValidationError,
+    fields,
+    missing,
+    post_load,
+    pre_load,
+    validate,
+    validates_schema,
+)
 
 from connectors import CONNECTORS
 from connectors.interface import (
@@ -19,7 +28,7 @@ from connectors.interface import (
     Setting,
     SettingType,
 )
-from models import ID_DIGITS, UnresolvedReferenceHandling
+from models import ID_DIGITS, ID_MAX, UnresolvedReferenceHandling
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
@@ -1025,6 +1034,101 @@ class RunProfileSchema(Schema):
     verify_import_content_hashes = fields.Boolean(data_key="verifyImportContentHashes")
 
 
+# --- Change history at JIM's paths: versions, snapshots, diffs ---------------------------------------------
+
+class SnapshotNodeSchema(Schema):
+    """JIM's ConfigurationSnapshotNode. The snapshot and diff trees are built in their wire names
+    (``systems.snapshots``), so their fields read them by those."""
+
+    key = fields.String()
+    label = fields.String(allow_none=True)
+    node_type = fields.String(data_key="nodeType", attribute="nodeType")
+    value = fields.String(allow_none=True)
+    display_value = fields.String(data_key="displayValue", attribute="displayValue", allow_none=True)
+    is_secret = fields.Boolean(data_key="isSecret", attribute="isSecret")
+    item_id = fields.Integer(data_key="itemId", attribute="itemId", allow_none=True)
+    children = fields.List(fields.Nested(lambda: SnapshotNodeSchema()), allow_none=True)
+
+
+class SnapshotSchema(Schema):
+    """JIM's ConfigurationSnapshot: the whole configuration as a version left it."""
+
+    schema_version = fields.Integer(data_key="schemaVersion", attribute="schemaVersion")
+    object_type = fields.String(data_key="objectType", attribute="objectType")
+    object_id = fields.Integer(data_key="objectId", attribute="objectId")
+    object_guid_id = fields.Constant(None, data_key="objectGuidId", attribute="objectGuidId", allow_none=True)
+    object_key = fields.Constant(None, data_key="objectKey", attribute="objectKey", allow_none=True)
+    object_name = fields.String(data_key="objectName", attribute="objectName", allow_none=True)
+    root = fields.Nested(SnapshotNodeSchema)
+
+
+class DiffNodeSchema(Schema):
+    """JIM's ConfigurationDiffNode."""
+
+    key = fields.String()
+    label = fields.String(allow_none=True)
+    node_type = fields.String(data_key="nodeType", attribute="nodeType")
+    change_type = fields.String(data_key="changeType", attribute="changeType")
+    old_value = fields.String(data_key="oldValue", attribute="oldValue", allow_none=True)
+    new_value = fields.String(data_key="newValue", attribute="newValue", allow_none=True)
+    old_display_value = fields.String(data_key="oldDisplayValue", attribute="oldDisplayValue", allow_none=True)
+    new_display_value = fields.String(data_key="newDisplayValue", attribute="newDisplayValue", allow_none=True)
+    is_secret = fields.Boolean(data_key="isSecret", attribute="isSecret")
+    item_id = fields.Integer(data_key="itemId", attribute="itemId", allow_none=True)
+    children = fields.List(fields.Nested(lambda: DiffNodeSchema()), allow_none=True)
+
+
+class DiffSchema(Schema):
+    """JIM's ConfigurationDiff of two versions."""
+
+    object_type = fields.String(data_key="objectType", attribute="objectType")
+    object_id = fields.Integer(data_key="objectId", attribute="objectId")
+    object_guid_id = fields.Constant(None, data_key="objectGuidId", attribute="objectGuidId", allow_none=True)
+    object_name = fields.String(data_key="objectName", attribute="objectName", allow_none=True)
+    old_version = fields.Integer(data_key="oldVersion", attribute="oldVersion", allow_none=True)
+    new_version = fields.Integer(data_key="newVersion", attribute="newVersion", allow_none=True)
+    root = fields.Nested(DiffNodeSchema)
+    added_count = fields.Integer(data_key="addedCount", attribute="addedCount")
+    removed_count = fields.Integer(data_key="removedCount", attribute="removedCount")
+    modified_count = fields.Integer(data_key="modifiedCount", attribute="modifiedCount")
+    has_changes = fields.Boolean(data_key="hasChanges", attribute="hasChanges")
+
+
+class ChangeHistoryItemSchema(Schema):
+    """JIM's ConfigurationChangeHistoryItem: one version, with its diff against the one before."""
+
+    activity_id = fields.String(data_key="activityId", allow_none=True)
+    version = fields.Integer(allow_none=True)
+    operation = fields.String()
+    initiated_by_type = fields.String(data_key="initiatedByType")
+    initiated_by_id = fields.Constant(None, data_key="initiatedById", allow_none=True)
+    initiated_by_name = fields.String(data_key="initiatedByName", allow_none=True)
+    when = UTCTimestamp()
+    reason = fields.String(allow_none=True)
+    summary = fields.String()
+    diff = fields.Nested(DiffSchema, allow_none=True)
+
+
+class ChangeDetailSchema(Schema):
+    """JIM's ConfigurationChangeDetail: one version's snapshot, and its diff against the one before."""
+
+    activity_id = fields.String(data_key="activityId", allow_none=True)
+    version = fields.Integer(allow_none=True)
+    operation = fields.String()
+    initiated_by_type = fields.String(data_key="initiatedByType")
+    initiated_by_name = fields.String(data_key="initiatedByName", allow_none=True)
+    when = UTCTimestamp()
+    reason = fields.String(allow_none=True)
+    snapshot = fields.Nested(SnapshotSchema, allow_none=True)
+    diff = fields.Nested(DiffSchema, allow_none=True)
+
+
+class CompareQuerySchema(QuerySchema):
+    """change-history/compare's query: the two versions, any two."""
+    from_version = fields.Integer(data_key="fromVersion", required=True, validate=validate.Range(1, ID_MAX))
+    to_version = fields.Integer(data_key="toVersion", required=True, validate=validate.Range(1, ID_MAX))
+
+
 class HealthSchema(Schema):
     """A health check's answer, as JIM's: what it found and when."""
 
@@ -1125,6 +1229,10 @@ run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
 run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
+change_history_page_schema = PageSchema(ChangeHistoryItemSchema())
+change_detail_schema = ChangeDetailSchema()
+diff_schema = DiffSchema()
+compare_query_schema = CompareQuerySchema()
 capability_schema = CapabilitySchema()
 directory_server_schema = DirectoryServerSchema()
 password_policy_schema = PasswordPolicySchema()

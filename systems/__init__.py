@@ -403,6 +403,10 @@ class Write:
         self.connection = connection
         self.statements: list[tuple[Executable, object]] = []
         self.new_name: str | None = None  # the name it gives a system, if any: a conflict on it is NameInUse
+        # The history record of the change, written last, with the snapshot of what the write left; and the
+        # secret settings the change set, which the snapshot marks as set by this version.
+        self.record: dict | None = None
+        self.secrets_set: set[int] = set()
 
     def add(self, statement: Executable, parameters):
         self.statements.append((statement, parameters))
@@ -429,7 +433,16 @@ def writing() -> Iterator[Write]:
         with write_transaction() as connection:
             write = Write(connection)
             yield write
-            commit_writes(connection, write.statements)
+            if write.record is None:
+                commit_writes(connection, write.statements)
+            else:
+                from systems import snapshots  # noqa: PLC0415  (it reads through this package's parts)
+
+                # The snapshot is read after the change's own statements, in its transaction, under its lock.
+                for statement, parameters in write.statements:
+                    connection.execute(statement, parameters)
+                write.record["snapshot"] = snapshots.taken(connection, write.record, write.secrets_set)
+                commit_writes(connection, [(RECORD, write.record)])
     except IntegrityError as error:
         if write is None or write.new_name is None or not is_name_conflict(error):
             raise
@@ -470,7 +483,9 @@ def save(write: Write, before: StoredSystem | None, after: StoredSystem | None, 
     for part in parts:
         write.statements.extend(part.statements)
     if by is not None:
-        write.add(RECORD, record_row((after or before).id, action, changes, by, reason))
+        version = after.version if after is not None else before.version + 1
+        write.record = record_row((after or before).id, version, action, changes, by, reason)
+        write.secrets_set = {setting.id for setting in settings if setting.is_secret}
     return after
 
 

@@ -375,6 +375,19 @@ def set_jim_connected_system_container_scope_text(session: Session, connected_sy
     return session.invoke(f"{SYSTEMS}/{connected_system_id}/container-scope-text", "PUT", body)["text"]
 
 
+def get_jim_configuration_change_history(session: Session, id: int, page: int = 1, page_size: int = 20,
+                                         version: int | None = None, compare_from: int | None = None,
+                                         compare_to: int | None = None):
+    """Get-JIMConfigurationChangeHistory -Type ConnectedSystem -Id [-Page -PageSize | -Version | -CompareFrom
+    -CompareTo]: a page's items one at a time, a version's detail, or the comparison."""
+    base = f"{SYSTEMS}/{id}/change-history"
+    if version is not None:
+        return session.invoke(f"{base}/{version}")
+    if compare_from is not None:
+        return session.invoke(f"{base}/compare?fromVersion={compare_from}&toVersion={compare_to}")
+    return session.invoke(f"{base}?page={page}&pageSize={page_size}")["items"]
+
+
 # Server certificate
 
 

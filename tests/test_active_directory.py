@@ -13,6 +13,8 @@ from envelope import assert_error
 from importing import history
 from leaks import shows
 from samba_dc import (  # noqa: F401  samba_dc: the session's DC
+    ADMIN,
+    ADMIN_PASSWORD,
     BASE,
     DISABLED_DN,
     DISABLED_PASSWORD,
@@ -288,3 +290,17 @@ def test_directory_servers_of_a_dc_that_cannot_be_reached_or_a_connector_that_ha
     assert body["message"] == "The 'JIM File Connector' connector does not support directory server discovery."
     assert get(client, admin, files, "capabilities").json == []
     assert get(client, admin, files, "password-policy").json == NO_POLICY
+
+
+def test_a_fine_grained_policy_the_account_may_see_is_signalled_present(client, admin, reader, ad_system, samba_dc):
+    configure(client, admin, ad_system, USERNAME=ADMIN, PASSWORD=ADMIN_PASSWORD)  # may read the container
+    assert post(client, admin, ad_system, "import-schema").status_code == 200
+    assert get(client, reader, ad_system, "password-policy").json["fineGrainedPolicySignal"] == "CouldNotDetermine"
+    samba_dc.samba_tool("domain", "passwordsettings", "pso", "create", "jim-test-admins", "1", "--min-pwd-length=14")
+    try:
+        assert post(client, admin, ad_system, "import-schema").status_code == 200
+    finally:
+        samba_dc.samba_tool("domain", "passwordsettings", "pso", "delete", "jim-test-admins")
+    policy = get(client, reader, ad_system, "password-policy").json
+    # The domain's own figures stay the floor they are; the signal says some accounts have stricter ones.
+    assert (policy["fineGrainedPolicySignal"], policy["minimumLength"]) == ("Present", 7)

@@ -13,6 +13,7 @@ from cmdlets import (
     approve_jim_connected_system_server_certificate,
     connect_jim,
     convert_to_json,
+    get_jim_configuration_change_history,
     get_jim_connected_system,
     get_jim_connected_system_container_scope_text,
     get_jim_connected_system_object_type,
@@ -285,6 +286,25 @@ def test_container_scope_by_container_and_as_text(session, ldap_directory):
     assert str(refused.value).startswith("JIM API error (400): One or more fields are invalid.\n"
                                          "  - text: line 1: No Container with the path")
     assert set_jim_connected_system_container_scope_text(session, created["id"], "") == ""
+
+
+def test_get_configuration_change_history_in_all_its_connected_system_forms(session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    set_jim_connected_system(session, created["id"], description="Nightly", change_reason="Documented")
+    set_jim_connected_system(session, created["id"], max_export_parallelism=2)
+    newest, middle, first = get_jim_configuration_change_history(session, created["id"])
+    assert [item["version"] for item in (newest, middle, first)] == [3, 2, 1]
+    assert (middle["operation"], middle["reason"], middle["summary"]) == ("Update", "Documented", "Updated: description")
+    assert [item["version"] for item in get_jim_configuration_change_history(session, created["id"], page=2,
+                                                                             page_size=2)] == [1]
+    detail = get_jim_configuration_change_history(session, created["id"], version=2)
+    assert detail["snapshot"]["objectName"] == "HR CSV Source" and detail["diff"]["modifiedCount"] == 0
+    assert detail["diff"]["addedCount"] == 1  # the description had no value before
+    diff = get_jim_configuration_change_history(session, created["id"], compare_from=1, compare_to=3)
+    assert (diff["addedCount"], diff["hasChanges"]) == (2, True)  # -AsDiff formats diff.root
+    with pytest.raises(CmdletError) as missing:
+        get_jim_configuration_change_history(session, created["id"], version=9)
+    assert missing.value.status == 404
 
 
 def test_new_get_set_remove_run_profile(session, reader_session):

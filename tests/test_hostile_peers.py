@@ -183,15 +183,17 @@ def test_a_directory_that_drips_its_answer_is_cut_at_the_deadline(app, client, a
 
 
 @contextmanager
-def dripping_server(first: bytes, then: bytes):
-    """A server that answers each connection ``first`` once it has spoken, then ``then`` a byte every 0.3 s, over
-    and over. Yields its port and an event set once a client has left it."""
+def dripping_server(first: bytes, then: bytes, speaks_first: bool = False):
+    """A server that answers each connection ``first`` once it has spoken (at once if the server ``speaks_first``,
+    as MySQL's do), then ``then`` a byte every 0.3 s, over and over. Yields its port and an event set once a client
+    has left it."""
     listener = socket.create_server(("127.0.0.1", 0))
     left = threading.Event()
 
     def serve(connection: socket.socket):
         with connection:
-            connection.recv(65536)
+            if not speaks_first:
+                connection.recv(65536)
             try:
                 connection.sendall(first)
                 while True:
@@ -235,6 +237,19 @@ def test_a_scim_provider_that_drips_its_headers_is_cut_at_the_deadline(app, clie
         system_id = new_system(client, admin, scim.CONNECTOR.id, {
             scim.BASE_URL.id: f"http://127.0.0.1:{port}/scim/v2", scim.AUTHENTICATION_METHOD.id: "None",
             scim.CONNECTION_TIMEOUT.id: 5})
+        started = time.monotonic()
+        message = failed(client, admin, system_id, 502)
+        assert_cut_in_time(message, started, 2, left)
+    assert message == "The connected system did not answer within the import's time limit of 2 seconds."
+
+
+def test_a_mysql_server_that_drips_its_greeting_is_cut_at_the_deadline(app, client, admin):
+    """PyMySQL's timeouts bound each read of its login, not the login: a greeting of 16 MiB, a byte at a time."""
+    app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"] = 2
+    with dripping_server(b"\xff\xff\xff\x00", b"\x0a", speaks_first=True) as (port, left):
+        system_id = new_system(client, admin, sql.CONNECTOR.id, {
+            sql.DATABASE_TYPE.id: "MySQL", sql.HOST.id: "127.0.0.1", sql.PORT.id: port, sql.DATABASE_NAME.id: "hr",
+            sql.USERNAME.id: "jim", sql.PASSWORD.id: PASSWORD, sql.CONNECTION_TIMEOUT.id: 5})
         started = time.monotonic()
         message = failed(client, admin, system_id, 502)
         assert_cut_in_time(message, started, 2, left)

@@ -1,7 +1,6 @@
-"""The LDAP connector where the API cannot reach it: Active Directory's syntaxes, content rules and partitions
-in an RFC 4512 subschema, from ldap3's offline copy of a Windows Server 2012 R2 schema (no server here serves
-one: the throwaway Samba DC is read through its classSchema entries, tested through the API in
-test_active_directory.py, and slapd has neither AD's syntaxes nor UTC Time), a subschema that names what it does not define,
+"""The LDAP connector where the API cannot reach it: the subschema path's syntaxes, content rules and naming
+contexts on ldap3's offline copy of a Windows Server 2012 R2 subschema (a live AD is read from its classSchema
+and crossRefs instead: test_active_directory.py), a subschema that names what it does not define,
 the deadline kept by the connector itself once the runner has stopped waiting, and ldap3 left unimported until
 a worker's first LDAP import. Everything an OpenLDAP directory shows is tested through the API
 (test_ldap_import.py).
@@ -57,7 +56,7 @@ def test_active_directory_auxiliary_classes_follow_its_content_rules(active_dire
     assert ad_types(active_directory, True)["user"]["memberUid"] == (T, MULTI, WRITABLE)  # posixGroup
 
 
-def test_active_directory_partitions_leave_out_configuration_and_schema(active_directory):
+def test_naming_contexts_leave_out_configuration_and_schema(active_directory):
     assert naming_contexts(active_directory.info.raw) == [
         "DC=AD2012,DC=LAB", "DC=DomainDnsZones,DC=AD2012,DC=LAB", "DC=ForestDnsZones,DC=AD2012,DC=LAB"]
 

@@ -1,7 +1,7 @@
 """Schema and hierarchy import from an LDAP connected system, through the API, against a real OpenLDAP slapd
 (tests/ldap_directory.py): what the administrator sees answered and stored, what the history records, and
-that the password is in no answer and no log line. Active Directory, which no test here can run, is tested
-at the connector (test_ldap_connector.py).
+that the password is in no answer and no log line. Active Directory has its own, against a throwaway Samba AD
+domain controller (test_active_directory.py).
 """
 import json
 import logging

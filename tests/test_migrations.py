@@ -177,3 +177,22 @@ def test_the_drop_down_values_take_jims_spellings(empty_app):
         values = db.session.execute(text("SELECT string_value FROM connected_system_setting_values"
                                          " ORDER BY connected_system_id")).scalars().all()
     assert values == ["SQL Server", "Oracle", "PostgreSQL", "Bearer Token", "Bearer Token"]
+
+
+def test_older_change_records_get_their_versions(empty_app):
+    """0009 numbers each system's records as versions, oldest first, each with an activity id of its own; none
+    has a snapshot, which no one took."""
+    assert flask(empty_app, "db", "upgrade", "0008").exit_code == 0
+    with empty_app.app_context():
+        for record_id, system_id in ((1, 7), (2, 8), (3, 7)):
+            db.session.execute(text(
+                "INSERT INTO connected_system_changes (id, connected_system_id, changed_at, actor_type, actor_name,"
+                " actor_prefix, action, changes) VALUES (:id, :system, '2026-11-27 10:00:00', 'ApiKey', 'ops',"
+                " 'jim_x', 'Updated', '[]')"), {"id": record_id, "system": system_id})
+        db.session.commit()
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT id, version, activity_id, snapshot FROM connected_system_changes"
+                                       " ORDER BY id")).all()
+    assert [(row.id, row.version, row.snapshot) for row in rows] == [(1, 1, None), (2, 1, None), (3, 2, None)]
+    assert len({row.activity_id for row in rows}) == 3

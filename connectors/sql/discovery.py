@@ -2,11 +2,13 @@
 and the driver's errors told as a connector tells them (``connectors.sql`` says what is imported)."""
 import math
 import re
+import socket
 import warnings
 from contextlib import contextmanager
 
 import psycopg
 import pymysql
+from pymysql.constants import CR
 from sqlalchemy import create_engine, event, exc, inspect
 from sqlalchemy.engine import URL, Engine, Inspector
 from sqlalchemy.engine.reflection import ObjectKind
@@ -73,15 +75,28 @@ def engine_for(settings: Settings, database_type: str, deadline: Deadline,
     else:
         timeouts = {"connect_timeout": seconds, "read_timeout": seconds, "write_timeout": seconds}
     engine = create_engine(url, poolclass=NullPool, connect_args=timeouts)
-    # A server that took a query and went silent, or drips its answer, is bounded by the deadline alone.
-    event.listen(engine, "connect", lambda connection, _: deadline.cut_on_expiry(socket_of(connection)))
+    # A server that took a query and went silent, or drips its answer, is bounded by the deadline alone: each
+    # connection is cut when it passes. psycopg's connect_timeout bounds its whole login, so its connection is
+    # registered once made; PyMySQL's timeouts bound each read of its login, so its socket is made here, to be
+    # registered before the server's first byte.
+    if database_type == "PostgreSQL":
+        event.listen(engine, "connect", lambda connection, _: deadline.cut_on_expiry(connection))
+    else:
+        event.listen(engine, "do_connect", lambda _, __, cargs, cparams: mysql_connect(cparams, seconds, deadline))
     return engine
 
 
-def socket_of(connection):
-    """What holds a driver connection's socket: psycopg's connection gives its descriptor, PyMySQL keeps the
-    socket in an attribute of its own."""
-    return connection if isinstance(connection, psycopg.Connection) else connection._sock
+def mysql_connect(parameters: dict, seconds: float, deadline: Deadline) -> pymysql.Connection:
+    """PyMySQL's connection over a socket cut at the deadline; failing to connect as PyMySQL itself fails."""
+    connection = pymysql.connect(**parameters, defer_connect=True)
+    try:
+        sock = socket.create_connection((connection.host, connection.port), seconds)
+    except OSError as error:
+        raise pymysql.err.OperationalError(CR.CR_CONN_HOST_ERROR,
+                                           f"Can't connect to MySQL server on {connection.host!r} ({error})") from None
+    deadline.cut_on_expiry(sock)
+    connection.connect(sock)
+    return connection
 
 
 def read_schema(inspector: Inspector, wanted: str, deadline: Deadline) -> DiscoveredSchema:
