@@ -14,26 +14,45 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import BaseConverter
 
+import activities
 import auth
 import commands
+import connector_space
 import database
 import edge
 import encryption
 import errors
+import full_import
 import openapi
 import private_files
 import server_certificates
 import systems
+import worker
 from auth import caller, requires
 from conditional import require_match, stop_if_not_modified, tagged
 from config import Config
 from connectors import CONNECTORS
+from connectors.interface import RunType
 from database import db
 from discovery import Discovery, discover, require_same_settings
-from errors import MESSAGES, BadRequest, NotFound, NotReady, UnsupportedMediaType
+from errors import MESSAGES, BadRequest, Conflict, NotFound, NotReady, UnsupportedMediaType
 from history import ChangeAction
 from models import ID_DIGITS, Role, utcnow
 from schemas import (
+    activities_query_schema,
+    activity_detail_schema,
+    activity_items_page_schema,
+    activity_page_schema,
+    activity_progress_schema,
+    activity_stats_schema,
+    attribute_values_page_schema,
+    attribute_values_query_schema,
+    clear_query_schema,
+    connector_space_count_query_schema,
+    connector_space_object_schema,
+    connector_space_page_schema,
+    connector_space_query_schema,
+    run_profile_execution_schema,
     attribute_schema,
     capability_schema,
     attribute_update_schema,
@@ -507,6 +526,157 @@ def delete_run_profile(system_id, run_profile_id):
     return "", 204, tagged(system)
 
 
+# --- Full Import: execute, activities, the connector space ----------------------------------------------
+
+@api.post(RUN_PROFILES_PATH + "/<id:run_profile_id>/execute")
+@requires(Role.ADMINISTRATOR)
+def execute_run_profile(system_id, run_profile_id):
+    """Queue the run for the worker: 202 with the activity to follow. One run of a system at a time."""
+    no_options_schema.load(json_object_or_nothing())
+    activities.seen()
+    with systems.writing() as write:
+        system = systems.read_locked(write.connection, system_id)
+        profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)
+        if profile.run_type != RunType.FULL_IMPORT:
+            raise BadRequest(f"Run profile {profile.id} is a {profile.run_type}: this service runs Full Imports "
+                             f"only, and does not support {profile.run_type} runs yet.")
+        try:
+            full_import.plan(write.connection, system, profile)
+        except full_import.CannotRun as reason:
+            raise BadRequest(str(reason)) from None
+        running = activities.running_of(write.connection, system_id)
+        if running is not None:
+            raise Conflict(f"Connected system {system_id} is being imported already (activity {running}); "
+                           f"wait for it to finish.")
+        activity = activities.created(system, profile, caller().name)
+        write.add(activities.INSERT_ACTIVITY, activity)
+    worker.enqueue(activity["id"], activity["task_id"])
+    answer = {"activity_id": activity["id"], "task_id": activity["task_id"], "warnings": [],
+              "message": f"Run Profile '{profile.name}' has been queued for execution."}
+    return run_profile_execution_schema.dump(answer), 202
+
+
+ACTIVITY_PATH = "/activities/<uuid:activity_id>"
+
+
+def activity_or_404(activity_id):
+    activities.seen()
+    row = activities.find(db.session.connection(), str(activity_id))
+    if row is None:
+        raise NotFound(f"Activity with ID {activity_id} not found.")
+    return row
+
+
+@api.get("/activities")
+@requires(Role.READER)
+def list_activities():
+    query = activities_query_schema.load(request.args)
+    activities.seen()
+    rows, total = activities.page(db.session.connection(), query["page"], query["page_size"],
+                                  query.get("connected_system_id"), query["search"])
+    return activity_page_schema.dump(paged(rows, total, query["page"], query["page_size"]))
+
+
+@api.get(ACTIVITY_PATH)
+@requires(Role.READER)
+def get_activity(activity_id):
+    return activity_detail_schema.dump(activity_or_404(activity_id))
+
+
+@api.get(ACTIVITY_PATH + "/progress")
+@requires(Role.READER)
+def get_activity_progress(activity_id):
+    row, now = activity_or_404(activity_id), utcnow()
+    return activity_progress_schema.dump({"row": row, "now": now, "elapsed": activities.elapsed(row, now)})
+
+
+@api.get(ACTIVITY_PATH + "/stats")
+@requires(Role.READER)
+def get_activity_stats(activity_id):
+    return activity_stats_schema.dump(activity_or_404(activity_id))
+
+
+@api.get(ACTIVITY_PATH + "/items")
+@requires(Role.READER)
+def list_activity_items(activity_id):
+    activity_or_404(activity_id)
+    query = page_query_schema.load(request.args)
+    rows, total = activities.items_page(db.session.connection(), str(activity_id), query["page"],
+                                        query["page_size"])
+    items = [{**row._mapping, "id": activities.item_id(row.activity_id, row.position)} for row in rows]
+    return activity_items_page_schema.dump(paged(items, total, query["page"], query["page_size"]))
+
+
+CONNECTOR_SPACE_PATH = SYSTEM_PATH + "/connector-space"
+OBJECT_PATH = CONNECTOR_SPACE_PATH + "/<uuid:object_id>"
+
+
+@api.get(CONNECTOR_SPACE_PATH)
+@requires(Role.READER)
+def list_connector_space(system_id):
+    systems.peek(system_id)
+    query = connector_space_query_schema.load(request.args)
+    connection = db.session.connection()
+    rows, total = connector_space.page(connection, system_id, query.get("object_type_id"), query["search"],
+                                       query["page"], query["page_size"], query["sort_descending"])
+    names = connector_space.id_attribute_names(connection, {row.object_type_id for row in rows})
+    items = [{**row._mapping, **names.get(row.object_type_id, {})} for row in rows]
+    return connector_space_page_schema.dump(paged(items, total, query["page"], query["page_size"]))
+
+
+@api.get(CONNECTOR_SPACE_PATH + "/count")
+@requires(Role.READER)
+def count_connector_space(system_id):
+    systems.peek(system_id)
+    query = connector_space_count_query_schema.load(request.args)
+    return current_app.json.response(connector_space.count(db.session.connection(), system_id,
+                                                           query.get("object_type_id")))
+
+
+def object_or_404(system_id, object_id):
+    system = systems.read(system_id)
+    row = connector_space.find(db.session.connection(), system_id, str(object_id))
+    if row is None:
+        raise NotFound(f"Object with ID {object_id} not found in Connected System {system_id}.")
+    return system, row
+
+
+@api.get(OBJECT_PATH)
+@requires(Role.READER)
+def get_connector_space_object(system_id, object_id):
+    system, row = object_or_404(system_id, object_id)
+    shown = connector_space.detail(db.session.connection(), row)
+    return connector_space_object_schema.dump({**shown, "connected_system_name": system.name})
+
+
+@api.get(OBJECT_PATH + "/attributes/<attribute_name>/values")
+@requires(Role.READER)
+def list_attribute_values(system_id, object_id, attribute_name):
+    _, row = object_or_404(system_id, object_id)
+    query = attribute_values_query_schema.load(request.args)
+    values = connector_space.values_named(db.session.connection(), row, attribute_name, query["search"])
+    start = (query["page"] - 1) * query["page_size"]
+    return attribute_values_page_schema.dump(paged(values[start:start + query["page_size"]], len(values),
+                                                   query["page"], query["page_size"]))
+
+
+@api.post(SYSTEM_PATH + "/clear")
+@requires(Role.ADMINISTRATOR)
+def clear_connector_space(system_id):
+    """Every object of the system's connector space removed; with deleteChangeHistory, its runs' items too."""
+    query = clear_query_schema.load(request.args)
+    no_options_schema.load(json_object_or_nothing())
+    activities.seen()
+    with systems.writing() as write:
+        systems.read_locked(write.connection, system_id)
+        running = activities.running_of(write.connection, system_id)
+        if running is not None:
+            raise Conflict(f"Connected system {system_id} is being imported (activity {running}); its connector "
+                           f"space can be cleared once the run ends.")
+        connector_space.clear(write.connection, system_id)
+        if query["delete_change_history"]:
+            activities.forget_items(write.connection, system_id)
+    return "", 200
 @api.get(SYSTEM_PATH + "/capabilities")
 @requires(Role.READER)
 def get_capabilities(system_id):
@@ -622,6 +792,7 @@ def create_app(test_config: dict | None = None, instance_path: str | None = None
     encryption.init_app(app)
     errors.init_app(app)
     commands.init_app(app)
+    worker.init_app(app)
     app.register_blueprint(api)
     openapi.init_app(app, SERVICE_VERSION)
 

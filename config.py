@@ -60,3 +60,8 @@ class Config:
         # No import talks to its system longer than this in all; with the database's wait to record it, below
         # gunicorn's worker timeout, so an import always answers.
         self.JIM_CONNECTOR_TIMEOUT_SECONDS = float(environ.get("JIM_CONNECTOR_TIMEOUT_SECONDS", 20))
+        # Full Imports run on a task queue (Huey): its SQLite file in the instance folder, so that one machine needs
+        # nothing else, or the Redis this URL names, so that several machines share the work.
+        self.JIM_TASK_QUEUE_URL = environ.get("JIM_TASK_QUEUE_URL") or (
+            "sqlite:///" + os.path.join(instance_path, "tasks.db"))
+        self.JIM_WORKER_THREADS = int(environ.get("JIM_WORKER_THREADS", 2))

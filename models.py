@@ -303,6 +303,95 @@ run_profiles_table = Table(
     **NEVER_REUSED,
 )
 
+
+# --- The connector space and the activities (Full Import) -----------------------------------------------------
+# What a Full Import read from the connected system: one row per object, its values as one canonical JSON
+# document (``connector_space.encoded``) and that document's digest, so that a re-import finds an unchanged
+# object by comparing digests and writes nothing. An object no longer seen is kept, Obsolete, as JIM's.
+connector_space_objects_table = Table(
+    "connector_space_objects",
+    db.metadata,
+    Column("id", String(36), primary_key=True),  # a UUID, as JIM's object ids are
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), nullable=False),
+    Column("object_type_id", ForeignKey("connected_system_object_types.id", ondelete="CASCADE"), nullable=False,
+           index=True),
+    # The partition it was read from (LDAP), so that a run of one partition marks only its own as Obsolete.
+    Column("partition_id", ForeignKey("connected_system_partitions.id", ondelete="SET NULL"), index=True),
+    Column("external_id", Text, nullable=False),
+    Column("secondary_external_id", Text),
+    Column("display_name", Text),
+    Column("attribute_values", Text, nullable=False),
+    Column("values_digest", String(32), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("created", UTCDateTime, nullable=False),
+    Column("last_updated", UTCDateTime),
+    # A batch of an import looks its objects up by external id; the list pages a system's objects.
+    UniqueConstraint("connected_system_id", "object_type_id", "external_id"),
+    Index("ix_connector_space_objects_system_created", "connected_system_id", "created", "id"),
+)
+
+# How many objects (not Obsolete) each system's connector space holds: the Connected System object's
+# objectCount, kept by each batch that changes it, so that a GET counts nothing.
+connector_space_counts_table = Table(
+    "connector_space_counts",
+    db.metadata,
+    Column("connected_system_id", ForeignKey("connected_systems.id", ondelete="CASCADE"), primary_key=True),
+    Column("object_count", Integer, nullable=False),
+)
+
+# A run of a run profile, as JIM's Activity. connected_system_id has no foreign key, as the history's has none:
+# an activity outlives its system. The worker that runs it (host and process) and when it last said so tell
+# whether a run InProgress is still running (``activities.seen``).
+activities_table = Table(
+    "activities",
+    db.metadata,
+    Column("id", String(36), primary_key=True),
+    Column("task_id", String(36), nullable=False),
+    Column("connected_system_id", Integer, nullable=False),
+    Column("run_profile_id", Integer, nullable=False),
+    Column("run_type", String(30), nullable=False),
+    Column("target_name", String(200), nullable=False),
+    Column("target_context", String(200), nullable=False),
+    Column("status", String(30), nullable=False),
+    Column("message", Text),
+    Column("warning_message", Text),
+    Column("error_message", Text),
+    Column("initiated_by_type", String(20), nullable=False),
+    Column("initiated_by_name", String(200)),
+    Column("created", UTCDateTime, nullable=False),
+    Column("executed", UTCDateTime),
+    Column("completed", UTCDateTime),
+    Column("objects_to_process", Integer, nullable=False),
+    Column("objects_processed", Integer, nullable=False),
+    Column("total_added", Integer, nullable=False),
+    Column("total_updated", Integer, nullable=False),
+    Column("total_unchanged", Integer, nullable=False),
+    Column("total_deleted", Integer, nullable=False),
+    Column("total_errors", Integer, nullable=False),
+    Column("total_object_types", Integer, nullable=False),
+    Column("configuration_version", Integer),  # the system's version the run read its configuration at
+    Column("worker", String(300)),
+    Column("heartbeat", UTCDateTime),
+    Index("ix_activities_created", "created", "id"),
+    Index("ix_activities_system_status", "connected_system_id", "status"),
+)
+
+# One object's outcome in an activity (JIM's run profile execution item): added, updated, deleted, or an error.
+# An unchanged object has none. ``position`` orders them; the id shown is derived from it (``activities``).
+activity_items_table = Table(
+    "activity_items",
+    db.metadata,
+    Column("activity_id", ForeignKey("activities.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True, autoincrement=False),
+    Column("object_id", String(36)),
+    Column("external_id", Text),
+    Column("display_name", Text),
+    Column("object_type", Text),
+    Column("change_type", String(30), nullable=False),
+    Column("error_type", String(60)),
+    Column("outcome_summary", Text),
+)
+
 # What a connected system told of itself at its last schema import (JIM's detected capabilities and the
 # password policy it read), kept apart from the system's configuration: it is no change of the system, and
 # moves neither its version nor its history. A system that has told nothing has no row.

@@ -85,6 +85,7 @@ class Endpoint:
     headers: dict = field(default_factory=dict)  # of the success answer
     more_statuses: tuple[int, ...] = ()  # other success statuses, with the same answer and headers
     precondition: str | None = None  # "If-Match" (412 when stale) or "If-None-Match" (304 when unchanged)
+    links: dict = field(default_factory=dict)  # of the success answer: operations its body gives ids to
 
     @property
     def path_parameters(self) -> list[str]:
@@ -157,6 +158,7 @@ CERTIFICATE_TRUST_EXAMPLES = {
 }
 SCHEMA_TAG = "Schema and hierarchy"
 RUN_PROFILES_TAG = "Run profiles"
+IMPORT_TAG = "Full Import: activities and the connector space"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
 ETAG = {"ETag": "The system's version, for If-Match and If-None-Match."}
 PRECONDITIONS = {
@@ -268,6 +270,49 @@ ENDPOINTS = (
     Endpoint("delete", SYSTEM_PATH + "/run-profiles/{runProfileId}", "deleteRunProfile", "Delete a run profile",
              RUN_PROFILES_TAG, (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, headers=ETAG,
              precondition="If-Match"),
+    # Full Import
+    Endpoint("post", SYSTEM_PATH + "/run-profiles/{runProfileId}/execute", "executeRunProfile",
+             "Queue a Full Import for the worker; follow its activity. One run of a system at a time", IMPORT_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, *STORE), schemas.RunProfileExecutionSchema, 202,
+             schemas.NoOptionsSchema, body_required=False,
+             links={"getActivity": {"operationId": "getActivity",
+                                    "parameters": {"activityId": "$response.body#/activityId"}},
+                    "getActivityProgress": {"operationId": "getActivityProgress",
+                                            "parameters": {"activityId": "$response.body#/activityId"}}}),
+    Endpoint("get", "/activities", "listActivities", "The activities, newest first", IMPORT_TAG,
+             (400, *KEY, *STORE), page_schema(schemas.ActivityHeaderSchema), query=schemas.ActivitiesQuerySchema,
+             links={name: {"operationId": name, "parameters": {"activityId": "$response.body#/items/0/id"}}
+                    for name in ("getActivity", "getActivityProgress", "getActivityStats", "listActivityItems")}),
+    Endpoint("get", "/activities/{activityId}", "getActivity", "An activity, with its counts", IMPORT_TAG,
+             (*KEY, 404, *STORE), schemas.ActivityDetailSchema),
+    Endpoint("get", "/activities/{activityId}/progress", "getActivityProgress",
+             "What Start-JIMRunProfile -Wait polls: status, counts, message", IMPORT_TAG, (*KEY, 404, *STORE),
+             schemas.ActivityProgressSchema),
+    Endpoint("get", "/activities/{activityId}/stats", "getActivityStats",
+             "Objects added, updated, unchanged, deleted, and errors", IMPORT_TAG, (*KEY, 404, *STORE),
+             schemas.ActivityStatsSchema),
+    Endpoint("get", "/activities/{activityId}/items", "listActivityItems",
+             "Each object's outcome: added, updated, deleted, or an error", IMPORT_TAG, (400, *KEY, 404, *STORE),
+             page_schema(schemas.ActivityItemSchema), query=schemas.PageQuerySchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space", "listConnectorSpaceObjects",
+             "The system's imported objects, newest first", IMPORT_TAG, (400, *KEY, 404, *STORE),
+             page_schema(schemas.ConnectorSpaceObjectSchema), query=schemas.ConnectorSpaceQuerySchema,
+             links={name: {"operationId": name, "parameters": {"objectId": "$response.body#/items/0/id"}}
+                    for name in ("getConnectorSpaceObject",)}),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/count", "countConnectorSpaceObjects",
+             "How many objects the system's connector space holds (a JSON integer)", IMPORT_TAG,
+             (400, *KEY, 404, *STORE), {"type": "integer", "minimum": 0}, query=schemas.ConnectorSpaceCountQuerySchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/{objectId}", "getConnectorSpaceObject",
+             "An imported object with its values, each multi-valued attribute's capped", IMPORT_TAG,
+             (*KEY, 404, *STORE), schemas.ConnectorSpaceObjectDetailSchema),
+    Endpoint("get", SYSTEM_PATH + "/connector-space/{objectId}/attributes/{attributeName}/values",
+             "listConnectorSpaceAttributeValues", "One attribute's values of an object, paged", IMPORT_TAG,
+             (400, *KEY, 404, *STORE), page_schema(schemas.AttributeValueSchema),
+             query=schemas.AttributeValuesQuerySchema),
+    Endpoint("post", SYSTEM_PATH + "/clear", "clearConnectorSpace",
+             "Remove every object of the system's connector space (not while it is being imported)", IMPORT_TAG,
+             (*BODY, *ADMINISTRATOR, 404, 409, *STORE), body=schemas.NoOptionsSchema, body_required=False,
+             query=schemas.ClearQuerySchema),
     # What a directory told of itself, in JIM's shapes
     Endpoint("get", SYSTEM_PATH + "/capabilities", "getConnectedSystemCapabilities",
              "Facts the connector detected at the last schema import (an LDAP directory's type, vendor, DNS host "
@@ -319,6 +364,9 @@ PARAMETERS = {
     "partitionId": "The partition's id, one of the system's.",
     "containerId": "The container's id, one of the system's.",
     "runProfileId": "The run profile's id, one of the system's.",
+    "activityId": "The activity's id (a GUID), as execute answers it.",
+    "objectId": "The connector space object's id (a GUID).",
+    "attributeName": "The attribute's name, in any case.",
     "changeVersion": "A version of the system's configuration: its ETag's number after the change.",
     "connectorName": "The connector definition's name, exactly (`JIM LDAP Connector`).",
 }
@@ -326,6 +374,9 @@ ID_PARAMETER = {"schema": {"type": "integer", "format": "int32", "minimum": 1, "
 # The path parameters that are not ids.
 TEXT_PARAMETERS = {
     "connectorName": {"schema": {"type": "string", "minLength": 1}, "example": "JIM LDAP Connector"},
+    "activityId": {"schema": {"type": "string", "format": "uuid"}},
+    "objectId": {"schema": {"type": "string", "format": "uuid"}},
+    "attributeName": {"schema": {"type": "string", "minLength": 1}, "example": "name"},
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.
@@ -402,6 +453,8 @@ def constant(value) -> dict:
         return {"type": "string", "nullable": True, "enum": [None]}
     if value == []:  # a list of JIM's that this service has nothing to put in (a built-in connector's files)
         return {"type": "array", "items": {}, "maxItems": 0}
+    if value == {}:  # a map of JIM's shape that this service leaves empty
+        return {"type": "object", "maxProperties": 0}
     json_type = {bool: "boolean", int: "integer", str: "string"}[type(value)]
     return {"type": json_type, "enum": [value]}
 
@@ -443,6 +496,8 @@ def headers(described: dict) -> dict:
 
 def operation(endpoint: Endpoint) -> dict:
     success = {"description": endpoint.summary, "headers": headers(endpoint.headers)}
+    if endpoint.links:
+        success["links"] = endpoint.links
     if endpoint.answer is not None:
         success["content"] = {"application/json": {"schema": endpoint.answer}}
     parameters = [

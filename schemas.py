@@ -483,7 +483,7 @@ class ConnectedSystemSchema(ConnectedSystemFieldsSchema):
 
     connector = fields.Nested(ConnectorReferenceSchema)
     object_types = fields.Nested(ObjectTypeSummarySchema, many=True, data_key="objectTypes")
-    object_count = fields.Constant(0, data_key="objectCount")
+    object_count = fields.Integer(data_key="objectCount")
     pending_export_count = fields.Constant(0, data_key="pendingExportCount")
     max_export_parallelism = fields.Integer(data_key="maxExportParallelism", allow_none=True)
     initial_password_time_to_live = fields.String(data_key="initialPasswordTimeToLive", allow_none=True)
@@ -1237,3 +1237,276 @@ capability_schema = CapabilitySchema()
 directory_server_schema = DirectoryServerSchema()
 password_policy_schema = PasswordPolicySchema()
 version_schema = VersionSchema()
+
+
+# --- Full Import: execute, activities, the connector space (JIM's DTOs) ------------------------------------
+
+def time_span(seconds: float | None) -> str | None:
+    """A duration as .NET writes a TimeSpan: [d.]hh:mm:ss.fffffff."""
+    if seconds is None:
+        return None
+    ticks = round(seconds * 10_000_000)
+    whole, fraction = divmod(ticks, 10_000_000)
+    minutes, second = divmod(whole, 60)
+    hours, minute = divmod(minutes, 60)
+    days, hour = divmod(hours, 24)
+    return f"{f'{days}.' if days else ''}{hour:02}:{minute:02}:{second:02}.{fraction:07}"
+
+
+class ConnectorSpaceQuerySchema(PageQuerySchema):
+    """The connector space list's query string, as JIM's: newest first unless sortDescending is false."""
+
+    page_size = fields.Integer(data_key="pageSize", load_default=50, validate=validate.Range(1, 100))
+    search = CleanString(max_length=200, load_default=None)
+    sort_descending = fields.Boolean(data_key="sortDescending", load_default=True)
+    object_type_id = fields.Integer(data_key="objectTypeId", validate=validate.Range(1, INT32_MAX))
+
+
+class ConnectorSpaceCountQuerySchema(QuerySchema):
+    object_type_id = fields.Integer(data_key="objectTypeId", validate=validate.Range(1, INT32_MAX))
+
+
+class AttributeValuesQuerySchema(PageQuerySchema):
+    page_size = fields.Integer(data_key="pageSize", load_default=50, validate=validate.Range(1, 100))
+    search = CleanString(max_length=200, load_default=None)
+
+
+class ClearQuerySchema(QuerySchema):
+    delete_change_history = fields.Boolean(data_key="deleteChangeHistory", load_default=True)
+
+
+class ActivitiesQuerySchema(PageQuerySchema):
+    search = CleanString(max_length=200, load_default=None)
+    connected_system_id = fields.Integer(data_key="connectedSystemId", validate=validate.Range(1, INT32_MAX))
+
+
+class RunProfileExecutionSchema(Schema):
+    """JIM's RunProfileExecutionResponse."""
+
+    activity_id = fields.String(data_key="activityId")
+    task_id = fields.String(data_key="taskId")
+    message = fields.String()
+    warnings = fields.List(fields.String())
+
+
+class ActivityHeaderSchema(Schema):
+    """JIM's ActivityHeader, from an activity's row: the synchronisation and export counts are zero here."""
+
+    id = fields.String()
+    created = UTCTimestamp()
+    executed = UTCTimestamp(allow_none=True)
+    status = fields.String()
+    target_type = fields.Constant("ConnectedSystemRunProfile", data_key="targetType")
+    target_operation_type = fields.Constant("Execute", data_key="targetOperationType")
+    target_name = fields.String(data_key="targetName")
+    target_context = fields.String(data_key="targetContext")
+    message = fields.String(allow_none=True)
+    initiated_by_type = fields.String(data_key="initiatedByType")
+    initiated_by_id = fields.Constant(None, data_key="initiatedById")
+    initiated_by_name = fields.String(data_key="initiatedByName", allow_none=True)
+    objects_to_process = fields.Integer(data_key="objectsToProcess")
+    objects_processed = fields.Integer(data_key="objectsProcessed")
+    execution_time = fields.Method("dump_execution_time", data_key="executionTime", allow_none=True)
+    total_activity_time = fields.Method("dump_total_time", data_key="totalActivityTime", allow_none=True)
+    connected_system_run_type = fields.String(attribute="run_type", data_key="connectedSystemRunType")
+    total_added = fields.Integer(data_key="totalAdded")
+    total_updated = fields.Integer(data_key="totalUpdated")
+    total_deleted = fields.Integer(data_key="totalDeleted")
+    total_projected = fields.Constant(0, data_key="totalProjected")
+    total_joined = fields.Constant(0, data_key="totalJoined")
+    total_attribute_flows = fields.Constant(0, data_key="totalAttributeFlows")
+    total_disconnected = fields.Constant(0, data_key="totalDisconnected")
+    total_exported = fields.Constant(0, data_key="totalExported")
+    total_deprovisioned = fields.Constant(0, data_key="totalDeprovisioned")
+    total_created = fields.Constant(0, data_key="totalCreated")
+    total_pending_exports = fields.Constant(0, data_key="totalPendingExports")
+    total_errors = fields.Integer(data_key="totalErrors")
+    child_activity_count = fields.Constant(0, data_key="childActivityCount")
+
+    def dump_execution_time(self, row):
+        return time_span((row.completed - row.executed).total_seconds()) if row.completed and row.executed else None
+
+    def dump_total_time(self, row):
+        return time_span((row.completed - row.created).total_seconds()) if row.completed else None
+
+
+class ActivityStatsSchema(Schema):
+    """JIM's ActivityRunProfileExecutionStatsDto of an import."""
+
+    total_objects_processed = fields.Integer(attribute="objects_processed", data_key="totalObjectsProcessed")
+    total_object_change_count = fields.Method("dump_changes", data_key="totalObjectChangeCount")
+    total_unchanged = fields.Integer(data_key="totalUnchanged")
+    total_object_errors = fields.Integer(attribute="total_errors", data_key="totalObjectErrors")
+    total_object_types = fields.Integer(data_key="totalObjectTypes")
+    total_cso_adds = fields.Integer(attribute="total_added", data_key="totalCsoAdds")
+    total_cso_updates = fields.Integer(attribute="total_updated", data_key="totalCsoUpdates")
+    total_cso_deletes = fields.Integer(attribute="total_deleted", data_key="totalCsoDeletes")
+    total_projections = fields.Constant(0, data_key="totalProjections")
+    total_joins = fields.Constant(0, data_key="totalJoins")
+    total_attribute_flows = fields.Constant(0, data_key="totalAttributeFlows")
+    total_disconnections = fields.Constant(0, data_key="totalDisconnections")
+    total_exported = fields.Constant(0, data_key="totalExported")
+    total_deprovisioned = fields.Constant(0, data_key="totalDeprovisioned")
+    total_pending_exports = fields.Constant(0, data_key="totalPendingExports")
+    total_created = fields.Constant(0, data_key="totalCreated")
+    entries_discarded = fields.Constant({}, data_key="entriesDiscardedByExcludedContainer")
+    total_discarded = fields.Constant(0, data_key="totalEntriesDiscardedByExclusion")
+
+    def dump_changes(self, row):
+        return row.total_added + row.total_updated + row.total_deleted
+
+
+class ActivityDetailSchema(ActivityHeaderSchema):
+    """JIM's ActivityDetailDto, and the configuration version the run read its configuration at."""
+
+    parent_activity_id = fields.Constant(None, data_key="parentActivityId")
+    warning_message = fields.String(data_key="warningMessage", allow_none=True)
+    error_message = fields.String(data_key="errorMessage", allow_none=True)
+    error_stack_trace = fields.Constant(None, data_key="errorStackTrace")
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    connected_system_run_profile_id = fields.Integer(attribute="run_profile_id",
+                                                     data_key="connectedSystemRunProfileId")
+    execution_stats = fields.Function(lambda row: ActivityStatsSchema().dump(row), data_key="executionStats")
+    phases = fields.Constant([])
+    configuration_version = fields.Integer(data_key="configurationVersion", allow_none=True)
+
+
+class ActivityProgressSchema(Schema):
+    """JIM's ActivityProgressDto: what Start-JIMRunProfile -Wait polls. ``row`` and ``now`` are given."""
+
+    id = fields.Function(lambda given: given["row"].id)
+    status = fields.Function(lambda given: given["row"].status)
+    message = fields.Function(lambda given: given["row"].message, allow_none=True)
+    objects_processed = fields.Function(lambda given: given["row"].objects_processed, data_key="objectsProcessed")
+    objects_to_process = fields.Function(lambda given: given["row"].objects_to_process, data_key="objectsToProcess")
+    percent_complete = fields.Method("dump_percent", data_key="percentComplete", allow_none=True)
+    elapsed_seconds = fields.Function(lambda given: round(given["elapsed"], 3), data_key="elapsedSeconds")
+    objects_per_second = fields.Method("dump_rate", data_key="objectsPerSecond", allow_none=True)
+    estimated_seconds_remaining = fields.Constant(None, data_key="estimatedSecondsRemaining")
+    target_type = fields.Constant("ConnectedSystemRunProfile", data_key="targetType")
+    run_type = fields.Function(lambda given: given["row"].run_type, data_key="runType")
+    operation_counts = fields.Function(lambda given: {
+        "Added": given["row"].total_added, "Updated": given["row"].total_updated,
+        "Deleted": given["row"].total_deleted, "Unchanged": given["row"].total_unchanged},
+        data_key="operationCounts")
+    total_errors = fields.Function(lambda given: given["row"].total_errors, data_key="totalErrors")
+    retrieved_at = fields.Function(lambda given: UTCTimestamp.text(given["now"]), data_key="retrievedAt")
+    phases = fields.Constant([])
+    current_phase = fields.Constant(None, data_key="currentPhase")
+    current_phase_number = fields.Constant(None, data_key="currentPhaseNumber")
+    total_phases = fields.Constant(0, data_key="totalPhases")
+
+    def dump_percent(self, given):
+        row = given["row"]
+        if row.objects_to_process <= 0:
+            return None
+        return round(min(100.0, max(0.0, row.objects_processed / row.objects_to_process * 100)), 1)
+
+    def dump_rate(self, given):
+        return round(given["row"].objects_processed / given["elapsed"], 1) if given["elapsed"] > 0 else None
+
+
+class ActivityItemSchema(Schema):
+    """JIM's ActivityRunProfileExecutionItemHeader, and the object it concerns."""
+
+    id = fields.String()
+    external_id_value = fields.String(attribute="external_id", data_key="externalIdValue", allow_none=True)
+    display_name = fields.String(data_key="displayName", allow_none=True)
+    connected_system_object_type = fields.String(attribute="object_type", data_key="connectedSystemObjectType",
+                                                 allow_none=True)
+    object_change_type = fields.String(attribute="change_type", data_key="objectChangeType")
+    error_type = fields.String(data_key="errorType", allow_none=True)
+    outcome_summary = fields.String(data_key="outcomeSummary", allow_none=True)
+    connected_system_object_id = fields.String(attribute="object_id", data_key="connectedSystemObjectId",
+                                               allow_none=True)
+
+
+class ConnectorSpaceObjectSchema(Schema):
+    """JIM's ConnectedSystemObjectHeader, from a row with its type's name and id attributes' names."""
+
+    id = fields.String()
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    display_name = fields.String(data_key="displayName", allow_none=True)
+    external_id_value = fields.String(attribute="external_id", data_key="externalIdValue")
+    external_id_attribute_name = fields.String(data_key="externalIdAttributeName", allow_none=True)
+    secondary_external_id_value = fields.String(attribute="secondary_external_id",
+                                                data_key="secondaryExternalIdValue", allow_none=True)
+    secondary_external_id_attribute_name = fields.String(data_key="secondaryExternalIdAttributeName",
+                                                         allow_none=True)
+    created = UTCTimestamp()
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
+    type_id = fields.Integer(attribute="object_type_id", data_key="typeId")
+    type_name = fields.String(data_key="typeName")
+    status = fields.String()
+    join_type = fields.Constant("NotJoined", data_key="joinType")
+    date_joined = fields.Constant(None, data_key="dateJoined")
+    pending_display_name = fields.Constant(None, data_key="pendingDisplayName")
+    pending_external_id = fields.Constant(None, data_key="pendingExternalId")
+    pending_secondary_external_id = fields.Constant(None, data_key="pendingSecondaryExternalId")
+    has_pending_export = fields.Constant(False, data_key="hasPendingExport")
+    pending_export_id = fields.Constant(None, data_key="pendingExportId")
+
+
+class AttributeValueSchema(Schema):
+    """JIM's ConnectedSystemObjectAttributeValueDto: the one field of the attribute's type set. A Reference is
+    kept as the referenced object's external id or DN (stringValue); referenceValueId stays null."""
+
+    id = fields.String()
+    attribute_id = fields.Integer(data_key="attributeId")
+    attribute_name = fields.String(data_key="attributeName")
+    string_value = fields.String(data_key="stringValue", load_default=None, dump_default=None, allow_none=True)
+    date_time_value = fields.String(data_key="dateTimeValue", dump_default=None, allow_none=True)
+    int_value = fields.Integer(data_key="intValue", dump_default=None, allow_none=True)
+    long_value = fields.Integer(data_key="longValue", dump_default=None, allow_none=True)
+    decimal_value = fields.Float(data_key="decimalValue", dump_default=None, allow_none=True)
+    byte_value = fields.String(data_key="byteValue", dump_default=None, allow_none=True)
+    guid_value = fields.String(data_key="guidValue", dump_default=None, allow_none=True)
+    bool_value = fields.Boolean(data_key="boolValue", dump_default=None, allow_none=True)
+    reference_value_id = fields.Constant(None, data_key="referenceValueId")
+
+
+class AttributeValueSummarySchema(Schema):
+    attribute_name = fields.String(data_key="attributeName")
+    total_count = fields.Integer(data_key="totalCount")
+    returned_count = fields.Integer(data_key="returnedCount")
+    has_more = fields.Boolean(data_key="hasMore")
+
+
+class ConnectorSpaceObjectDetailSchema(Schema):
+    """JIM's ConnectedSystemObjectDetailDto: each multi-valued attribute's values capped, its summary saying so."""
+
+    id = fields.String()
+    created = UTCTimestamp()
+    last_updated = UTCTimestamp(data_key="lastUpdated", allow_none=True)
+    status = fields.String()
+    join_type = fields.Constant("NotJoined", data_key="joinType")
+    date_joined = fields.Constant(None, data_key="dateJoined")
+    display_name = fields.Method("dump_name", data_key="displayName", allow_none=True)
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    connected_system_name = fields.String(data_key="connectedSystemName")
+    type_id = fields.Integer(attribute="object_type_id", data_key="typeId")
+    type_name = fields.String(data_key="typeName")
+    metaverse_object_id = fields.Constant(None, data_key="metaverseObjectId")
+    metaverse_object_display_name = fields.Constant(None, data_key="metaverseObjectDisplayName")
+    attribute_values = fields.Nested(AttributeValueSchema, many=True, data_key="attributeValues")
+    attribute_value_summaries = fields.Nested(AttributeValueSummarySchema, many=True,
+                                              data_key="attributeValueSummaries", allow_none=True)
+
+    def dump_name(self, shown):
+        return shown["display_name"] or shown["external_id"]  # JIM's NameOrId
+
+
+connector_space_query_schema = ConnectorSpaceQuerySchema()
+connector_space_count_query_schema = ConnectorSpaceCountQuerySchema()
+attribute_values_query_schema = AttributeValuesQuerySchema()
+clear_query_schema = ClearQuerySchema()
+activities_query_schema = ActivitiesQuerySchema()
+run_profile_execution_schema = RunProfileExecutionSchema()
+activity_page_schema = PageSchema(ActivityHeaderSchema())
+activity_detail_schema = ActivityDetailSchema()
+activity_progress_schema = ActivityProgressSchema()
+activity_stats_schema = ActivityStatsSchema()
+activity_items_page_schema = PageSchema(ActivityItemSchema())
+connector_space_page_schema = PageSchema(ConnectorSpaceObjectSchema())
+connector_space_object_schema = ConnectorSpaceObjectDetailSchema()
+attribute_values_page_schema = PageSchema(AttributeValueSchema())

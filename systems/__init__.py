@@ -39,6 +39,7 @@ from models import (
     attributes_table,
     change_records_table,
     connected_systems_table,
+    connector_space_counts_table,
     object_types_table,
     setting_values_table,
     utcnow,
@@ -116,6 +117,7 @@ class StoredSystem(SystemRow):
 
     values: dict[int, object] = field(default_factory=dict)
     object_types: tuple[ObjectTypeSummary, ...] = ()
+    object_count: int = 0  # what its connector space holds, not Obsolete; kept by the imports that fill it
 
     def value_of(self, setting: Setting):
         return self.values.get(setting.id)
@@ -154,7 +156,10 @@ VERSION_OF_SYSTEM = select(SYSTEMS_T.c.id, SYSTEMS_T.c.connector_definition_id, 
 # and a planned join for nothing (a third of a GET's time on PostgreSQL).
 SYSTEM_WITH_VALUES = (
     select(SYSTEMS_T, VALUES_T.c.setting_id, *(VALUES_T.c[column] for column in VALUE_COLUMNS),
-           exists().where(TYPES_T.c.connected_system_id == bindparam("id")).label("has_object_types"))
+           exists().where(TYPES_T.c.connected_system_id == bindparam("id")).label("has_object_types"),
+           select(connector_space_counts_table.c.object_count)
+           .where(connector_space_counts_table.c.connected_system_id == bindparam("id"))
+           .scalar_subquery().label("object_count"))
     .outerjoin(VALUES_T, VALUES_T.c.connected_system_id == SYSTEMS_T.c.id)
     .where(SYSTEMS_T.c.id == bindparam("id"))
 )
@@ -236,7 +241,7 @@ def fetch(connection: Connection, statement, system_id: int, object_types: bool 
                           row.remove_contributed_attributes_on_obsoletion, row.attribute_count)
         for row in sorted(types, key=lambda row: (row.name_key, row.id))
     )
-    return StoredSystem(**fields, values=values, object_types=object_types)
+    return StoredSystem(**fields, values=values, object_types=object_types, object_count=rows[0].object_count or 0)
 
 
 LIST_SORT_COLUMNS = {

@@ -109,3 +109,32 @@ def answered_while_held(app, relay, key: str, url: str, during):
         relay.release()
         talking.join(30)
     return answers[0]
+
+
+def select_type(client, admin, system_id: int, type_name: str, external_id: str, attributes: list[str],
+                secondary: str | None = None) -> int:
+    """Select the object type, ``attributes`` and its external id (and secondary); its id."""
+    types = {t["name"]: t for t in client.get(f"{SYSTEMS}/{system_id}/object-types", headers=admin).json}
+    chosen = types[type_name]
+    assert client.put(f"{SYSTEMS}/{system_id}/object-types/{chosen['id']}", json={"selected": True},
+                      headers=admin).status_code == 200
+    by_name = {a["name"]: a for a in chosen["attributes"]}
+    edits = {str(by_name[name]["id"]): {"selected": True} for name in attributes}
+    edits[str(by_name[external_id]["id"])] = {"selected": True, "isExternalId": True}
+    if secondary:
+        edits[str(by_name[secondary]["id"])] = {"selected": True, "isSecondaryExternalId": True}
+    answer = client.put(f"{SYSTEMS}/{system_id}/object-types/{chosen['id']}/attributes",
+                        json={"attributes": edits}, headers=admin)
+    assert answer.status_code == 200, answer.json
+    return chosen["id"]
+
+
+
+def run_queued(app) -> int:
+    """Every task waiting in the app's task queue, run here as the worker runs it; how many."""
+    queue, _ = app.extensions["task_queue"].made()
+    ran = 0
+    while (task := queue.dequeue()) is not None:
+        queue.execute(task)
+        ran += 1
+    return ran

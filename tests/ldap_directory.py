@@ -198,11 +198,13 @@ def config_ldif(folder: Path, limits: str = "") -> str:
         olcDbMaxSize: 1073741824
         # A throwaway: no fsync per write, so that a test can add 20,000 entries in a second.
         olcDbNoSync: TRUE
+        # A test's own limits first: slapd applies the first that matches the account.
+        {f"olcLimits: {limits}" if limits else "#"}
         # As a big directory is set up to be read by paged searches: 500 entries a page, any number of pages.
         olcLimits: * size.prtotal=unlimited
         olcAccess: {{0}}to attrs=userPassword by anonymous auth by * none
         olcAccess: {{1}}to * by users read
-        """) + (f"olcLimits: {limits}\n" if limits else "")
+        """)
 
 
 def person(uid: str, parent: str, number: int, given: str, surname: str) -> str:

@@ -10,6 +10,7 @@ import schemathesis
 from schemathesis.engine import Status, events, from_schema
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from importing import run_queued, select_type
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD
 from servers import gunicorn
 
@@ -36,16 +37,22 @@ def files_root(tmp_path):
 
 
 @pytest.fixture
-def app_config(app_config, files_root):
-    return {**app_config, "JIM_CONNECTOR_FILES_ROOT": str(files_root)}
+def task_queue(tmp_path):
+    return f"sqlite:///{tmp_path / 'tasks.db'}"
 
 
 @pytest.fixture
-def systems(client, admin, ldap_directory):
+def app_config(app_config, files_root, task_queue):
+    return {**app_config, "JIM_CONNECTOR_FILES_ROOT": str(files_root), "JIM_TASK_QUEUE_URL": task_queue}
+
+
+@pytest.fixture
+def systems(client, admin, app, ldap_directory):
     """One system per connector, so that ids 1 to 4 exist; 1 is the seed's LDAP system, set to the run's
     throwaway directory over LDAPS with its CA trusted, and the File system (2) reads a file in the files root.
     Both have been imported, so that there are object types, attributes, partitions and containers to read and
-    select, and a server certificate to read."""
+    select, and a server certificate to read. Run profile 1 is the LDAP system's, ready to execute; the File
+    system's (2) has run once, so that there are an activity and objects to read."""
     for name, connector in (("Corporate LDAP", 3), ("HR file", 1), ("Payroll database", 2), ("Cloud SCIM", 4)):
         response = client.post(SYSTEMS, json={"name": name, "connectorDefinitionId": connector}, headers=admin)
         assert response.status_code == 201, response.json
@@ -57,6 +64,17 @@ def systems(client, admin, ldap_directory):
     for imported in ("1/import-schema", "1/import-hierarchy", "2/import-schema"):
         answer = client.post(f"{SYSTEMS}/{imported}", headers={"X-Api-Key": admin["X-Api-Key"]})
         assert answer.status_code == 200, answer.json
+    # Run profile 1 is the LDAP system's, ready to execute (the examples' ids are 1); 2 the File system's, run.
+    select_type(client, admin, 1, "inetOrgPerson", "uid", ["cn"])
+    [partition, *_] = client.get(f"{SYSTEMS}/1/partitions", headers=admin).json
+    assert client.put(f"{SYSTEMS}/1/partitions/{partition['id']}", json={"selected": True},
+                      headers=admin).status_code == 200
+    select_type(client, admin, 2, "people", "id", ["name"])
+    profile = {"name": "Full Import", "runType": "FullImport"}
+    for system_id in (1, 2):
+        assert client.post(f"{SYSTEMS}/{system_id}/run-profiles", json=profile, headers=admin).status_code == 201
+    assert client.post(f"{SYSTEMS}/2/run-profiles/2/execute", headers=admin).status_code == 202
+    assert run_queued(app) == 1
 
 
 def fuzz_config(admin_key: str) -> schemathesis.Config:
@@ -86,9 +104,9 @@ def fuzz_config(admin_key: str) -> schemathesis.Config:
 @pytest.mark.slow
 # Hypothesis warns when it prints a large generated body; that is the fuzzer's business, not the service's.
 @pytest.mark.filterwarnings("ignore:Generating overly large repr:hypothesis.errors.HypothesisWarning")
-def test_answers_match_the_document(database_url, admin_key, systems, files_root):
+def test_answers_match_the_document(database_url, admin_key, systems, files_root, task_queue):
     with gunicorn(database_url.replace("+psycopg", ""), TEST_ENCRYPTION_KEY, "--workers", "2",
-                  env={"JIM_CONNECTOR_FILES_ROOT": str(files_root),
+                  env={"JIM_CONNECTOR_FILES_ROOT": str(files_root), "JIM_TASK_QUEUE_URL": task_queue,
                        "JIM_CONNECTOR_TIMEOUT_SECONDS": IMPORT_SECONDS}) as base:
         schema = schemathesis.openapi.from_url(f"{base}/api/openapi.json", config=fuzz_config(admin_key))
         problems, answered = run(schema)
@@ -97,10 +115,13 @@ def test_answers_match_the_document(database_url, admin_key, systems, files_root
     # which its examples have pointed elsewhere before they come to them (test_active_directory.py has their 200),
     # and the server certificate's: a trust needs the thumbprint the server presents now, and a read succeeds
     # only over LDAPS, which the seed's examples turn system 1 away from (test_server_certificate.py checks their
-    # successes against the document).
+    # successes against the document). And an activity's or a connector space object's id is a random GUID that
+    # no document can hold: only links lead there, and the fuzzer's walk need not take them
+    # (test_full_import.py reaches each of them).
     never = {label: statuses for label, statuses in answered.items()
              if not any(200 <= status < 300 for status in statuses) and CERTIFICATE not in label
-             and not (label in ASKS_NOW and 502 in statuses)}
+             and not (label in ASKS_NOW and 502 in statuses)
+             and "{activityId}" not in label and "{objectId}" not in label}
     assert not never, never
     assert len(answered) == sum(len(operations) for operations in schema.raw_schema["paths"].values())
 

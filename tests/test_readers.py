@@ -204,7 +204,7 @@ def test_scim_resources_are_paged_with_only_the_selected_attributes(monkeypatch)
                 "emails": [{"value": f"u{number}@example.com"}, {"value": f"alt{number}@example.com"}],
                 "active": True, "title": "not selected", ENTERPRISE: {"employeeNumber": f"E{number}"},
             }).raise_for_status()
-        found = read(4, {301: base, 302: "Bearer Token", 303: SCIM_TOKEN, 304: 5}, ReadScope((user,)),
+        found = read(4, {301: base, 302: "Static Bearer Token", 303: SCIM_TOKEN, 304: 5}, ReadScope((user,)),
                      secret_ids=(303,))
     assert sorted(o.secondary_external_id for o in found) == [f"user{n}" for n in range(5)]
     first = next(o for o in found if o.secondary_external_id == "user0")
@@ -217,7 +217,7 @@ def test_scim_a_wrong_token_is_refused_without_it():
     user = ObjectTypeScope("User", (AttributeScope("id", T),), external_id="id")
     wrong = "wrong-" + secrets.token_urlsafe(24)
     with scim_provider(SCIM_TOKEN) as base, pytest.raises(Refused) as refused:
-        read(4, {301: base, 302: "Bearer Token", 303: wrong, 304: 5}, ReadScope((user,)), secret_ids=(303,))
+        read(4, {301: base, 302: "Static Bearer Token", 303: wrong, 304: 5}, ReadScope((user,)), secret_ids=(303,))
     assert wrong[-8:] not in refused.value.message
 
 

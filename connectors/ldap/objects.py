@@ -66,7 +66,8 @@ def searches(partition: PartitionScope) -> list[tuple[str, ContainerScopeKind, t
         own = key(container.external_id)
         if any(own.endswith("," + other) for other in whole):
             continue
-        excluded = tuple(key(dn) for dn in (*container.excluded, *partition.excluded))
+        excluded = tuple(other for other in {key(dn) for dn in (*container.excluded, *partition.excluded)}
+                         if other.endswith("," + own))  # only what lies beneath it can be left out of it
         found.append((container.external_id, container.scope, excluded))
     return found
 

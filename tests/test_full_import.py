@@ -1,0 +1,276 @@
+"""A Full Import end to end through the API, on both stores: execute queues it, the worker (the real Huey
+queue, its task run here, or a real ``flask worker`` process) reads the system into its connector space, and
+the activity and the connector space show what happened.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from importing import imported, new_system, run_queued, select_type, set_values
+from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from servers import PROJECT
+
+PEOPLE = f"ou=People,{SUFFIX}"
+ACTIVITIES = "/api/v1/activities"
+
+
+@pytest.fixture
+def app_config(app_config, tmp_path):
+    files = tmp_path / "files"
+    files.mkdir()
+    return {**app_config, "JIM_TASK_QUEUE_URL": f"sqlite:///{tmp_path / 'tasks.db'}",
+            "JIM_CONNECTOR_FILES_ROOT": str(files)}
+
+
+def execute(client, admin, system_id: int, profile_id: int):
+    return client.post(f"{SYSTEMS}/{system_id}/run-profiles/{profile_id}/execute",
+                       headers={"X-Api-Key": admin["X-Api-Key"]})
+
+
+def full_import_profile(client, admin, system_id: int, **fields) -> int:
+    made = client.post(f"{SYSTEMS}/{system_id}/run-profiles", headers=admin,
+                       json={"name": "Full Import", "runType": "FullImport", **fields})
+    assert made.status_code == 201, made.json
+    return made.json["id"]
+
+
+def ran(client, admin, app, system_id: int, profile_id: int) -> dict:
+    """Execute, run the worker's task, and the activity as it then is."""
+    answer = execute(client, admin, system_id, profile_id)
+    assert answer.status_code == 202, answer.json
+    assert run_queued(app) == 1
+    activity = client.get(f"{ACTIVITIES}/{answer.json['activityId']}", headers=admin)
+    assert activity.status_code == 200
+    return activity.json
+
+
+def csv_system(client, admin, app, text: str) -> tuple[int, int, int]:
+    """A File system over people.csv holding ``text``, its schema imported and its type selected."""
+    root = app.config["JIM_CONNECTOR_FILES_ROOT"]
+    with open(os.path.join(root, "people.csv"), "w") as file:
+        file.write(text)
+    system_id = new_system(client, admin, 1, {101: "people.csv"})
+    imported(client, admin, system_id)
+    type_id = select_type(client, admin, system_id, "people", "id", ["name", "groups", "age"])
+    return system_id, type_id, full_import_profile(client, admin, system_id)
+
+
+def rewrite(app, text: str):
+    with open(os.path.join(app.config["JIM_CONNECTOR_FILES_ROOT"], "people.csv"), "w") as file:
+        file.write(text)
+
+
+PEOPLE_CSV = "id,name,groups,age\n1,Ann,a|b,30\n2,Ben,c,41\n3,Cat,,52\n"
+
+
+def objects(client, admin, system_id: int, **query) -> dict:
+    listed = client.get(f"{SYSTEMS}/{system_id}/connector-space", headers=admin, query_string=query)
+    assert listed.status_code == 200, listed.json
+    return {item["externalIdValue"]: item for item in listed.json["items"]}
+
+
+def test_a_full_import_fills_the_connector_space_and_the_activity_says_so(client, admin, reader, app):
+    system_id, type_id, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    answer = execute(client, admin, system_id, profile_id)
+    assert answer.status_code == 202
+    assert set(answer.json) == {"activityId", "taskId", "message", "warnings"}
+    assert answer.json["message"] == "Run Profile 'Full Import' has been queued for execution."
+    queued = client.get(f"{ACTIVITIES}/{answer.json['activityId']}/progress", headers=reader).json
+    assert queued["status"] == "InProgress" and queued["objectsProcessed"] == 0
+    assert run_queued(app) == 1
+    progress = client.get(f"{ACTIVITIES}/{answer.json['activityId']}/progress", headers=reader).json
+    assert progress["status"] == "Complete" and progress["objectsProcessed"] == 3
+    assert progress["percentComplete"] == 100.0 and progress["operationCounts"]["Added"] == 3
+    stats = client.get(f"{ACTIVITIES}/{answer.json['activityId']}/stats", headers=reader).json
+    assert (stats["totalCsoAdds"], stats["totalCsoUpdates"], stats["totalUnchanged"], stats["totalCsoDeletes"],
+            stats["totalObjectErrors"]) == (3, 0, 0, 0, 0)
+    activity = client.get(f"{ACTIVITIES}/{answer.json['activityId']}", headers=reader).json
+    system = client.get(f"{SYSTEMS}/{system_id}", headers=reader).json
+    assert activity["configurationVersion"] == system["version"] if "version" in system else True
+    assert activity["connectedSystemId"] == system_id and activity["connectedSystemRunType"] == "FullImport"
+    assert system["objectCount"] == 3
+
+    found = objects(client, reader, system_id)
+    assert set(found) == {"1", "2", "3"}
+    ann = found["1"]
+    assert (ann["typeId"], ann["typeName"], ann["status"], ann["externalIdAttributeName"]) == (
+        type_id, "people", "Normal", "id")
+    assert ann["displayName"] == "Ann"
+    detail = client.get(f"{SYSTEMS}/{system_id}/connector-space/{ann['id']}", headers=reader).json
+    values = {(v["attributeName"], v["intValue"] if v["intValue"] is not None else v["stringValue"])
+              for v in detail["attributeValues"]}
+    assert values == {("id", 1), ("name", "Ann"), ("groups", "a"), ("groups", "b"), ("age", 30)}
+    groups = client.get(f"{SYSTEMS}/{system_id}/connector-space/{ann['id']}/attributes/groups/values",
+                        headers=reader, query_string={"pageSize": 1, "page": 2}).json
+    assert groups["totalCount"] == 2 and [v["stringValue"] for v in groups["items"]] == ["b"]
+    assert client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=reader).json == 3
+    assert set(objects(client, reader, system_id, search="BEN")) == {"2"}
+
+    items = client.get(f"{ACTIVITIES}/{answer.json['activityId']}/items", headers=reader).json
+    assert items["totalCount"] == 3
+    assert {item["objectChangeType"] for item in items["items"]} == {"Added"}
+    listed = client.get(ACTIVITIES, headers=reader).json
+    assert listed["items"][0]["id"] == answer.json["activityId"] and listed["items"][0]["totalAdded"] == 3
+
+
+def test_a_re_import_updates_what_changed_marks_what_went_and_leaves_the_rest_untouched(client, admin, app):
+    system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    ran(client, admin, app, system_id, profile_id)
+    before = objects(client, admin, system_id)
+    unchanged = ran(client, admin, app, system_id, profile_id)
+    assert unchanged["status"] == "Complete"
+    stats = unchanged["executionStats"]
+    assert (stats["totalCsoAdds"], stats["totalCsoUpdates"], stats["totalUnchanged"]) == (0, 0, 3)
+    assert client.get(f"{ACTIVITIES}/{unchanged['id']}/items", headers=admin).json["totalCount"] == 0
+    assert objects(client, admin, system_id) == before  # not even lastUpdated moved
+
+    rewrite(app, "id,name,groups,age\n1,Ann,a|b,30\n2,Benjamin,c,41\n4,Dan,d,23\n")
+    changed = ran(client, admin, app, system_id, profile_id)
+    stats = changed["executionStats"]
+    assert (stats["totalCsoAdds"], stats["totalCsoUpdates"], stats["totalUnchanged"], stats["totalCsoDeletes"]) == (
+        1, 1, 1, 1)
+    after = objects(client, admin, system_id)
+    assert after["1"] == before["1"]
+    assert after["2"]["displayName"] == "Benjamin" and after["2"]["lastUpdated"] is not None
+    assert after["3"]["status"] == "Obsolete" and after["4"]["status"] == "Normal"
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["objectCount"] == 3
+    items = client.get(f"{ACTIVITIES}/{changed['id']}/items", headers=admin).json["items"]
+    assert sorted((item["externalIdValue"], item["objectChangeType"]) for item in items) == [
+        ("2", "Updated"), ("3", "Deleted"), ("4", "Added")]
+
+
+def test_bad_rows_are_items_with_errors_and_the_rest_imports(client, admin, app):
+    system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)  # age: a Number
+    rewrite(app, "id,name,groups,age\n1,Ann,,thirty\n,Nobody,,1\n1,Again,,2\n2,Ben,,3\n")
+    activity = ran(client, admin, app, system_id, profile_id)
+    assert activity["status"] == "CompleteWithError" and activity["totalErrors"] == 3
+    items = client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["items"]
+    errors = sorted((item["externalIdValue"] or "", item["errorType"]) for item in items if item["errorType"])
+    assert errors == [("", "MissingExternalIdAttributeValue"), ("1", "DuplicateObject"),
+                      ("1", "ImportAttributeValueError")]
+    assert set(objects(client, admin, system_id)) == {"1", "2"}
+
+
+def test_execute_refuses_what_it_cannot_run(client, admin, app):
+    system_id, type_id, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    # Another run type: refused as not supported yet.
+    export = client.post(f"{SYSTEMS}/{system_id}/run-profiles", headers=admin,
+                         json={"name": "Export", "runType": "Export"})
+    assert export.status_code == 201, export.json
+    refused = execute(client, admin, system_id, export.json["id"])
+    assert refused.status_code == 400 and "not support Export runs yet" in refused.json["message"]
+    # One at a time.
+    assert execute(client, admin, system_id, profile_id).status_code == 202
+    again = execute(client, admin, system_id, profile_id)
+    assert again.status_code == 409 and again.json["code"] == "CONFLICT"
+    cleared = client.post(f"{SYSTEMS}/{system_id}/clear", headers={"X-Api-Key": admin["X-Api-Key"]})
+    assert cleared.status_code == 409
+    run_queued(app)
+    # No selected object type.
+    assert client.put(f"{SYSTEMS}/{system_id}/object-types/{type_id}", json={"selected": False},
+                      headers=admin).status_code == 200
+    unselected = execute(client, admin, system_id, profile_id)
+    assert unselected.status_code == 400 and "no selected object type" in unselected.json["message"]
+    # Settings changed since the last schema import.
+    set_values(client, admin, system_id, 1, {102: ";"})
+    invalid = execute(client, admin, system_id, profile_id)
+    assert invalid.status_code == 400 and "not valid" in invalid.json["message"]
+    assert execute(client, admin, system_id, 999).status_code == 404
+    assert client.get(f"{ACTIVITIES}/5b1b8a5e-1111-4c4c-8d8d-000000000000", headers=admin).status_code == 404
+    assert client.get(f"{ACTIVITIES}/not-a-guid", headers=admin).status_code == 404
+
+
+def test_clear_empties_the_connector_space(client, admin, app):
+    system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    activity = ran(client, admin, app, system_id, profile_id)
+    cleared = client.post(f"{SYSTEMS}/{system_id}/clear", headers={"X-Api-Key": admin["X-Api-Key"]},
+                          query_string={"deleteChangeHistory": "true"})
+    assert cleared.status_code == 200
+    assert client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=admin).json == 0
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["objectCount"] == 0
+    assert client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["totalCount"] == 0
+    assert ran(client, admin, app, system_id, profile_id)["totalAdded"] == 3
+
+
+def ldap_system(client, admin, directory) -> tuple[int, int]:
+    system_id = new_system(client, admin, 3, {1: directory.url, 2: SERVICE_DN, 3: SERVICE_PASSWORD,
+                                              4: directory.port})
+    imported(client, admin, system_id)
+    assert client.post(f"{SYSTEMS}/{system_id}/import-hierarchy",
+                       headers={"X-Api-Key": admin["X-Api-Key"]}).status_code == 200
+    partitions = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin).json
+    partition = next(p for p in partitions if p["externalId"].lower() == SUFFIX)
+    assert client.put(f"{SYSTEMS}/{system_id}/partitions/{partition['id']}", json={"selected": True},
+                      headers=admin).status_code == 200
+    people = next(c for c in partition["containers"] if c["name"] == "People")
+    assert client.put(f"{SYSTEMS}/{system_id}/containers/{people['id']}", json={"selected": True},
+                      headers=admin).status_code == 200
+    select_type(client, admin, system_id, "inetOrgPerson", "uid", ["cn", "mail", "sn"])
+    return system_id, full_import_profile(client, admin, system_id)
+
+
+def test_an_ldap_full_import_reads_the_selected_container(client, admin, app, ldap_directory, caplog):
+    system_id, profile_id = ldap_system(client, admin, ldap_directory)
+    activity = ran(client, admin, app, system_id, profile_id)
+    assert activity["status"] == "Complete", activity
+    found = objects(client, admin, system_id)
+    assert set(found) == {"alice", "bob", "carol"}
+    detail = client.get(f"{SYSTEMS}/{system_id}/connector-space/{found['alice']['id']}", headers=admin).json
+    assert {(v["attributeName"], v["stringValue"]) for v in detail["attributeValues"]} == {
+        ("uid", "alice"), ("cn", "Alice Archer"), ("mail", "alice@example.com"), ("sn", "Archer")}
+    assert found["alice"]["displayName"] == "Alice Archer"
+    # The service account's password changed in the directory: the run fails, saying why, and holds no secret.
+    changed = "Changed-pw-" + TEST_ENCRYPTION_KEY[:6]
+    ldap_directory.tool("ldappasswd", "", "-s", changed, SERVICE_DN)
+    try:
+        failed = ran(client, admin, app, system_id, profile_id)
+    finally:
+        ldap_directory.tool("ldappasswd", "", "-s", SERVICE_PASSWORD, SERVICE_DN)
+    assert failed["status"] == "FailedWithError" and "invalidCredentials" in failed["errorMessage"]
+    shown = str(failed) + caplog.text
+    assert SERVICE_PASSWORD not in shown and SERVICE_PASSWORD[:8] not in shown
+    assert set(objects(client, admin, system_id)) == {"alice", "bob", "carol"}  # as before the failed run
+
+
+def test_a_worker_killed_mid_import_leaves_whole_batches_and_a_failed_activity(client, admin, app, app_config,
+                                                                                tmp_path):
+    rows = 60_000
+    text = "id,name,groups,age\n" + "".join(f"{n},Person {n},g{n % 7}|h,{n % 90}\n" for n in range(1, rows + 1))
+    system_id, _, profile_id = csv_system(client, admin, app, text)
+    answer = execute(client, admin, system_id, profile_id)
+    assert answer.status_code == 202
+    activity_id = answer.json["activityId"]
+    environment = {**os.environ, "DATABASE_URL": app_config["SQLALCHEMY_DATABASE_URI"],
+                   "JIM_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY, "JIM_TASK_QUEUE_URL": app_config["JIM_TASK_QUEUE_URL"],
+                   "JIM_CONNECTOR_FILES_ROOT": app_config["JIM_CONNECTOR_FILES_ROOT"], "JIM_WORKER_THREADS": "1"}
+    log = open(tmp_path / "worker.log", "wb")
+    consumer = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=PROJECT,
+                                env=environment, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            progress = client.get(f"{ACTIVITIES}/{activity_id}/progress", headers=admin).json
+            if progress["objectsProcessed"] >= 1000:
+                break
+            assert consumer.poll() is None, (tmp_path / "worker.log").read_text()
+            time.sleep(0.05)
+        consumer.send_signal(signal.SIGKILL)
+        consumer.wait(timeout=10)
+    finally:
+        if consumer.poll() is None:
+            consumer.kill()
+        log.close()
+    seen = client.get(f"{ACTIVITIES}/{activity_id}", headers=admin).json
+    assert seen["status"] == "FailedWithError", seen
+    assert "stopped after" in seen["errorMessage"]
+    held = client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=admin).json
+    assert 0 < held < rows and held % 500 == 0  # whole batches, no half of one
+    assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["objectCount"] == held
+    again = ran(client, admin, app, system_id, profile_id)
+    assert again["status"] == "Complete" and again["totalAdded"] == rows - held
+    assert client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=admin).json == rows
