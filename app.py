@@ -73,6 +73,9 @@ from schemas import (
     container_scope_text_schema,
     container_update_schema,
     create_schema,
+    delete_query_schema,
+    deletion_preview_schema,
+    deletion_result_schema,
     diff_schema,
     directory_server_schema,
     health_schema,
@@ -104,7 +107,7 @@ from schemas import (
     user_info_schema,
     version_schema,
 )
-from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles, snapshots
+from systems import container_scope, deletion, discovered_facts, hierarchy, object_types, run_profiles, snapshots
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -271,11 +274,22 @@ def update_connected_system(system_id):
 @api.delete(SYSTEM_PATH)
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
+    """As JIM answers it: what became of the deletion, and the activity (the history's record) of it."""
+    require_match(systems.peek(system_id))
+    query = delete_query_schema.load(request.args)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        systems.save(write, system, None, ChangeAction.DELETED, caller())
-    return "", 204
+        systems.save(write, system, None, ChangeAction.DELETED, caller(), query["change_reason"])
+    activity_id = write.record["activity_id"] if write.record else None
+    return deletion_result_schema.dump({"activity_id": activity_id})
+
+
+@api.get(SYSTEM_PATH + "/deletion-preview")
+@requires(Role.READER)
+def get_deletion_preview(system_id):
+    system = systems.read(system_id)
+    return deletion_preview_schema.dump(deletion.preview(db.session.connection(), system)), tagged(system)
 
 
 @api.post(SYSTEM_PATH + "/validate-settings")

@@ -1250,6 +1250,49 @@ class CompareQuerySchema(QuerySchema):
     to_version = fields.Integer(data_key="toVersion", required=True, validate=validate.Range(1, ID_MAX))
 
 
+# --- Deleting a connected system ---------------------------------------------------------------------------
+
+class DeletionPreviewSchema(Schema):
+    """JIM's ConnectedSystemDeletionPreview, and the object types it would take besides."""
+
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    connected_system_name = fields.String(data_key="connectedSystemName")
+    connected_system_object_count = fields.Integer(data_key="connectedSystemObjectCount")
+    sync_rule_count = fields.Integer(data_key="syncRuleCount")
+    run_profile_count = fields.Integer(data_key="runProfileCount")
+    partition_count = fields.Integer(data_key="partitionCount")
+    container_count = fields.Integer(data_key="containerCount")
+    object_type_count = fields.Integer(data_key="objectTypeCount")
+    pending_export_count = fields.Integer(data_key="pendingExportCount")
+    activity_count = fields.Integer(data_key="activityCount")
+    joined_mvo_count = fields.Integer(data_key="joinedMvoCount")
+    mvos_with_other_connectors_count = fields.Integer(data_key="mvosWithOtherConnectorsCount")
+    mvos_with_deletion_rule_count = fields.Integer(data_key="mvosWithDeletionRuleCount")
+    mvos_with_grace_period_count = fields.Integer(data_key="mvosWithGracePeriodCount")
+    warnings = fields.List(fields.String())
+    estimated_deletion_time = fields.String(data_key="estimatedDeletionTime")
+    will_run_as_background_job = fields.Boolean(data_key="willRunAsBackgroundJob")
+    has_running_sync_operation = fields.Boolean(data_key="hasRunningSyncOperation")
+
+
+class DeleteQuerySchema(QuerySchema):
+    """DELETE's query, as JIM takes it: a reason for the history, and whether to delete the connector space's
+    object history (there is none here to delete)."""
+
+    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, load_default=None)
+    delete_change_history = fields.Boolean(data_key="deleteChangeHistory", load_default=False)
+
+
+class DeletionResultSchema(Schema):
+    """JIM's ConnectedSystemDeletionResult: a deletion here always completes at once."""
+
+    success = fields.Constant(True)
+    outcome = fields.Constant("CompletedImmediately")
+    error_message = fields.Constant(None, data_key="errorMessage", allow_none=True)
+    worker_task_id = fields.Constant(None, data_key="workerTaskId", allow_none=True)
+    activity_id = fields.String(data_key="activityId")
+
+
 class HealthSchema(Schema):
     """A health check's answer, as JIM's: what it found and when."""
 
@@ -1350,6 +1393,9 @@ run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
 run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
+deletion_preview_schema = DeletionPreviewSchema()
+delete_query_schema = DeleteQuerySchema()
+deletion_result_schema = DeletionResultSchema()
 change_history_page_schema = PageSchema(ChangeHistoryItemSchema())
 change_detail_schema = ChangeDetailSchema()
 diff_schema = DiffSchema()

@@ -20,7 +20,7 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1", None, False, 200, id="get"),
     pytest.param("POST", SYSTEMS, {"name": "New", "connectorDefinitionId": 1}, True, 201, id="create"),
     pytest.param("PUT", f"{SYSTEMS}/1", {"description": "Changed"}, True, 200, id="put"),
-    pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 204, id="delete"),
+    pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 200, id="delete"),
     pytest.param("POST", f"{SYSTEMS}/1/validate-settings", None, True, 200, id="validate-settings"),
     pytest.param("GET", f"{SYSTEMS}/1/history", None, False, 200, id="history"),
     # System 1 is an LDAP system whose required settings are empty, with nothing imported: an import is refused
@@ -38,6 +38,7 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
     pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
     pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
+    pytest.param("GET", f"{SYSTEMS}/1/deletion-preview", None, False, 200, id="deletion-preview"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history", None, False, 200, id="change-history"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history/1", None, False, 200, id="change-version"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history/compare?fromVersion=1&toVersion=1", None, False, 200,

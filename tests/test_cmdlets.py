@@ -17,6 +17,7 @@ from cmdlets import (
     get_jim_api_key,
     get_jim_configuration_change_history,
     get_jim_connected_system,
+    get_jim_connected_system_deletion_preview,
     get_jim_connected_system_container_scope_text,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
@@ -184,10 +185,24 @@ def test_new_get_set_remove_connected_system(session):
     assert set_jim_connected_system(session, created["id"]) is None  # "No updates specified.": nothing sent
     assert get_jim_connected_system(session, id=created["id"]) == updated
 
-    assert remove_jim_connected_system(session, created["id"]) is None
+    assert remove_jim_connected_system(session, created["id"])["outcome"] == "CompletedImmediately"
     with pytest.raises(CmdletError) as gone:
         get_jim_connected_system(session, id=created["id"])
     assert gone.value.status == 404
+
+
+def test_preview_then_remove_a_connected_system_with_a_reason(session, reader_session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    new_jim_run_profile(session, created["id"], "Full Import", "FullImport")
+    preview = get_jim_connected_system_deletion_preview(reader_session, created["id"])
+    assert preview == get_jim_connected_system(session, id=created["id"], deletion_preview=True)
+    assert (preview["connectedSystemName"], preview["runProfileCount"], preview["activityCount"],
+            preview["warnings"]) == ("HR CSV Source", 1, 2, [])
+    removed = remove_jim_connected_system(session, created["id"], change_reason="Replaced by Workday")
+    assert (removed["success"], removed["outcome"]) == (True, "CompletedImmediately")  # what -PassThru shows
+    [record] = get_jim_configuration_change_history(session, created["id"], page_size=1)
+    assert (record["operation"], record["reason"], record["activityId"]) == (
+        "Delete", "Replaced by Workday", removed["activityId"])
 
 
 def test_set_connected_system_password_and_reference_settings(session):

@@ -106,8 +106,9 @@ def fuzz_config(admin_key: str) -> schemathesis.Config:
                                                                      422, 428, 429, "5XX"]}},
         # A deleted system's history stays readable by design (the change history's whole point), so a 200
         # for it after the DELETE is no use-after-free.
-        "operations": [{"include-operation-id": "getConnectedSystemHistory",
-                        "checks": {"use_after_free": {"enabled": False}}},
+        "operations": [*({"include-operation-id": operation, "checks": {"use_after_free": {"enabled": False}}}
+                         for operation in ("getConnectedSystemHistory", "getConnectedSystemChangeHistory",
+                                           "getConnectedSystemChange", "compareConnectedSystemChanges")),
                        # Once the fuzzer has pointed a system at a host of its own making, the documented 502 of
                        # an operation that talks to it says so, which is no server error.
                        *({"include-operation-id": operation,
