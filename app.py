@@ -6,7 +6,7 @@ in one transaction, dump the answer with a schema. Errors are raised; ``errors``
 import json
 import logging
 import os
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 from flask import Blueprint, Flask, current_app, request, url_for
 from flask.json.provider import DefaultJSONProvider
@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.routing import BaseConverter
 
 import activities
+import api_keys
 import auth
 import commands
 import connector_space
@@ -45,29 +46,36 @@ from schemas import (
     activity_page_schema,
     activity_progress_schema,
     activity_stats_schema,
+    api_key_create_schema,
+    api_key_created_schema,
+    api_key_delete_query_schema,
+    api_key_schema,
+    api_key_update_schema,
+    attribute_schema,
+    attribute_update_schema,
     attribute_values_page_schema,
     attribute_values_query_schema,
+    bulk_attributes_result_schema,
+    bulk_attributes_update_schema,
+    capability_schema,
+    certificate_read_schemas,
+    certificate_trust_schemas,
+    change_detail_schema,
+    change_history_page_schema,
     clear_query_schema,
+    compare_query_schema,
+    connected_system_schema,
+    connector_definition_schema,
     connector_space_count_query_schema,
     connector_space_object_schema,
     connector_space_page_schema,
     connector_space_query_schema,
-    run_profile_execution_schema,
-    attribute_schema,
-    capability_schema,
-    attribute_update_schema,
-    bulk_attributes_result_schema,
-    bulk_attributes_update_schema,
-    change_detail_schema,
-    change_history_page_schema,
-    compare_query_schema,
-    certificate_read_schemas,
-    certificate_trust_schemas,
-    connected_system_schema,
-    connector_definition_schema,
     container_scope_text_schema,
     container_update_schema,
     create_schema,
+    delete_query_schema,
+    deletion_preview_schema,
+    deletion_result_schema,
     diff_schema,
     directory_server_schema,
     health_schema,
@@ -84,6 +92,7 @@ from schemas import (
     partitions_query_schema,
     password_policy_schema,
     run_profile_create_schema,
+    run_profile_execution_schema,
     run_profile_schema,
     run_profile_update_schema,
     schema_preview_schema,
@@ -95,9 +104,10 @@ from schemas import (
     summary_page_schema,
     trust_result_schema,
     update_schemas,
+    user_info_schema,
     version_schema,
 )
-from systems import container_scope, discovered_facts, hierarchy, object_types, run_profiles, snapshots
+from systems import container_scope, deletion, discovered_facts, hierarchy, object_types, run_profiles, snapshots
 
 PRODUCT = "JIM Connected Systems API"
 SERVICE_VERSION = "1.0.0"
@@ -264,11 +274,22 @@ def update_connected_system(system_id):
 @api.delete(SYSTEM_PATH)
 @requires(Role.ADMINISTRATOR)
 def delete_connected_system(system_id):
+    """As JIM answers it: what became of the deletion, and the activity (the history's record) of it."""
+    require_match(systems.peek(system_id))
+    query = delete_query_schema.load(request.args)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         require_match(system)
-        systems.save(write, system, None, ChangeAction.DELETED, caller())
-    return "", 204
+        systems.save(write, system, None, ChangeAction.DELETED, caller(), query["change_reason"])
+    activity_id = write.record["activity_id"] if write.record else None
+    return deletion_result_schema.dump({"activity_id": activity_id})
+
+
+@api.get(SYSTEM_PATH + "/deletion-preview")
+@requires(Role.READER)
+def get_deletion_preview(system_id):
+    system = systems.read(system_id)
+    return deletion_preview_schema.dump(deletion.preview(db.session.connection(), system)), tagged(system)
 
 
 @api.post(SYSTEM_PATH + "/validate-settings")
@@ -773,6 +794,53 @@ def get_connected_system_history(system_id):
     query = page_query_schema.load(request.args)
     records, total = systems.history_page(system_id, query["page"], query["page_size"])
     return history_page_schema.dump(paged(records, total, query["page"], query["page_size"]))
+
+
+API_KEYS_PATH = "/apikeys"
+API_KEY_PATH = API_KEYS_PATH + "/<uuid:key_id>"
+
+
+@api.get("/userinfo")
+@requires(None)
+def get_user_info():
+    return user_info_schema.dump(caller())
+
+
+@api.get(API_KEYS_PATH)
+@requires(Role.ADMINISTRATOR)
+def list_api_keys():
+    return api_key_schema.dump(api_keys.read_all(), many=True)
+
+
+@api.post(API_KEYS_PATH)
+@requires(Role.ADMINISTRATOR)
+def create_api_key():
+    fields = api_key_create_schema.load(json_object())
+    key, plaintext = api_keys.create(fields, caller())
+    location = url_for(".get_api_key", key_id=key.public_id, _external=True)
+    return api_key_created_schema.dump({**asdict(key), "key": plaintext}), 201, {"Location": location}
+
+
+@api.get(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def get_api_key(key_id):
+    return api_key_schema.dump(api_keys.read(str(key_id)))
+
+
+@api.put(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def update_api_key(key_id):
+    api_keys.read(str(key_id))  # 404 before the body is read
+    changes = api_key_update_schema.load(json_object())
+    return api_key_schema.dump(api_keys.change(str(key_id), changes, caller()))
+
+
+@api.delete(API_KEY_PATH)
+@requires(Role.ADMINISTRATOR)
+def delete_api_key(key_id):
+    query = api_key_delete_query_schema.load(request.args)
+    api_keys.remove(str(key_id), caller(), query.get("change_reason"))
+    return "", 204
 
 
 def create_app(test_config: dict | None = None, instance_path: str | None = None) -> Flask:

@@ -1,7 +1,8 @@
 """API keys and roles: who is calling, and may they do this.
 
-A key is ``jim_`` and 43 URL-safe characters (256 random bits). Only its SHA-256 hash and a short display
-prefix are stored, so the key itself exists only with its owner.
+A new key is JIM's format, ``jim_ak_`` and 64 hexadecimal characters (256 random bits); keys made before,
+``jim_`` and 43 URL-safe characters, keep working. Only its SHA-256 hash and a short display prefix are
+stored, so the key itself exists only with its owner.
 """
 import hashlib
 import re
@@ -18,15 +19,17 @@ from database import db
 from errors import Forbidden, Unauthorised
 from models import ApiKey, Role, key_status, utcnow
 
-KEY_PREFIX = "jim_"
+KEY_PREFIX = "jim_ak_"  # JIM's
 DISPLAY_PREFIX_LENGTH = 12  # "jim_" and eight characters: enough to tell keys apart, useless to an attacker
-KEY_SHAPE = re.compile(r"jim_[A-Za-z0-9_-]{43,200}")  # fullmatch: "$" would let a trailing newline through
+# Every key this service has made: JIM's format, and the jim_ and 43 URL-safe characters it made before.
+# fullmatch: "$" would let a trailing newline through.
+KEY_SHAPE = re.compile(r"jim_[A-Za-z0-9_-]{43,200}")
 
 KEYS = ApiKey.__table__
 # Built once, with a bound parameter: every request runs it, and building it each time would cost more than it.
-KEY_BY_HASH = select(KEYS.c.id, KEYS.c.name, KEYS.c.prefix, KEYS.c.role, KEYS.c.expires_at, KEYS.c.revoked_at).where(
-    KEYS.c.key_hash == bindparam("key_hash")
-)
+KEY_BY_HASH = select(
+    KEYS.c.id, KEYS.c.name, KEYS.c.prefix, KEYS.c.role, KEYS.c.expires_at, KEYS.c.revoked_at, KEYS.c.enabled
+).where(KEYS.c.key_hash == bindparam("key_hash"))
 
 
 @dataclass(frozen=True)
@@ -36,27 +39,30 @@ class Principal:
     key_id: int
     name: str
     prefix: str
-    role: Role
+    role: Role | None  # None: a key with no role, which may only ask who it is
 
 
 def generate_key() -> str:
-    return KEY_PREFIX + secrets.token_urlsafe(32)
+    return KEY_PREFIX + secrets.token_hex(32)
 
 
 def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def create_key(name: str, role: Role, expires_at: datetime | None = None, key: str | None = None) -> tuple[ApiKey, str]:
+def create_key(name: str, role: Role | None, expires_at: datetime | None = None, key: str | None = None,
+               description: str | None = None, is_infrastructure: bool = False) -> tuple[ApiKey, str]:
     """Store a new key and return it with its plaintext, which is not kept anywhere."""
     key = key or generate_key()
     api_key = ApiKey(
         name=name,
+        description=description,
         prefix=key[:DISPLAY_PREFIX_LENGTH],
         key_hash=hash_key(key),
-        role=str(role),
+        role=None if role is None else str(role),
         created=utcnow(),
         expires_at=expires_at,
+        is_infrastructure=is_infrastructure,
     )
     db.session.add(api_key)
     db.session.commit()
@@ -70,12 +76,16 @@ def ensure_infrastructure_key(key: str | None):
     if not KEY_SHAPE.fullmatch(key):
         raise ValueError(
             "JIM_INFRASTRUCTURE_API_KEY must be 'jim_' and at least 43 URL-safe characters; make one with: "
-            "python -c \"import secrets; print('jim_' + secrets.token_urlsafe(32))\""
+            "python -c \"import secrets; print('jim_ak_' + secrets.token_hex(32))\""
         )
-    if db.session.scalar(select(ApiKey.id).where(ApiKey.key_hash == hash_key(key))) is not None:
+    existing = db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key)))
+    if existing is not None:
+        if not existing.is_infrastructure:  # a key made otherwise, named the infrastructure key since
+            existing.is_infrastructure = True
+            db.session.commit()
         return
     try:
-        create_key("infrastructure", Role.ADMINISTRATOR, key=key)
+        create_key("infrastructure", Role.ADMINISTRATOR, key=key, is_infrastructure=True)
     except IntegrityError:
         db.session.rollback()  # another worker created it at the same moment
 
@@ -106,28 +116,31 @@ def lookup(key: str) -> Principal | None:
     if not KEY_SHAPE.fullmatch(key):
         return None
     row = db.session.connection().execute(KEY_BY_HASH, {"key_hash": hash_key(key)}).one_or_none()
-    if row is None or key_status(row.revoked_at, row.expires_at, utcnow()) != "active":
+    if row is None or key_status(row.revoked_at, row.enabled, row.expires_at, utcnow()) != "active":
         return None
-    return Principal(row.id, row.name, row.prefix, Role(row.role))
+    return Principal(row.id, row.name, row.prefix, None if row.role is None else Role(row.role))
 
 
 def authenticate() -> Principal:
     if not request.headers.get("X-Api-Key", ""):
         raise Unauthorised("Authentication required: send an API key in the X-Api-Key header.")
     principal = identify()
-    # One answer for unknown, revoked and expired keys: a caller learns nothing about which keys exist.
+    # One answer for unknown, revoked, disabled and expired keys: a caller learns nothing about which keys exist.
     if principal is None:
-        raise Unauthorised("The API key is not valid: it is unknown, revoked or expired.")
+        raise Unauthorised("The API key is not valid: it is unknown, revoked, disabled or expired.")
     return principal
 
 
-def requires(role: Role):
-    """The view needs a valid key; an Administrator may do everything, a Reader only read."""
+def requires(role: Role | None):
+    """The view needs a valid key; an Administrator may do everything, a Reader only read, a key with no role
+    only what needs no role (``None``: who is calling)."""
 
     def decorator(view):
         @wraps(view)
         def guarded(*args, **kwargs):
             principal = authenticate()
+            if role is not None and principal.role is None:
+                raise Forbidden("This API key has no role: give it Administrator or Reader.")
             if role is Role.ADMINISTRATOR and principal.role is not Role.ADMINISTRATOR:
                 raise Forbidden("This needs an API key with the Administrator role.")
             return view(*args, **kwargs)

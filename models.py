@@ -4,6 +4,7 @@ API keys and the catalog are ORM entities. A connected system and everything tha
 values, history, object types and attributes, partitions and containers) are plain tables, read and written
 only by ``systems`` with Core statements: no identity map or unit of work between a request and its rows.
 """
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -69,29 +71,53 @@ class Role(StrEnum):
     ADMINISTRATOR = "Administrator"
     READER = "Reader"
 
+    @property
+    def id(self) -> int:
+        """JIM's role id (Administrator is JIM's first role); JIM has no Reader: it is this service's."""
+        return ROLE_IDS[self]
+
+
+ROLE_IDS = {Role.ADMINISTRATOR: 1, Role.READER: 2}
+
+
+def new_public_id() -> str:
+    return str(uuid.uuid4())
+
 
 class ApiKey(db.Model):
-    """An API key, kept only as its SHA-256 hash and a short display prefix."""
+    """An API key, kept only as its SHA-256 hash and a short display prefix.
+
+    ``public_id`` is its id over the API (a GUID, as JIM's and its module's are); ``role`` None is a key with no
+    role, which authenticates and may do nothing but ask who it is. A revoked key (``api-key revoke``) stays
+    revoked; a disabled one (``isEnabled`` false) may be enabled again.
+    """
 
     __tablename__ = "api_keys"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=new_public_id)
     name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str | None] = mapped_column(String(1000))
     prefix: Mapped[str] = mapped_column(String(16))
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    role: Mapped[str] = mapped_column(String(20))
+    role: Mapped[str | None] = mapped_column(String(20))
     created: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # The key JIM_INFRASTRUCTURE_API_KEY names: its environment manages it, not the API.
+    is_infrastructure: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def status(self, now: datetime) -> str:
-        return key_status(self.revoked_at, self.expires_at, now)
+        return key_status(self.revoked_at, self.enabled, self.expires_at, now)
 
 
-def key_status(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> str:
+def key_status(revoked_at: datetime | None, enabled: bool, expires_at: datetime | None, now: datetime) -> str:
     """Whether a key works, the one rule for a key's row (authentication) and its entity (``api-key list``)."""
     if revoked_at is not None:
         return "revoked"
+    if not enabled:
+        return "disabled"
     if expires_at is not None and expires_at <= now:
         return "expired"
     return "active"

@@ -44,14 +44,15 @@ ERRORS = {
                   "`BAD_REQUEST`: the body is not a JSON object, `If-Match` is empty, (imports) the connected "
                   "system refused, as the message says, or (server certificate) the system makes no LDAPS "
                   "connection."),
-    401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked or expired one.",
+    401: ErrorResponse("`UNAUTHORISED`: no key, or an unknown, revoked, disabled or expired one.",
                   {"WWW-Authenticate": "How to authenticate: `ApiKey header=\"X-Api-Key\"`."}),
     403: ErrorResponse("`FORBIDDEN`: the key lacks the Administrator role."),
     404: ErrorResponse("`NOT_FOUND`: no such resource."),
     409: ErrorResponse("`CONFLICT`: the name is in use, or (imports) the system's settings changed while it was "
                        "being imported, or (trust) the server presents another certificate than the thumbprint "
                        "names (`details`: JIM's `outcome` ThumbprintMismatch, `expectedThumbprint`, "
-                       "`presentedThumbprint`)."),
+                       "`presentedThumbprint`), or (API keys) the key is the infrastructure key, revoked, or the "
+                       "last working Administrator key."),
     412: ErrorResponse("`PRECONDITION_FAILED`: `If-Match` names none of the system's current tags; nothing "
                        "was written."),
     413: ErrorResponse("`PAYLOAD_TOO_LARGE`: the body is over the configured limit."),
@@ -157,6 +158,19 @@ CERTIFICATE_TRUST_EXAMPLES = {
                              "changeReason": "Directory moved to LDAPS"}},
 }
 SCHEMA_TAG = "Schema and hierarchy"
+KEYS_TAG = "API keys"
+API_KEY_EXAMPLES = {
+    "administrator": {"summary": "A pipeline's Administrator key, expiring",
+                      "value": {"name": "CI/CD Pipeline", "roleIds": [1], "expiresAt": "2099-12-31T00:00:00Z"}},
+    "reader": {"summary": "A Reader key", "value": {"name": "Reporting", "roleIds": [2],
+                                                    "description": "Reads the configuration for the reports"}},
+}
+API_KEY_UPDATE_EXAMPLES = {
+    "disable": {"summary": "Disable a key", "value": {"isEnabled": False, "changeReason": "Pipeline retired"}},
+    "asTheModuleSendsIt": {"summary": "As Set-JIMApiKey sends it: every field",
+                           "value": {"name": "Reporting", "description": None, "roleIds": [2],
+                                     "isEnabled": True, "expiresAt": None}},
+}
 RUN_PROFILES_TAG = "Run profiles"
 IMPORT_TAG = "Full Import: activities and the connector space"
 SYSTEM_PATH = "/synchronisation/connected-systems/{connectedSystemId}"
@@ -199,8 +213,13 @@ ENDPOINTS = (
              (*BODY, *ADMINISTRATOR, 404, 409, 412, *STORE), schemas.ConnectedSystemSchema,
              body=schemas.ConnectedSystemUpdateSchema(connector=None), examples=SEED_EXAMPLES, headers=ETAG,
              precondition="If-Match"),
-    Endpoint("delete", SYSTEM_PATH, "deleteConnectedSystem", "Delete a connected system", SYSTEMS_TAG,
-             (400, *ADMINISTRATOR, 404, 412, *STORE), status=204, precondition="If-Match"),
+    Endpoint("delete", SYSTEM_PATH, "deleteConnectedSystem",
+             "Delete a connected system; its change history stays readable", SYSTEMS_TAG,
+             (400, *ADMINISTRATOR, 404, 412, *STORE), schemas.DeletionResultSchema, query=schemas.DeleteQuerySchema,
+             precondition="If-Match"),
+    Endpoint("get", SYSTEM_PATH + "/deletion-preview", "getConnectedSystemDeletionPreview",
+             "What deleting the system would take with it", SYSTEMS_TAG, (*KEY, 404, *STORE),
+             schemas.DeletionPreviewSchema, headers=ETAG),
     Endpoint("post", SYSTEM_PATH + "/validate-settings", "validateConnectedSystemSettings",
              "Run the connector's offline checks over the stored settings", SYSTEMS_TAG,
              (400, *ADMINISTRATOR, 404, 412, *STORE), schemas.SettingsValidationSchema, headers=ETAG,
@@ -354,6 +373,23 @@ ENDPOINTS = (
     Endpoint("get", SYSTEM_PATH + "/history", "getConnectedSystemHistory",
              "The system's change history, newest first; a deleted system's stays readable", SYSTEMS_TAG,
              (400, *KEY, 404, *STORE), page_schema(schemas.ChangeRecordSchema), query=schemas.PageQuerySchema),
+    # API keys and who is calling
+    Endpoint("get", "/userinfo", "getUserInfo", "Who the key calling is, and its role", KEYS_TAG, (*KEY, *STORE),
+             schemas.UserInfoSchema),
+    Endpoint("get", "/apikeys", "listApiKeys", "Every API key, never the key itself", KEYS_TAG,
+             (*ADMINISTRATOR, *STORE), schemas.ApiKeySchema(many=True)),
+    Endpoint("post", "/apikeys", "createApiKey", "Create an API key in JIM's format; the key is shown this once",
+             KEYS_TAG, (*BODY, *ADMINISTRATOR, *STORE), schemas.ApiKeyCreatedSchema, 201, schemas.ApiKeyCreateSchema,
+             examples=API_KEY_EXAMPLES, headers={"Location": "The new key's address."}),
+    Endpoint("get", "/apikeys/{apiKeyId}", "getApiKey", "An API key, never the key itself", KEYS_TAG,
+             (*ADMINISTRATOR, 404, *STORE), schemas.ApiKeySchema),
+    Endpoint("put", "/apikeys/{apiKeyId}", "updateApiKey",
+             "Change an API key: only the fields given; never the infrastructure key, never the last working "
+             "Administrator key out of that role", KEYS_TAG, (*BODY, *ADMINISTRATOR, 404, 409, *STORE),
+             schemas.ApiKeySchema, body=schemas.ApiKeyUpdateSchema, examples=API_KEY_UPDATE_EXAMPLES),
+    Endpoint("delete", "/apikeys/{apiKeyId}", "deleteApiKey",
+             "Delete an API key: never the infrastructure key, nor the last working Administrator key", KEYS_TAG,
+             (400, *ADMINISTRATOR, 404, 409, *STORE), status=204, query=schemas.ApiKeyDeleteQuerySchema),
 )
 
 PARAMETERS = {
@@ -369,6 +405,7 @@ PARAMETERS = {
     "attributeName": "The attribute's name, in any case.",
     "changeVersion": "A version of the system's configuration: its ETag's number after the change.",
     "connectorName": "The connector definition's name, exactly (`JIM LDAP Connector`).",
+    "apiKeyId": "The API key's id, a GUID.",
 }
 ID_PARAMETER = {"schema": {"type": "integer", "format": "int32", "minimum": 1, "maximum": ID_MAX}, "example": 1}
 # The path parameters that are not ids.
@@ -377,6 +414,7 @@ TEXT_PARAMETERS = {
     "activityId": {"schema": {"type": "string", "format": "uuid"}},
     "objectId": {"schema": {"type": "string", "format": "uuid"}},
     "attributeName": {"schema": {"type": "string", "minLength": 1}, "example": "name"},
+    "apiKeyId": {"schema": {"type": "string", "format": "uuid"}, "example": "3fa85f64-5717-4562-b3fc-2c963f66afa6"},
 }
 
 # The value object of a settingValues entry in a request: one key, chosen by the setting's type.

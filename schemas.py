@@ -3,7 +3,7 @@ import functools
 import operator
 import re
 import unicodedata
-from datetime import timedelta
+from datetime import UTC, timedelta
 
 from marshmallow import (
     Schema,
@@ -28,7 +28,7 @@ from connectors.interface import (
     Setting,
     SettingType,
 )
-from models import ID_DIGITS, ID_MAX, UnresolvedReferenceHandling
+from models import ID_DIGITS, ID_MAX, Role, UnresolvedReferenceHandling, utcnow
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 SETTING_STRING_MAX = 4000
@@ -1034,6 +1034,127 @@ class RunProfileSchema(Schema):
     verify_import_content_hashes = fields.Boolean(data_key="verifyImportContentHashes")
 
 
+class RoleIds(fields.List):
+    """JIM's ``roleIds``: the roles of a key, by id; loaded as the one role they give (Administrator includes
+    Reader), or None for none."""
+
+    def __init__(self, **kwargs):
+        super().__init__(StrictInteger(), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        ids = super()._deserialize(value, attr, data, **kwargs)
+        roles = {role.id: role for role in Role}
+        unknown = sorted(set(ids) - set(roles))
+        if unknown:
+            known = ", ".join(f"{role.id} ({role.value})" for role in Role)
+            raise ValidationError(f"No role has the id {', '.join(map(str, unknown))}; the roles are {known}.")
+        given = {roles[role_id] for role_id in ids}
+        return next((role for role in Role if role in given), None)  # Role lists the strongest first
+
+
+class ExpiresAt(fields.AwareDateTime):
+    """A moment in ISO 8601 (.NET's round-trip form included: seven fractional digits), UTC when it names no
+    offset, in the years a store can hold; loaded in UTC."""
+
+    def __init__(self, **kwargs):
+        super().__init__(default_timezone=UTC, allow_none=True, data_key="expiresAt", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment = moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Must be a moment between the years 2000 and 9999.") from None
+        if not 2000 <= moment.year < 9999:
+            raise ValidationError("Must be a moment between the years 2000 and 9999.")
+        return moment
+
+
+def key_change_reason() -> CleanString:
+    """Why, as JIM's API-key requests take it (at most 1000 characters); logged with the change."""
+    return CleanString(data_key="changeReason", max_length=1000, multiline=True, allow_none=True)
+
+
+class ApiKeyCreateSchema(Schema):
+    """JIM's ApiKeyCreateRequestDto."""
+
+    name = Name(required=True)
+    description = Description()
+    role = RoleIds(data_key="roleIds", load_default=None)
+    expires_at = ExpiresAt()
+    change_reason = key_change_reason()
+
+    @validates_schema
+    def expires_later(self, data, **kwargs):
+        if data.get("expires_at") is not None and data["expires_at"] <= utcnow():
+            raise ValidationError("Must be in the future: a key that has expired already would never work.",
+                                  "expiresAt")
+
+
+class ApiKeyUpdateSchema(Schema):
+    """JIM's ApiKeyUpdateRequestDto, which the module sends whole; here each field is optional and absent means
+    unchanged (JIM's would take an absent isEnabled as false and disable the key)."""
+
+    name = Name()
+    description = Description()
+    role = RoleIds(data_key="roleIds")
+    expires_at = ExpiresAt()
+    enabled = StrictBoolean(data_key="isEnabled")
+    change_reason = key_change_reason()
+
+
+class ApiKeyDeleteQuerySchema(QuerySchema):
+    change_reason = key_change_reason()
+
+
+class RoleSchema(Schema):
+    """A role as JIM's RoleDto names it."""
+
+    id = fields.Integer()
+    name = fields.String(attribute="value")
+    built_in = fields.Constant(True, data_key="builtIn")
+
+
+class ApiKeySchema(Schema):
+    """JIM's ApiKeyDto; never the key itself. When and where a key was last used is not recorded here (it
+    would make every request a write): always null."""
+
+    id = fields.String(attribute="public_id")
+    name = fields.String()
+    description = fields.String(allow_none=True)
+    key_prefix = fields.String(attribute="prefix", data_key="keyPrefix")
+    created_at = UTCTimestamp(attribute="created", data_key="createdAt")
+    expires_at = UTCTimestamp(data_key="expiresAt", allow_none=True)
+    last_used_at = fields.Constant(None, data_key="lastUsedAt", allow_none=True)
+    last_used_from_ip = fields.Constant(None, data_key="lastUsedFromIp", allow_none=True)
+    is_enabled = fields.Boolean(data_key="isEnabled")
+    is_infrastructure_key = fields.Boolean(attribute="is_infrastructure", data_key="isInfrastructureKey")
+    roles = fields.Nested(RoleSchema, many=True)
+
+
+class ApiKeyCreatedSchema(ApiKeySchema):
+    """The answer to a create: the key itself, shown this once."""
+
+    key = fields.String()
+
+
+class UserInfoSchema(Schema):
+    """JIM's userinfo, for the key calling: JIM answers a key as unauthorised, with no roles, whatever it may
+    do, because a key is no metaverse identity; here a key with a role is authorised, with its role."""
+
+    authorised = fields.Function(lambda caller: caller.role is not None)
+    is_administrator = fields.Function(lambda caller: caller.role is Role.ADMINISTRATOR,
+                                       data_key="isAdministrator")
+    name = fields.String()
+    auth_method = fields.Constant("api_key", data_key="authMethod")
+    metaverse_object_id = fields.Constant(None, data_key="metaverseObjectId", allow_none=True)
+    roles = fields.Function(lambda caller: [] if caller.role is None else [caller.role.value])
+    message = fields.Function(lambda caller: None if caller.role else NO_ROLE, allow_none=True)
+
+
+NO_ROLE = "This API key has no role: it may only ask who it is. Give it Administrator or Reader."
+
+
 # --- Change history at JIM's paths: versions, snapshots, diffs ---------------------------------------------
 
 class SnapshotNodeSchema(Schema):
@@ -1127,6 +1248,49 @@ class CompareQuerySchema(QuerySchema):
     """change-history/compare's query: the two versions, any two."""
     from_version = fields.Integer(data_key="fromVersion", required=True, validate=validate.Range(1, ID_MAX))
     to_version = fields.Integer(data_key="toVersion", required=True, validate=validate.Range(1, ID_MAX))
+
+
+# --- Deleting a connected system ---------------------------------------------------------------------------
+
+class DeletionPreviewSchema(Schema):
+    """JIM's ConnectedSystemDeletionPreview, and the object types it would take besides."""
+
+    connected_system_id = fields.Integer(data_key="connectedSystemId")
+    connected_system_name = fields.String(data_key="connectedSystemName")
+    connected_system_object_count = fields.Integer(data_key="connectedSystemObjectCount")
+    sync_rule_count = fields.Integer(data_key="syncRuleCount")
+    run_profile_count = fields.Integer(data_key="runProfileCount")
+    partition_count = fields.Integer(data_key="partitionCount")
+    container_count = fields.Integer(data_key="containerCount")
+    object_type_count = fields.Integer(data_key="objectTypeCount")
+    pending_export_count = fields.Integer(data_key="pendingExportCount")
+    activity_count = fields.Integer(data_key="activityCount")
+    joined_mvo_count = fields.Integer(data_key="joinedMvoCount")
+    mvos_with_other_connectors_count = fields.Integer(data_key="mvosWithOtherConnectorsCount")
+    mvos_with_deletion_rule_count = fields.Integer(data_key="mvosWithDeletionRuleCount")
+    mvos_with_grace_period_count = fields.Integer(data_key="mvosWithGracePeriodCount")
+    warnings = fields.List(fields.String())
+    estimated_deletion_time = fields.String(data_key="estimatedDeletionTime")
+    will_run_as_background_job = fields.Boolean(data_key="willRunAsBackgroundJob")
+    has_running_sync_operation = fields.Boolean(data_key="hasRunningSyncOperation")
+
+
+class DeleteQuerySchema(QuerySchema):
+    """DELETE's query, as JIM takes it: a reason for the history, and whether to delete the connector space's
+    object history (there is none here to delete)."""
+
+    change_reason = CleanString(data_key="changeReason", max_length=2000, multiline=True, load_default=None)
+    delete_change_history = fields.Boolean(data_key="deleteChangeHistory", load_default=False)
+
+
+class DeletionResultSchema(Schema):
+    """JIM's ConnectedSystemDeletionResult: a deletion here always completes at once."""
+
+    success = fields.Constant(True)
+    outcome = fields.Constant("CompletedImmediately")
+    error_message = fields.Constant(None, data_key="errorMessage", allow_none=True)
+    worker_task_id = fields.Constant(None, data_key="workerTaskId", allow_none=True)
+    activity_id = fields.String(data_key="activityId")
 
 
 class HealthSchema(Schema):
@@ -1229,6 +1393,9 @@ run_profile_schema = RunProfileSchema()
 run_profile_create_schema = RunProfileCreateSchema()
 run_profile_update_schema = RunProfileUpdateSchema()
 health_schema = HealthSchema()
+deletion_preview_schema = DeletionPreviewSchema()
+delete_query_schema = DeleteQuerySchema()
+deletion_result_schema = DeletionResultSchema()
 change_history_page_schema = PageSchema(ChangeHistoryItemSchema())
 change_detail_schema = ChangeDetailSchema()
 diff_schema = DiffSchema()
@@ -1236,6 +1403,12 @@ compare_query_schema = CompareQuerySchema()
 capability_schema = CapabilitySchema()
 directory_server_schema = DirectoryServerSchema()
 password_policy_schema = PasswordPolicySchema()
+api_key_schema = ApiKeySchema()
+api_key_created_schema = ApiKeyCreatedSchema()
+api_key_create_schema = ApiKeyCreateSchema()
+api_key_update_schema = ApiKeyUpdateSchema()
+api_key_delete_query_schema = ApiKeyDeleteQuerySchema()
+user_info_schema = UserInfoSchema()
 version_schema = VersionSchema()
 
 

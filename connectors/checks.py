@@ -1,8 +1,8 @@
 """The offline checks of a connector's settings: what can be found wrong without reaching the system.
 
 Each setting declares its rules (required, a range, URL schemes, a pattern, required when another setting
-holds a value, different from another's); ``check_settings`` applies them, for validate-settings and before
-every import.
+holds a value, different from another's), and a connector may add checks of its own (``offline_checks``);
+``check_settings`` applies them, for validate-settings and before every import.
 """
 import ipaddress
 import re
@@ -50,6 +50,9 @@ def check_settings(connector: Connector, values: dict[int, object]) -> dict[int,
             messages.extend(address_problems(setting, value))
         elif setting.pattern and not re.search(setting.pattern, value):
             messages.append(f"{setting.name} must be {setting.pattern_hint}.")
+    if connector.offline_checks is not None:  # what only a combination of the connector's settings shows
+        for setting_id, messages in connector.offline_checks(values).items():
+            problems.setdefault(setting_id, []).extend(messages)
     return {setting_id: messages for setting_id, messages in problems.items() if messages}
 
 

@@ -277,7 +277,8 @@ class DiscoveredPasswordPolicy:
 class DiscoveredSchema:
     object_types: tuple[DiscoveredObjectType, ...]
     warnings: tuple[str, ...] = ()  # what was found but left out, and why
-    capabilities: tuple[tuple[str, str], ...] = ()  # facts the system told of itself: (name, value), in order
+    # What the system told of itself (JIM's detected capabilities, not the connector's): (name, value), in order.
+    detected_capabilities: tuple[tuple[str, str], ...] = ()
     password_policy: DiscoveredPasswordPolicy | None = None
 
 
@@ -464,6 +465,9 @@ class Connector:
     schema_standard: SchemaStandard = SchemaStandard.NOT_SET
     # Only a directory that has domain controllers (LDAP, on Active Directory) lists them.
     discover_directory_servers: Callable[[Settings, Deadline], tuple[DiscoveredDirectoryServer, ...]] | None = None
+    # Offline checks of several settings together, beyond each setting's own rules: the problems by setting id,
+    # given the stored values by id (a secret's as True).
+    offline_checks: Callable[[Mapping[int, object]], dict[int, list[str]]] | None = None
     # Only connectors that make TLS connections read a server's certificate (LDAP, over LDAPS).
     server_certificate: CertificateReader | None = None
     settings_by_id: dict[int, Setting] = field(init=False, repr=False, compare=False)

@@ -57,7 +57,7 @@ UPSERT_FACTS = {"sqlite": upsert(sqlite.insert), "postgresql": upsert(postgresql
 def record(write, system_id: int, discovered: DiscoveredSchema):
     """The import's facts, written with it when they differ from those stored (the policy's time aside)."""
     stored = read(write.connection, system_id)
-    capabilities = [{"name": name, "value": value} for name, value in discovered.capabilities]
+    capabilities = [{"name": name, "value": value} for name, value in discovered.detected_capabilities]
     policy = policy_fields(discovered.password_policy)
     before = dict(stored.password_policy or {}, discovered=None) if stored.password_policy else None
     if (capabilities, policy) == (stored.capabilities, before):

@@ -275,6 +275,11 @@ def remove_jim_connected_system(session: Session, id: int, change_reason=UNSET):
     return session.invoke(endpoint, "DELETE")
 
 
+def get_jim_connected_system_deletion_preview(session: Session, connected_system_id: int) -> dict:
+    """Get-JIMConnectedSystemDeletionPreview -ConnectedSystemId."""
+    return session.invoke(f"{SYSTEMS}/{connected_system_id}/deletion-preview")
+
+
 def import_jim_connected_system_schema(session: Session, id: int, preview: bool = False,
                                        disable_dependents: bool = False, remove_dependents: bool = False):
     """Import-JIMConnectedSystemSchema -Id [-Preview] [-DisableDependents | -RemoveDependents] -PassThru:

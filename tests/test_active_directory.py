@@ -119,7 +119,8 @@ def test_object_types_are_the_structural_classes_the_dc_does_not_hide(client, ad
             f"CN=Schema,CN=Configuration,{BASE}",
             "(&(objectClass=classSchema)(objectClassCategory=1)(defaultHidingValue=FALSE)(!(isDefunct=TRUE)))",
             attributes=["lDAPDisplayName"], generator=False)
-        expected = {entry["raw_attributes"]["lDAPDisplayName"][0].decode() for entry in shown if entry["type"] == "searchResEntry"}
+        expected = {entry["raw_attributes"]["lDAPDisplayName"][0].decode() for entry in shown
+                    if entry["type"] == "searchResEntry"}
     finally:
         connection.unbind()
     assert set(types) == expected
@@ -192,14 +193,22 @@ def test_the_partitions_are_the_domains_and_containers_hidden_as_the_dcs_tools_h
     assert sum(containers.values()) > len(containers) / 2
 
 
-@pytest.mark.parametrize("what", ["import-schema", "import-hierarchy"])
-@pytest.mark.parametrize("host, port", [("ldaps://{host}:3269", None), ("{host}", 3268)], ids=["3269-url", "3268-port"])
-def test_a_global_catalog_is_refused_with_the_port_to_use(client, admin, ad_system, samba_dc, what, host, port):
+@pytest.mark.parametrize("what", ["import-schema", "import-hierarchy", "directory-servers", "validate-settings"])
+@pytest.mark.parametrize("host, port, field", [("ldaps://{host}:3269", None, "1"), ("{host}", 3268, "4")],
+                         ids=["3269-in-host", "3268-in-port"])
+def test_a_global_catalog_is_refused_offline_with_the_port_to_use(client, admin, ad_system, samba_dc, what, host,
+                                                                  port, field):
     configure(client, admin, ad_system, HOST=host.format(host=samba_dc.host), **({"PORT": port} if port else {}))
-    body = assert_error(post(client, admin, ad_system, what), 400, "BAD_REQUEST")
-    where = f"ldap{'s' if port is None else ''}://{samba_dc.host}:{port or 3269}"
-    assert body["message"] == (f"{where} is a global catalog, which holds part of every domain of the forest in "
-                               f"one tree: use the domain controller's LDAP port, 389 (636 for LDAPS).")
+    call = client.get if what == "directory-servers" else client.post
+    response = call(f"{SYSTEMS}/{ad_system}/{what}", headers={"X-Api-Key": admin["X-Api-Key"]})
+    if what == "validate-settings":
+        assert response.status_code == 200 and response.json["valid"] is False
+        problems = response.json["validationErrors"]
+    else:
+        problems = assert_error(response, 400, "VALIDATION_ERROR")["validationErrors"]
+    assert problems == {f"settingValues.{field}": [
+        f"{port or 3269} is the port of Active Directory's global catalog, which holds part of every domain of the "
+        f"forest in one tree: use the domain controller's LDAP port, 389 (636 for LDAPS)."]}
     assert client.get(f"{SYSTEMS}/{ad_system}/partitions", headers=admin).json == []
 
 

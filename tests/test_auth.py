@@ -20,7 +20,7 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1", None, False, 200, id="get"),
     pytest.param("POST", SYSTEMS, {"name": "New", "connectorDefinitionId": 1}, True, 201, id="create"),
     pytest.param("PUT", f"{SYSTEMS}/1", {"description": "Changed"}, True, 200, id="put"),
-    pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 204, id="delete"),
+    pytest.param("DELETE", f"{SYSTEMS}/1", None, True, 200, id="delete"),
     pytest.param("POST", f"{SYSTEMS}/1/validate-settings", None, True, 200, id="validate-settings"),
     pytest.param("GET", f"{SYSTEMS}/1/history", None, False, 200, id="history"),
     # System 1 is an LDAP system whose required settings are empty, with nothing imported: an import is refused
@@ -38,6 +38,7 @@ ENDPOINTS = [
     pytest.param("GET", f"{SYSTEMS}/1/partitions", None, False, 200, id="partitions"),
     pytest.param("PUT", f"{SYSTEMS}/1/partitions/1", {"selected": True}, True, 404, id="put-partition"),
     pytest.param("PUT", f"{SYSTEMS}/1/containers/1", {"selected": True}, True, 404, id="put-container"),
+    pytest.param("GET", f"{SYSTEMS}/1/deletion-preview", None, False, 200, id="deletion-preview"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history", None, False, 200, id="change-history"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history/1", None, False, 200, id="change-version"),
     pytest.param("GET", f"{SYSTEMS}/1/change-history/compare?fromVersion=1&toVersion=1", None, False, 200,
@@ -52,6 +53,10 @@ ENDPOINTS = [
     pytest.param("GET", DEFINITIONS, None, False, 200, id="definitions"),
     pytest.param("GET", f"{DEFINITIONS}/3", None, False, 200, id="definition"),
     pytest.param("GET", f"{DEFINITIONS}/by-name/JIM%20LDAP%20Connector", None, False, 200, id="definition-by-name"),
+    pytest.param("GET", "/api/v1/userinfo", None, False, 200, id="userinfo"),
+    # JIM's API keys controller is Administrator's, its GETs too: a Reader does not learn who holds keys.
+    pytest.param("GET", "/api/v1/apikeys", None, True, 200, id="api-keys"),
+    pytest.param("POST", "/api/v1/apikeys", {"name": "New", "roleIds": [2]}, True, 201, id="create-api-key"),
 ]
 
 
@@ -59,6 +64,14 @@ def revoked_key(app):
     key = make_key(app, Role.ADMINISTRATOR)
     with app.app_context():
         db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).revoked_at = utcnow()
+        db.session.commit()
+    return key
+
+
+def disabled_key(app):
+    key = make_key(app, Role.ADMINISTRATOR)
+    with app.app_context():
+        db.session.scalar(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).enabled = False
         db.session.commit()
     return key
 
@@ -77,6 +90,7 @@ INVALID_KEYS = {
     "expired": lambda app: make_key(app, Role.ADMINISTRATOR, expires_at=utcnow() - timedelta(seconds=1)),
     "expired-reader": lambda app: make_key(app, Role.READER, expires_at=utcnow() - timedelta(seconds=1)),
     "revoked": revoked_key,
+    "disabled": disabled_key,
 }
 
 
@@ -101,10 +115,10 @@ def test_no_valid_key_is_401(app, client, admin, ldap_system, subtests, method, 
             assert stored_state(client, admin) == before
 
 
-def test_unknown_revoked_and_expired_keys_get_one_answer(app, client, ldap_system):
+def test_unknown_revoked_disabled_and_expired_keys_get_one_answer(app, client, ldap_system):
     messages = {
         kind: call(client, "GET", SYSTEMS, None, INVALID_KEYS[kind](app)).json["message"]
-        for kind in ("unknown", "expired", "revoked", "malformed-short")
+        for kind in ("unknown", "expired", "revoked", "disabled", "malformed-short")
     }
     assert len(set(messages.values())) == 1, messages
 
@@ -274,5 +288,5 @@ def test_infrastructure_key_is_made_by_init_db_on_an_empty_store(app, start):
 def test_malformed_infrastructure_key_refuses_to_start(start, key):
     with pytest.raises(ValueError, match="JIM_INFRASTRUCTURE_API_KEY") as refused:
         start(JIM_INFRASTRUCTURE_API_KEY=key)
-    assert "token_urlsafe" in str(refused.value)  # it says how to make a good one
+    assert "token_hex" in str(refused.value)  # it says how to make a good one, in JIM's format
     assert not shows(str(refused.value), key.strip())

@@ -3,6 +3,7 @@ and what the cmdlet reads from the answers. The README's compatibility table nam
 the reason it has none; ``test_the_compatibility_table_lists_every_cmdlet`` holds the table to the module.
 """
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,10 @@ from cmdlets import (
     approve_jim_connected_system_server_certificate,
     connect_jim,
     convert_to_json,
+    get_jim_api_key,
     get_jim_configuration_change_history,
     get_jim_connected_system,
+    get_jim_connected_system_deletion_preview,
     get_jim_connected_system_container_scope_text,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
@@ -22,13 +25,17 @@ from cmdlets import (
     get_jim_connector_definition,
     get_jim_health,
     get_jim_run_profile,
+    get_jim_user_info,
     get_jim_version,
     import_jim_connected_system_hierarchy,
     import_jim_connected_system_schema,
+    new_jim_api_key,
     new_jim_connected_system,
     new_jim_run_profile,
+    remove_jim_api_key,
     remove_jim_connected_system,
     remove_jim_run_profile,
+    set_jim_api_key,
     set_jim_connected_system,
     set_jim_connected_system_attribute,
     set_jim_connected_system_container,
@@ -39,6 +46,7 @@ from cmdlets import (
     test_jim_connection,
 )
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from models import utcnow
 from servers import PROJECT
 
 README = Path(PROJECT) / "README.md"
@@ -177,10 +185,24 @@ def test_new_get_set_remove_connected_system(session):
     assert set_jim_connected_system(session, created["id"]) is None  # "No updates specified.": nothing sent
     assert get_jim_connected_system(session, id=created["id"]) == updated
 
-    assert remove_jim_connected_system(session, created["id"]) is None
+    assert remove_jim_connected_system(session, created["id"])["outcome"] == "CompletedImmediately"
     with pytest.raises(CmdletError) as gone:
         get_jim_connected_system(session, id=created["id"])
     assert gone.value.status == 404
+
+
+def test_preview_then_remove_a_connected_system_with_a_reason(session, reader_session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    new_jim_run_profile(session, created["id"], "Full Import", "FullImport")
+    preview = get_jim_connected_system_deletion_preview(reader_session, created["id"])
+    assert preview == get_jim_connected_system(session, id=created["id"], deletion_preview=True)
+    assert (preview["connectedSystemName"], preview["runProfileCount"], preview["activityCount"],
+            preview["warnings"]) == ("HR CSV Source", 1, 2, [])
+    removed = remove_jim_connected_system(session, created["id"], change_reason="Replaced by Workday")
+    assert (removed["success"], removed["outcome"]) == (True, "CompletedImmediately")  # what -PassThru shows
+    [record] = get_jim_configuration_change_history(session, created["id"], page_size=1)
+    assert (record["operation"], record["reason"], record["activityId"]) == (
+        "Delete", "Replaced by Workday", removed["activityId"])
 
 
 def test_set_connected_system_password_and_reference_settings(session):
@@ -384,3 +406,59 @@ def test_read_and_approve_the_server_certificate(session, ldap_directory):
         approve_jim_connected_system_server_certificate(session, created["id"], "7B" * 20)
     assert mismatch.value.status == 409
     assert str(mismatch.value).startswith("JIM API error (409): 127.0.0.1 is presenting a different certificate")
+
+
+# API keys and who is calling (issue 20 part 7)
+
+
+def test_api_key_cmdlets_create_find_change_and_remove_a_key(session, client):
+    expires = utcnow() + timedelta(days=30)
+    created = new_jim_api_key(session, "CI/CD Pipeline", description="For the build", role_ids=[1],
+                              expires_at=expires)
+    assert re.fullmatch(r"jim_ak_[0-9a-f]{64}", created["key"])  # -PassThru: the key, this once
+    assert created["expiresAt"] == expires.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert [key["id"] for key in get_jim_api_key(session, name="ci*")] == [created["id"]]
+    assert "key" not in get_jim_api_key(session, id=created["id"])
+    pipeline = connect_jim(client, created["key"])[0]
+    assert get_jim_user_info(pipeline)["name"] == "CI/CD Pipeline"
+
+    disabled = set_jim_api_key(session, created["id"], disable=True)  # every field sent, as read
+    assert (disabled["isEnabled"], disabled["description"], disabled["expiresAt"]) == (
+        False, "For the build", created["expiresAt"])
+    with pytest.raises(CmdletError) as refused:
+        get_jim_user_info(pipeline)
+    assert str(refused.value).startswith("Authentication failed.")
+    changed = set_jim_api_key(session, created["id"], name="Nightly", role_ids=[2], expires_at=None, enable=True)
+    assert (changed["name"], changed["roles"][0]["name"], changed["expiresAt"], changed["isEnabled"]) == (
+        "Nightly", "Reader", None, True)
+
+    assert remove_jim_api_key(session, created["id"], change_reason="Pipeline retired")["name"] == "Nightly"
+    with pytest.raises(CmdletError) as gone:
+        get_jim_api_key(session, id=created["id"])
+    assert str(gone.value).startswith("Resource not found: ")
+
+
+def test_new_api_key_without_roles_makes_a_key_that_may_only_ask_who_it_is(session, client):
+    created = new_jim_api_key(session, "No role")  # -RoleIds defaults to @()
+    assert created["roles"] == []
+    nobody = connect_jim(client, created["key"])[0]
+    me = get_jim_user_info(nobody)
+    assert (me["authorised"], me["roles"], me["authMethod"]) == (False, [], "api_key")
+    with pytest.raises(CmdletError) as refused:
+        get_jim_connected_system(nobody)
+    assert refused.value.status == 403
+
+
+def test_user_info_of_an_administrator(session):
+    me = get_jim_user_info(session)
+    assert (me["authorised"], me["isAdministrator"], me["roles"]) == (True, True, ["Administrator"])
+
+
+def test_set_api_key_cannot_disable_the_last_administrator_key(session):
+    [mine] = get_jim_api_key(session, name="test-administrator")
+    with pytest.raises(CmdletError) as refused:
+        set_jim_api_key(session, mine["id"], disable=True)
+    assert str(refused.value).startswith("JIM API error (409): This would leave no working Administrator key")
+    with pytest.raises(CmdletError):
+        remove_jim_api_key(session, mine["id"])
+    assert get_jim_user_info(session)["isAdministrator"] is True

@@ -166,7 +166,12 @@ def test_delete(app, client, admin, ldap_system):
     assert setting_value_rows(app, 1) > 0
     others_rows = setting_value_rows(app, other["id"])
     response = client.delete(f"{SYSTEMS}/1", headers=admin)
-    assert response.status_code == 204 and response.get_data() == b""
+    # As JIM answers it, with the history's record of the deletion as its activity.
+    assert response.status_code == 200
+    assert response.json == {"success": True, "outcome": "CompletedImmediately", "errorMessage": None,
+                             "workerTaskId": None, "activityId": response.json["activityId"]}
+    assert client.get(f"{SYSTEMS}/1/change-history", headers=admin).json["items"][0]["activityId"] == \
+        response.json["activityId"]
     assert_error(client.get(f"{SYSTEMS}/1", headers=admin), 404, "NOT_FOUND")
     assert_error(client.delete(f"{SYSTEMS}/1", headers=admin), 404, "NOT_FOUND")
     assert_error(client.put(f"{SYSTEMS}/1", json={"name": "x"}, headers=admin), 404, "NOT_FOUND")

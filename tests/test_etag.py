@@ -75,7 +75,7 @@ def test_delete_honours_if_match(client, admin, ldap_system):
     refused = client.delete(SYSTEM, headers={**admin, "If-Match": stale})
     assert refused.status_code == 412 and refused.json["code"] == "PRECONDITION_FAILED"
     assert client.get(SYSTEM, headers=admin).status_code == 200
-    assert client.delete(SYSTEM, headers={**admin, "If-Match": current}).status_code == 204
+    assert client.delete(SYSTEM, headers={**admin, "If-Match": current}).status_code == 200
     assert client.get(SYSTEM, headers=admin).status_code == 404
 
 
@@ -118,7 +118,7 @@ def test_if_none_match_does_not_skip_authentication(client, reader, ldap_system)
 def test_a_deleted_and_recreated_system_never_takes_an_old_etag(client, admin, ldap_system):
     """Ids are never reused, so an ETag read before a delete cannot match the system created after it."""
     old = etag(client, admin)
-    assert client.delete(SYSTEM, headers=admin).status_code == 204
+    assert client.delete(SYSTEM, headers=admin).status_code == 200
     created = client.post(SYSTEMS, json={"name": "Corporate LDAP", "connectorDefinitionId": 3}, headers=admin)
     assert created.json["id"] != 1
     assert created.headers["ETag"] != old

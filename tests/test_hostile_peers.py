@@ -84,25 +84,47 @@ def test_odd_directory_data_is_a_400_recorded_as_a_failed_import(client, admin, 
         assert failed(client, admin, system_id, 400, "import-hierarchy") == message
 
 
-def test_a_directory_answer_no_code_expected_is_a_502_without_the_password(client, admin, caplog):
-    """A naming context listed that the RootDSE read then answers as an entry with a DN that is not a string
-    ldap3 can hold: whatever the connector did not foresee is a 502 recorded like any other, never a 500."""
+SCHEMA_CONTEXT = f"CN=Schema,CN=Configuration,{NAMING_CONTEXT}"
+
+
+def subschema_ldap3_cannot_parse(search):
+    if search.base == "":
+        yield entry(search.message_id, "", {"subschemaSubentry": ["cn=Subschema"]})
+    else:  # an object class whose definition never ends
+        yield entry(search.message_id, "cn=Subschema", {"objectClasses": [f"( 2.5.6.0 NAME 'top' MUST {PASSWORD} ("],
+                                                        "attributeTypes": ["( 2.5.4.0 NAME 'objectClass' )"]})
+    yield done(search.message_id)
+
+
+def active_directory_with_a_flag_that_is_not_a_number(search):
+    """Active Directory by its capabilities, whose one attribute's systemFlags holds the password."""
+    if search.base == "":
+        yield entry(search.message_id, "", {"supportedCapabilities": ["1.2.840.113556.1.4.800"],
+                                            "schemaNamingContext": [SCHEMA_CONTEXT]})
+    else:  # both searches of the schema (classSchema, then attributeSchema) answered alike
+        yield entry(search.message_id, f"CN=User,{SCHEMA_CONTEXT}", {
+            "lDAPDisplayName": ["user"], "governsID": ["1.2.840.113556.1.5.9"], "objectClassCategory": ["1"],
+            "defaultHidingValue": ["FALSE"], "mayContain": ["notes"]})
+        yield entry(search.message_id, f"CN=Notes,{SCHEMA_CONTEXT}", {
+            "lDAPDisplayName": ["notes"], "attributeSyntax": ["2.5.5.12"], "systemFlags": [PASSWORD]})
+    yield done(search.message_id)
+
+
+@pytest.mark.parametrize("script, said", [
+    (subschema_ldap3_cannot_parse, "LDAPSchemaError: malformed schema definition"),
+    (active_directory_with_a_flag_that_is_not_a_number, "ValueError: invalid literal for int() with base 10: '**"),
+], ids=["a-subschema-ldap3-cannot-parse", "an-ad-flag-holding-the-password"])
+def test_an_answer_no_code_foresaw_is_a_502_without_the_password(client, admin, caplog, script, said):
+    """What the connector did not foresee (ldap3 choking on a schema, a flag that is not a number) is a 502 that
+    says briefly what, recorded like any other failure, never a 500; what it quotes is scrubbed of the password,
+    as the traceback in the log is."""
     caplog.set_level(logging.DEBUG)
-
-    def script(search):
-        if search.base == "":
-            # A subschema that ldap3's parser cannot read: an object class whose definition never ends.
-            yield entry(search.message_id, "", {"subschemaSubentry": ["cn=Subschema"]})
-        else:
-            yield entry(search.message_id, "cn=Subschema",
-                        {"objectClasses": [f"( 2.5.6.0 NAME 'top' MUST {PASSWORD} SUP ("],
-                         "attributeTypes": ["( 2.5.4.0 NAME 'objectClass' )"]})
-        yield done(search.message_id)
-
     with hostile_directory(script) as peer:
         system_id = ldap_system(client, admin, peer.url)
         message = failed(client, admin, system_id, 502)
-    assert message.startswith("The connector could not make sense of what the connected system answered (")
+    assert message.startswith(f"The connector could not make sense of what the connected system answered ({said}")
+    assert message.endswith("); the service's log has the details.")
+    assert "Traceback" in caplog.text
     assert not shows(message, PASSWORD) and not shows(caplog.text, PASSWORD)
 
 

@@ -33,6 +33,7 @@ ROUTES = [
     ("GET", f"{SYSTEMS}/{{}}/partitions", NO_SYSTEM, None),
     ("PUT", f"{SYSTEMS}/{{}}/partitions/1", NO_SYSTEM, SELECTED),
     ("PUT", f"{SYSTEMS}/{{}}/containers/1", NO_SYSTEM, SELECTED),
+    ("GET", f"{SYSTEMS}/{{}}/deletion-preview", NO_SYSTEM, None),
     ("GET", f"{SYSTEMS}/{{}}/change-history", NO_SYSTEM, None),
     ("GET", f"{SYSTEMS}/{{}}/change-history/1", NO_SYSTEM, None),
     ("GET", f"{SYSTEMS}/{{}}/change-history/compare?fromVersion=1&toVersion=1", NO_SYSTEM, None),

@@ -196,3 +196,29 @@ def test_older_change_records_get_their_versions(empty_app):
                                        " ORDER BY id")).all()
     assert [(row.id, row.version, row.snapshot) for row in rows] == [(1, 1, None), (2, 1, None), (3, 2, None)]
     assert len({row.activity_id for row in rows}) == 3
+
+
+def test_existing_api_keys_get_a_guid_each_and_keep_working(empty_app):
+    """0011: every key gets its own GUID, stays enabled and keeps its role; a downgrade revokes the keys the
+    older schema cannot hold as they are (without a role, or disabled) rather than let them work."""
+    assert flask(empty_app, "db", "upgrade", "0010").exit_code == 0
+    with empty_app.app_context():
+        for key_id in (1, 2):
+            db.session.execute(text(
+                "INSERT INTO api_keys (id, name, prefix, key_hash, role, created) VALUES (:id, :name, 'jim_x', :hash,"
+                " 'Administrator', '2026-11-27 10:00:00')"),
+                {"id": key_id, "name": f"k{key_id}", "hash": str(key_id) * 64})
+        db.session.commit()
+    assert flask(empty_app, "db", "upgrade").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT public_id, enabled, is_infrastructure, role FROM api_keys"
+                                       " ORDER BY id")).all()
+        assert len({row.public_id for row in rows}) == 2 and all(len(row.public_id) == 36 for row in rows)
+        assert [(bool(row.enabled), bool(row.is_infrastructure), row.role) for row in rows] == [
+            (True, False, "Administrator")] * 2
+        db.session.execute(text("UPDATE api_keys SET role = NULL WHERE id = 1"))
+        db.session.commit()
+    assert flask(empty_app, "db", "downgrade", "0010").exit_code == 0
+    with empty_app.app_context():
+        rows = db.session.execute(text("SELECT role, revoked_at FROM api_keys ORDER BY id")).all()
+    assert [(row.role, row.revoked_at is None) for row in rows] == [("Reader", False), ("Administrator", True)]

@@ -4,7 +4,6 @@ requests in flight finish, and forwarded headers that it does not believe."""
 import fcntl
 import json
 import os
-import runpy
 import signal
 import sqlite3
 import threading
@@ -13,11 +12,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from config import Config
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from loopback import call
 from raw_http import connect, elapsed, read_answer, request, send_chunked
-from servers import PROJECT, gunicorn, gunicorn_server
+from servers import gunicorn, gunicorn_server
+from silent import silent_server
 
 pytestmark = pytest.mark.slow
 LIMIT = 64 * 1024
@@ -138,13 +137,29 @@ def writing(database_url) -> bool:
     return False
 
 
-def test_an_import_and_the_wait_to_record_it_end_before_the_worker_timeout():
-    """The longest request: an import talks for its whole time limit, then waits out the database to record
-    what it found. With the defaults it still answers before gunicorn kills its worker."""
-    defaults = Config({})
-    gunicorn_settings = runpy.run_path(str(PROJECT / "gunicorn.conf.py"))
-    longest = defaults.JIM_CONNECTOR_TIMEOUT_SECONDS + defaults.JIM_DATABASE_TIMEOUT_SECONDS
-    assert longest < gunicorn_settings["timeout"]
+@pytest.fixture
+def silent_directory_system(client, admin, ldap_system):
+    """System 1, an LDAP system whose directory accepts connections and never answers, with a Connection
+    Timeout past the import's own time limit: only that limit ends the import."""
+    with silent_server() as (host, port):
+        settings = {"1": {"stringValue": f"ldap://{host}:{port}"}, "2": {"stringValue": "cn=JIM,dc=example,dc=com"},
+                    "3": {"stringValue": "never-answered-Pw1"}, "6": {"intValue": 60}}
+        assert client.put(f"{SYSTEMS}/1", json={"settingValues": settings}, headers=admin).status_code == 200
+        yield
+
+
+@pytest.mark.parametrize("store", ["sqlite"])  # the lock is SQLite's file
+def test_an_import_that_talks_its_whole_time_and_waits_out_the_database_answers_before_the_worker_timeout(
+    app, database_url, admin_key, silent_directory_system, write_lock_held
+):
+    """The longest request, with gunicorn's and the service's default timeouts: an import talks for its whole
+    time limit (JIM_CONNECTOR_TIMEOUT_SECONDS, 20 s), then waits out the database to record its failure
+    (JIM_DATABASE_TIMEOUT_SECONDS, 10 s). It answers 503 in the envelope; gunicorn (40 s) kills no worker."""
+    with gunicorn(database_url, TEST_ENCRYPTION_KEY, "--workers", "1") as base:
+        started = time.monotonic()
+        answer = call(base, "POST", f"{SYSTEMS}/1/import-schema", admin_key, None)
+        assert (answer.status, answer.json["code"]) == (503, "SERVICE_UNAVAILABLE")
+        assert 29 <= elapsed(started) < 40
 
 
 @pytest.mark.parametrize("store", ["sqlite"])  # the lock is SQLite's file

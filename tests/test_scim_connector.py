@@ -8,12 +8,10 @@ import time
 from urllib.parse import quote
 
 import pytest
-from scim2_models import Context, ListResponse, ResourceType, Schema
 
 from canned_http import canned_http
 from conftest import SYSTEMS
 from connectors import scim
-from connectors.scim import discovery as scim_discovery
 from envelope import assert_error
 from leaks import shows
 from scim_provider import scim_provider
@@ -365,18 +363,27 @@ def test_the_token_is_in_no_log_line_or_history_record(api, provider, caplog):
     assert not shows(caplog.text, TOKEN)
 
 
-def listed(model, resources: list, total: int | None = None):
-    document = {"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                "totalResults": len(resources) if total is None else total, "Resources": resources}
-    return ListResponse[model].model_validate(document, scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+def listed(resources: list, total: int | None = None) -> bytes:
+    return json.dumps({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                       "totalResults": len(resources) if total is None else total, "Resources": resources}).encode()
 
 
-def test_what_no_consistent_provider_serves_is_left_out_with_a_warning():
-    # scim2-server refuses to serve such discovery documents, so they are read as a provider would send them.
+SERVICE_PROVIDER_CONFIG = {
+    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+    "patch": {"supported": False}, "bulk": {"supported": False, "maxOperations": 0, "maxPayloadSize": 0},
+    "filter": {"supported": False, "maxResults": 0}, "changePassword": {"supported": False},
+    "sort": {"supported": False}, "etag": {"supported": False}, "authenticationSchemes": []}
+
+
+def test_what_no_consistent_provider_serves_is_left_out_with_a_warning(api):
+    """Discovery documents scim2-server refuses to serve, from a server of the test's own, as a provider would
+    send them: a resource type twice, a schema /Schemas lacks, an attribute twice, a complex sub-attribute, a
+    paged list."""
     device, extra, absent = "urn:example:Device", "urn:example:Extra", "urn:example:Absent"
     string = {"type": "string", "multiValued": False}
-    schemas = listed(Schema, [
-        {"id": device, "attributes": [
+    schema = "urn:ietf:params:scim:schemas:core:2.0:Schema"
+    schemas = listed([
+        {"schemas": [schema], "id": device, "attributes": [
             {"name": "externalId", **string},  # restating a common attribute: no news
             {"name": "ports", **string},
             {"name": "Ports", **string},
@@ -385,25 +392,30 @@ def test_what_no_consistent_provider_serves_is_left_out_with_a_warning():
                 {"name": "rack", "type": "complex", "multiValued": False, "subAttributes": [{"name": "u", **string}]},
             ]},
         ]},
-        {"id": extra, "attributes": [{"name": "ports", **string}]},
+        {"schemas": [schema], "id": extra, "attributes": [{"name": "ports", **string}]},
     ], total=5)
-    resource_types = listed(ResourceType, [
-        {"name": "Device", "schema": device, "schemaExtensions": [{"schema": extra, "required": False},
-                                                                  {"schema": absent, "required": False}]},
-        {"name": "DEVICE", "schema": device},
-        {"name": "Printer", "schema": absent},
+    resource_type = "urn:ietf:params:scim:schemas:core:2.0:ResourceType"
+    resource_types = listed([
+        {"schemas": [resource_type], "id": "Device", "name": "Device", "endpoint": "/Devices", "schema": device,
+         "schemaExtensions": [{"schema": extra, "required": False}, {"schema": absent, "required": False}]},
+        {"schemas": [resource_type], "id": "DEVICE", "name": "DEVICE", "endpoint": "/DEVICES", "schema": device},
+        {"schemas": [resource_type], "id": "Printer", "name": "Printer", "endpoint": "/Printers", "schema": absent},
     ])
-
-    schema = scim_discovery.schema_of(resource_types, schemas)
-
-    assert {t.name: [a.name for a in t.attributes] for t in schema.object_types} == {
-        "Device": ["id", "externalId", "ports", "site.room", f"{extra}:ports"],
+    bodies = {"/ServiceProviderConfig": json.dumps(SERVICE_PROVIDER_CONFIG).encode(),
+              "/ResourceTypes": resource_types, "/Schemas": schemas}
+    with canned_http(200, {"Content-Type": "application/scim+json"}, bodies=bodies) as server:
+        api.configure(f"{server.base}/v2")
+        preview = api("POST", f"{SYSTEM}/import-schema/preview")
+        types = imported(api, f"{server.base}/v2")
+    assert preview.status_code == 200, preview.json
+    assert {name: list(attributes) for name, attributes in types.items()} == {
+        "Device": ["externalId", "id", "ports", "site.room", f"{extra}:ports"],  # as GET lists them, by name
     }
-    assert schema.warnings == (
+    assert preview.json["discoveryWarnings"] == [
         "The service provider has 5 schemas and listed 2; the rest were not read.",
         f"Device: the schema extension {absent} was left out: /Schemas does not have it.",
         "Device: the attribute Ports is defined twice; the second was left out.",
         "Device: the complex sub-attribute site.rack was left out.",
         "The resource type DEVICE is listed twice; the second was left out.",
         f"The resource type Printer was left out: /Schemas has no schema {absent}.",
-    )
+    ]

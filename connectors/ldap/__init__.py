@@ -1,5 +1,6 @@
 """The LDAP connector (id 3): a directory such as OpenLDAP or Active Directory, read with ldap3."""
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from urllib.parse import urlsplit
 
 from connectors.interface import (
     Capabilities,
@@ -16,6 +17,7 @@ from connectors.interface import (
     SchemaStandard,
     Setting,
     Settings,
+    in_effect,
 )
 from connectors.interface import SettingType as S
 
@@ -65,6 +67,28 @@ def discover_hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHier
     from connectors.ldap import discovery  # noqa: PLC0415
 
     return discovery.hierarchy(settings, deadline)
+
+
+GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain and over TLS
+
+
+def offline_checks(values: Mapping[int, object]) -> dict[int, list[str]]:
+    """A global catalog is refused: it holds part of every domain of the forest in one tree, so its containers
+    would be folded into one partition. Its port may be Host's URL's (which wins) or Port's."""
+    host, port = in_effect(HOST, values.get(HOST.id)), in_effect(PORT, values.get(PORT.id))
+    named_by = PORT
+    if isinstance(host, str) and "://" in host:
+        try:
+            in_url = urlsplit(host).port
+        except ValueError:
+            return {}  # Host's own rules say what is wrong with it
+        if in_url is not None:
+            port, named_by = in_url, HOST
+    if port not in GLOBAL_CATALOG_PORTS:
+        return {}
+    return {named_by.id: [f"{port} is the port of Active Directory's global catalog, which holds part of every "
+                          f"domain of the forest in one tree: use the domain controller's LDAP port, 389 (636 for "
+                          f"LDAPS)."]}
 
 
 def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
@@ -135,6 +159,7 @@ CONNECTOR = Connector(
                  password_policy_discovery=True),
     SchemaStandard.LDAP,
     discover_directory_servers=discover_directory_servers,
+    offline_checks=offline_checks,
     server_certificate=CertificateReader(read_server_certificate,
                                          (HOST, PORT, USE_LDAPS, CONNECTION_TIMEOUT, TRUSTED_CA_CERTIFICATES),
                                          TRUSTED_CA_CERTIFICATES),

@@ -44,7 +44,6 @@ from connectors.ldap.hierarchy import (
 from connectors.ldap.schema import object_types
 
 SUBSCHEMA_ATTRIBUTES = ["objectClasses", "attributeTypes", "dITContentRules"]
-GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain and over TLS
 
 
 def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
@@ -60,7 +59,7 @@ def schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
         else:
             found = object_types(subschema(directory, about), include_auxiliary_classes)
         policy, warnings = password_policy.read(directory, about)
-    return replace(found, warnings=found.warnings + warnings, capabilities=root_dse.capabilities(about),
+    return replace(found, warnings=found.warnings + warnings, detected_capabilities=root_dse.capabilities(about),
                    password_policy=policy)
 
 
@@ -116,11 +115,7 @@ def connected(settings: Settings, deadline: Deadline):
     if settings[AUTHENTICATION_TYPE] != "Simple":
         raise Refused(f"This service binds with Simple authentication only; set {AUTHENTICATION_TYPE.name} to Simple "
                       f"(over LDAPS, so that the password travels encrypted).")
-    where = endpoint(settings[HOST], settings[PORT], settings[USE_LDAPS])
-    if where.port in GLOBAL_CATALOG_PORTS:
-        raise Refused(f"{where} is a global catalog, which holds part of every domain of the forest in one tree: "
-                      f"use the domain controller's LDAP port, 389 (636 for LDAPS).")
-    return bound(where, settings[TRUSTED_CA_CERTIFICATES],
+    return bound(endpoint(settings[HOST], settings[PORT], settings[USE_LDAPS]), settings[TRUSTED_CA_CERTIFICATES],
                  settings[USERNAME], settings[PASSWORD], settings[CONNECTION_TIMEOUT], deadline)
 
 
