@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 BATCH_OBJECTS = 500  # objects a write applies: a few milliseconds of the store's write lock
 PROGRESS_SECONDS = 1.0  # how often a run of unchanged objects, which writes nothing else, says how far it is
 SWEEP_OBJECTS = 2000  # stored objects read at a time when looking for those not seen
+SWEEPING = "Marking the objects no longer in the connected system as deleted."
 
 
 class CannotRun(Exception):
@@ -253,14 +254,15 @@ class Importer:
                 return
             after = rows[-1].id
             gone = [row for row in rows if hash((row.object_type_id, row.external_id)) not in self.seen]
+            if not gone:  # says it is still at work, as a read of unchanged objects does
+                self.write([], [], [], 0, [], utcnow(), SWEEPING)
             for start in range(0, len(gone), BATCH_OBJECTS):
                 chunk = gone[start:start + BATCH_OBJECTS]
                 self.counts.total_deleted += len(chunk)
                 items = [{"object_id": row.id, "external_id": row.external_id, "display_name": row.display_name,
                           "object_type": type_name(self.plan, row.object_type_id), "change_type": "Deleted",
                           "error_type": None, "outcome_summary": None} for row in chunk]
-                self.write([], [], [row.id for row in chunk], -len(chunk), items, utcnow(),
-                           "Marking the objects no longer in the connected system as deleted.")
+                self.write([], [], [row.id for row in chunk], -len(chunk), items, utcnow(), SWEEPING)
 
 
 def type_name(read_plan: Plan, type_id: int) -> str:

@@ -189,6 +189,8 @@ def report(store_name: str, source: str, label: str, activity: dict, rss: float)
     rate = processed / activity["seconds"] if activity["seconds"] else float("nan")
     print(f"{store_name:10} {source:9} {label:10} {activity['status']:17} {processed:>9,} objects "
           f"{activity['seconds']:8.1f} s {rate:9,.0f} objects/s  worker peak RSS {rss:6.1f} MiB", flush=True)
+    if activity["errorMessage"]:
+        print(f"{'':10} {activity['errorMessage']}", flush=True)
 
 
 def ldap_source(stack: ExitStack, folder: Path, entries: int):
