@@ -1,5 +1,6 @@
 """The service's own files, which no connector may read: the instance folder (the embedded store, its key, the
-rate limits' counts), and the database and rate-limit files wherever their URLs put them.
+rate limits' counts, the task queue), and the database, task queue and rate-limit files wherever their URLs put
+them.
 
 A files root that is or holds any of them is refused when the service starts, and again at each read if it is
 a link that points elsewhere since; a File Path that is a hard link to one is refused when it is opened
@@ -21,9 +22,10 @@ class FilesRootError(Exception):
 def private_paths(app) -> tuple[Path, ...]:
     """The service's own folder and files, every symbolic link resolved."""
     paths = [Path(app.instance_path), Path(app.instance_path) / KEY_FILE]
-    database = make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if database.get_backend_name() == "sqlite" and database.database not in (None, "", ":memory:"):
-        paths.append(Path(database.database))
+    for stored in ("SQLALCHEMY_DATABASE_URI", "JIM_TASK_QUEUE_URL"):  # the store, and the task queue's
+        url = make_url(app.config[stored])
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            paths.append(Path(url.database))
     rate_limits = app.config["JIM_RATE_LIMIT_STORAGE_URI"]
     if rate_limits.startswith(f"{RATE_LIMIT_SCHEME}:///"):
         paths.append(Path(rate_limits.removeprefix(f"{RATE_LIMIT_SCHEME}:///")))

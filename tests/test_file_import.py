@@ -321,12 +321,15 @@ def test_the_delimiter_is_one_character(client, admin, root, file_system, delimi
     lambda tmp_path: tmp_path,  # above the instance folder
     lambda tmp_path: tmp_path / "instance",
     lambda tmp_path: tmp_path / "data",  # the database's folder, outside the instance folder
+    lambda tmp_path: tmp_path / "queue",  # the task queue's
     lambda tmp_path: linked(tmp_path / "alias", tmp_path),
-], ids=["slash", "above-the-instance-folder", "the-instance-folder", "the-databases-folder", "a-link-above"])
+], ids=["slash", "above-the-instance-folder", "the-instance-folder", "the-databases-folder", "the-task-queues-folder",
+        "a-link-above"])
 def test_a_files_root_that_holds_the_services_own_files_refuses_to_start(tmp_path, make_root):
     (tmp_path / "data").mkdir()
     given = make_root(tmp_path)
     config = {"TESTING": True, "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'data' / 'jim.db'}",
+              "JIM_TASK_QUEUE_URL": f"sqlite:///{tmp_path / 'queue' / 'tasks.db'}",
               "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY], "JIM_CONNECTOR_FILES_ROOT": str(given)}
     with pytest.raises(FilesRootError) as refused:
         create_app(config, instance_path=str(tmp_path / "instance"))
