@@ -22,6 +22,7 @@ from cmdlets import (
     get_jim_connected_system_container_scope_text,
     get_jim_connected_system_deletion_preview,
     get_jim_connected_system_directory_server,
+    get_jim_connected_system_object,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
     get_jim_connected_system_password_policy,
@@ -47,8 +48,10 @@ from cmdlets import (
     set_jim_connected_system_object_type,
     set_jim_connected_system_partition,
     set_jim_run_profile,
+    start_jim_run_profile,
     test_jim_connection,
 )
+from importing import run_queued
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
 from models import utcnow
 from servers import PROJECT
@@ -495,3 +498,33 @@ def test_clear_a_connected_system_keeping_or_deleting_its_history(session):
     with pytest.raises(CmdletError) as missing:
         clear_jim_connected_system(session, created["id"] + 1)
     assert missing.value.status == 404
+
+
+@pytest.fixture
+def task_queue(app_config, tmp_path):
+    """The service's task queue, whose tasks a test runs as the worker would (importing.run_queued)."""
+    app_config["JIM_TASK_QUEUE_URL"] = f"sqlite:///{tmp_path / 'tasks.db'}"
+
+
+def test_start_a_full_import_and_read_the_connector_space(session, task_queue, app):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    set_jim_connected_system(session, created["id"], setting_values={101: {"stringValue": "hr-users.csv"}})
+    import_jim_connected_system_schema(session, created["id"])
+    [person] = get_jim_connected_system_object_type(session, created["id"])
+    set_jim_connected_system_object_type(session, created["id"], person["id"], selected=True)
+    attributes = {attribute["name"]: attribute["id"] for attribute in person["attributes"]}
+    set_jim_connected_system_attribute(session, created["id"], person["id"], attribute_id=attributes["employeeId"],
+                                       is_external_id=True)
+    set_jim_connected_system_attribute(session, created["id"], person["id"], attribute_updates={
+        attributes["displayName"]: {"selected": True}, attributes["mail"]: {"selected": True}})
+    profile = new_jim_run_profile(session, created["id"], "Full Import", "FullImport")
+
+    queued = start_jim_run_profile(session, created["id"], profile["id"])
+    assert queued["activityId"]
+    run_queued(app)
+    finished = start_jim_run_profile(session, created["id"], profile["id"], wait=True, worker=lambda: run_queued(app))
+    assert finished["status"] == "Complete"
+
+    [ada] = get_jim_connected_system_object(session, created["id"], search="Ada")
+    assert get_jim_connected_system_object(session, created["id"], id=ada["id"])["id"] == ada["id"]
+    assert get_jim_connected_system_object(session, created["id"], count=True, object_type_id=person["id"]) == 1
