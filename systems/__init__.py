@@ -164,7 +164,10 @@ SYSTEM_WITH_VALUES = (
     .where(SYSTEMS_T.c.id == bindparam("id"))
 )
 # SQLite has no row locks and leaves FOR UPDATE out: its BEGIN IMMEDIATE already holds the write lock.
-LOCKED_SYSTEM_WITH_VALUES = SYSTEM_WITH_VALUES.with_for_update(of=SYSTEMS_T)
+# FOR NO KEY UPDATE, as a write never changes a system's id: it excludes the other writers all the same, but
+# not the FOR KEY SHARE that PostgreSQL takes on the system for each row an import inserts that refers to it,
+# so that a PUT does not wait for an import's batch.
+LOCKED_SYSTEM_WITH_VALUES = SYSTEM_WITH_VALUES.with_for_update(of=SYSTEMS_T, key_share=True)
 OBJECT_TYPE_SUMMARIES = (
     select(TYPES_T.c.id, TYPES_T.c.name, TYPES_T.c.name_key, TYPES_T.c.created, TYPES_T.c.selected,
            TYPES_T.c.remove_contributed_attributes_on_obsoletion, func.count(ATTRIBUTES_T.c.id).label("attribute_count"))
@@ -412,6 +415,7 @@ class Write:
         # secret settings the change set, which the snapshot marks as set by this version.
         self.record: dict | None = None
         self.secrets_set: set[int] = set()
+        self.after: StoredSystem | None = None  # the system as the change leaves it; None: deleted
 
     def add(self, statement: Executable, parameters):
         self.statements.append((statement, parameters))
@@ -443,11 +447,17 @@ def writing() -> Iterator[Write]:
             else:
                 from systems import snapshots  # noqa: PLC0415  (it reads through this package's parts)
 
-                # The snapshot is read after the change's own statements, in its transaction, under its lock.
-                for statement, parameters in write.statements:
-                    connection.execute(statement, parameters)
-                write.record["snapshot"] = snapshots.taken(connection, write.record, write.secrets_set)
-                commit_writes(connection, [(RECORD, write.record)])
+                # The snapshot is taken in the change's transaction, under its lock. The parts the change touched
+                # are read after its own statements; when it touched none (a PUT), the statements, the record and
+                # the commit still go in one round trip.
+                plan = snapshots.planned(connection, write.record, write.after)
+                if plan.reads:
+                    for statement, parameters in write.statements:
+                        connection.execute(statement, parameters)
+                    write.statements = []
+                write.record["snapshot"] = snapshots.taken(connection, plan, write.record, write.secrets_set,
+                                                           write.after)
+                commit_writes(connection, [*write.statements, (RECORD, write.record)])
     except IntegrityError as error:
         if write is None or write.new_name is None or not is_name_conflict(error):
             raise
@@ -490,6 +500,7 @@ def save(write: Write, before: StoredSystem | None, after: StoredSystem | None, 
     if by is not None:
         version = after.version if after is not None else before.version + 1
         write.record = record_row((after or before).id, version, action, changes, by, reason)
+        write.after = after
         write.secrets_set = {setting.id for setting in settings if setting.is_secret}
     return after
 

@@ -8,22 +8,21 @@ something (selected or excluded) and the containers on the way to them. A secret
 no value; its ``displayValue`` names the version that last set it, so that a changed password shows in a
 comparison though neither value is anywhere.
 """
+from dataclasses import dataclass
+
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.engine import Connection
 
-from connectors import CONNECTORS
 from database import db
 from errors import NotFound
 from history import OPERATIONS, summary
 from models import (
     attributes_table,
     change_records_table,
-    connected_systems_table,
     containers_table,
     object_types_table,
-    setting_values_table,
 )
-from systems import column_for, history_page, in_range
+from systems import history_page, in_range
 from systems.hierarchy import read_partitions
 from systems.run_profiles import read_all as read_run_profiles
 
@@ -31,11 +30,9 @@ OBJECT_TYPE = "ConnectedSystem"
 SCALAR, OBJECT, COLLECTION = "Scalar", "Object", "Collection"
 UNCHANGED, ADDED, REMOVED, MODIFIED = "Unchanged", "Added", "Removed", "Modified"
 
-RECORDS, SYSTEMS, VALUES = change_records_table, connected_systems_table, setting_values_table
+RECORDS = change_records_table
 TYPES, ATTRIBUTES, CONTAINERS = object_types_table, attributes_table, containers_table
 
-SYSTEM = select(SYSTEMS).where(SYSTEMS.c.id == bindparam("system_id"))
-VALUES_OF_SYSTEM = select(VALUES).where(VALUES.c.connected_system_id == bindparam("system_id"))
 LAST_SNAPSHOT = (select(RECORDS.c.snapshot).where(RECORDS.c.connected_system_id == bindparam("system_id"))
                  .order_by(RECORDS.c.id.desc()).limit(1))
 TYPES_OF_SYSTEM = select(TYPES).where(TYPES.c.connected_system_id == bindparam("system_id")).order_by(TYPES.c.id)
@@ -71,21 +68,49 @@ def scalars(fields) -> list[dict]:
     return found
 
 
-def taken(connection: Connection, record: dict, secrets_set: set[int]) -> dict | None:
-    """The snapshot of the configuration as the record's change left it (None: the system is deleted), read on
-    the write's connection before it commits."""
-    parameters = {"system_id": record["connected_system_id"]}
-    system = connection.execute(SYSTEM, parameters).one_or_none()
-    if system is None:
+# Which part of a snapshot a change's fields touch (a run profile shows its partition's name): a part no field
+# of the change touches is the previous version's, taken from its snapshot rather than read again.
+PARTS = {"runProfiles": ("runProfiles.", "partitions."), "objectTypes": ("objectTypes.",),
+         "partitions": ("partitions.", "containers.")}
+SYSTEM_FIELDS = ("name", "description", "connectorDefinitionId", "unresolvedReferenceHandling",
+                 "maxExportParallelism", "initialPasswordTimeToLive", "requireSecureTransport", "settingValues")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a version's snapshot takes from the one before it, and which parts it must read."""
+
+    earlier: dict | None
+    reads: frozenset[str]
+
+
+def planned(connection: Connection, record: dict, after) -> Plan:
+    """Read the previous snapshot (under the write's lock), and decide which parts the change touched. A field
+    of no known part, or no earlier snapshot, makes every part read again."""
+    if after is None:
+        return Plan(None, frozenset())
+    earlier = connection.execute(LAST_SNAPSHOT, {"system_id": after.id}).scalar_one_or_none()
+    fields = [change["field"] for change in record["changes"]]
+    known = all(field.split(".")[0] in SYSTEM_FIELDS or field == "settingValuesValid"
+                or any(field.startswith(prefix) for prefixes in PARTS.values() for prefix in prefixes)
+                for field in fields)
+    if earlier is None or not known:
+        return Plan(earlier, frozenset(PARTS))
+    return Plan(earlier, frozenset(part for part, prefixes in PARTS.items()
+                                   if any(field.startswith(prefixes) for field in fields)))
+
+
+def taken(connection: Connection, plan: Plan, record: dict, secrets_set: set[int], after) -> dict | None:
+    """The snapshot of the configuration as the record's change left it (None: the system is deleted): its
+    fields and settings from ``after``, the system as written; its parts from the previous snapshot, or read on
+    the write's connection after its statements (``plan.reads``)."""
+    if after is None:
         return None
-    connector = CONNECTORS[system.connector_definition_id]
-    earlier = connection.execute(LAST_SNAPSHOT, parameters).scalar_one_or_none()
-    set_in = {item["itemId"]: item["displayValue"] for item in secret_nodes(earlier)}
-    values = {row.setting_id: row for row in connection.execute(VALUES_OF_SYSTEM, parameters)}
+    connector = after.connector
+    set_in = {item["itemId"]: item["displayValue"] for item in secret_nodes(plan.earlier)}
     settings = []
     for setting in connector.settings:
-        row = values.get(setting.id)
-        value = getattr(row, column_for(setting)) if row is not None else None
+        value = after.value_of(setting)
         if value is None:
             continue
         if setting.is_secret:
@@ -95,18 +120,23 @@ def taken(connection: Connection, record: dict, secrets_set: set[int]) -> dict |
         else:
             settings.extend({**item, "itemId": setting.id} for item in scalars([("settingValue", value, setting.name)]))
     children = scalars([
-        ("name", system.name, "Name"), ("description", system.description, "Description"),
-        ("connectorDefinitionId", system.connector_definition_id, "Connector", connector.name),
-        ("unresolvedReferenceHandling", system.unresolved_reference_handling, "Unresolved reference handling"),
-        ("maxExportParallelism", system.max_export_parallelism, "Max export parallelism"),
-        ("initialPasswordTimeToLive", system.initial_password_time_to_live, "Initial password time to live"),
-        ("requireSecureTransport", system.require_secure_transport, "Require secure transport"),
+        ("name", after.name, "Name"), ("description", after.description, "Description"),
+        ("connectorDefinitionId", after.connector_definition_id, "Connector", connector.name),
+        ("unresolvedReferenceHandling", after.unresolved_reference_handling, "Unresolved reference handling"),
+        ("maxExportParallelism", after.max_export_parallelism, "Max export parallelism"),
+        ("initialPasswordTimeToLive", after.initial_password_time_to_live, "Initial password time to live"),
+        ("requireSecureTransport", after.require_secure_transport, "Require secure transport"),
     ])
-    children += [node("settingValues", "Settings", COLLECTION, children=settings),
-                 run_profiles(connection, system.id), object_types(connection, parameters),
-                 partitions(connection, system.id, parameters)]
-    return {"schemaVersion": 1, "objectType": OBJECT_TYPE, "objectId": system.id, "objectGuidId": None,
-            "objectKey": None, "objectName": system.name,
+    children.append(node("settingValues", "Settings", COLLECTION, children=settings))
+    earlier_parts = {child["key"]: child for child in plan.earlier["root"]["children"]} if plan.earlier else {}
+    parameters = {"system_id": after.id}
+    readers = {"runProfiles": lambda: run_profiles(connection, after.id),
+               "objectTypes": lambda: object_types(connection, parameters),
+               "partitions": lambda: partitions(connection, after.id, parameters)}
+    for part, read in readers.items():
+        children.append(read() if part in plan.reads or part not in earlier_parts else earlier_parts[part])
+    return {"schemaVersion": 1, "objectType": OBJECT_TYPE, "objectId": after.id, "objectGuidId": None,
+            "objectKey": None, "objectName": after.name,
             "root": node("connectedSystem", "Connected System", OBJECT, children=children)}
 
 

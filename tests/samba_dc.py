@@ -1,7 +1,7 @@
 """A throwaway Samba Active Directory domain controller: Debian's samba, provisioned into a folder of its own.
 
 Provisioning takes seconds, so a provisioned domain (``corp.test``, with the objects below) is built once into
-``~/.cache/jim-tests`` and each run copies it into a temporary folder. The copy gets a smb.conf of its own (logs,
+``~/.cache/jim-tests`` (a new recipe's build replaces the old) and each run copies it into a temporary folder. The copy gets a smb.conf of its own (logs,
 pids and sockets in the folder, the LDAP service alone, single process) and a CA and a certificate made here.
 Samba's LDAP ports (389, 636, and the global catalog's 3268, 3269) are fixed, so each run binds a random loopback
 address 127.x.y.z instead: runs side by side never collide, and nothing touches a system Samba or /etc/samba.
@@ -207,24 +207,29 @@ def build_key() -> str:
     """What the cached domain is made from: Samba's version and this module's recipe."""
     version = subprocess.run([SAMBA, "--version"], capture_output=True, text=True, check=True).stdout
     recipe = "\n".join((version, REALM, HOST_NAME, ADMIN_PASSWORD, SERVICE_PASSWORD, DISABLED_PASSWORD, TREE_LDIF,
-                        "v1"))
+                        "v2"))
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
-def provisioned() -> Path:
-    """The cached provisioned domain, built first if it is not there (under a lock: runs side by side wait)."""
+def copy_provisioned(into: Path):
+    """A copy of the cached provisioned domain, built first if it is not there, and the builds of other recipes
+    removed; all under a lock, so that runs side by side wait for each other's build and never copy one being
+    removed."""
     cached = CACHE / f"samba-dc-{build_key()}"
     CACHE.mkdir(parents=True, exist_ok=True)
     with open(CACHE / "samba-dc.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not cached.exists():
-            building = Path(tempfile.mkdtemp(prefix="samba-dc-", dir=CACHE))
+            building = Path(tempfile.mkdtemp(prefix="building-", dir=CACHE))
             try:
                 provision(building)
                 building.rename(cached)
             finally:
                 shutil.rmtree(building, ignore_errors=True)
-    return cached
+            for other in CACHE.glob("samba-dc-*"):
+                if other != cached and other.is_dir():
+                    shutil.rmtree(other, ignore_errors=True)
+        shutil.copytree(cached, into, symlinks=True)
 
 
 def run(*command: str):
@@ -268,7 +273,7 @@ def running_domain_controller(folder: Path):
     if address is None:
         raise PortsTaken(f"no loopback address had Samba's LDAP ports ({', '.join(map(str, LDAP_PORTS))}) free")
     dc = folder / "dc"
-    shutil.copytree(provisioned(), dc, symlinks=True)
+    copy_provisioned(dc)
     for name in ("log", "run", "tls"):
         (dc / name).mkdir(exist_ok=True)
     ca_pem = write_certificates(dc / "tls", (address,))

@@ -126,6 +126,10 @@ def test_a_snapshot_holds_the_whole_configuration(client, admin, reader, ldap_sy
                        "scope": "Subtree"})
     [carved] = child(stated, "containers")["children"]
     assert {c["key"] for c in carved["children"]} >= {"excluded", "scope"}
+    # A later change of a field keeps every part as it was.
+    client.put(SYSTEM, json={"description": "Staff directory"}, headers=admin)
+    later = version(client, reader, latest + 1)["snapshot"]["root"]
+    assert [c for c in later["children"] if c["key"] != "description"] == root["children"]
     # The scope text's version, compared with the hierarchy import's: the two containers and the partition.
     scoped = compare(client, reader, latest - 2, latest - 1).json
     assert scoped["addedCount"] == 1 and scoped["modifiedCount"] == 1  # People's subtree added; the partition selected
