@@ -11,6 +11,7 @@ lock for longer than a batch. Reads page by creation time and id, newest first, 
 import base64
 import hashlib
 import json
+import random
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,36 +38,32 @@ DETAIL_VALUES = 100  # values of one attribute an object's detail shows; the val
 
 
 def encoded_value(value):
-    """A value as JSON holds it."""
-    if isinstance(value, bool | int | str) or value is None:
-        return value
+    """A value JSON has no type for, as JSON holds it (``json.dumps`` asks only of those)."""
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, uuid.UUID):
-        return str(value)
     if isinstance(value, bytes):
         return base64.b64encode(value).decode()
-    return str(value)
+    return str(value)  # a GUID, a time of day
 
 
 def encoded(values: dict) -> str:
     """An object's values as one canonical JSON document: the same values always make the same text."""
-    document = {name: [encoded_value(item) for item in value] if isinstance(value, list) else encoded_value(value)
-                for name, value in values.items()}
-    return json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=encoded_value)
 
 
-def display_name(values: dict) -> str | None:
-    by_key = {name.lower(): value for name, value in values.items()}
-    for name in DISPLAY_NAME_ATTRIBUTES:
-        value = by_key.get(name)
-        if isinstance(value, list):
-            value = value[0] if value else None
-        if value is not None:
-            return str(value)
-    return None
+def display_attribute(names) -> str | None:
+    """Which of an object type's attributes names its objects: the first of ``DISPLAY_NAME_ATTRIBUTES`` it has."""
+    by_key = {name.lower(): name for name in names}
+    return next((by_key[key] for key in DISPLAY_NAME_ATTRIBUTES if key in by_key), None)
+
+
+def display_name(values: dict, attribute: str | None) -> str | None:
+    value = values.get(attribute) if attribute is not None else None
+    if isinstance(value, list):
+        value = value[0] if value else None
+    return None if value is None else str(value)
 
 
 @dataclass(frozen=True)
@@ -82,9 +79,10 @@ class Prepared:
     values_digest: str
 
     @classmethod
-    def of(cls, found: ImportedObject, object_type_id: int, partition_id: int | None) -> "Prepared":
+    def of(cls, found: ImportedObject, object_type_id: int, partition_id: int | None,
+           display: str | None) -> "Prepared":
         text = encoded(found.values)
-        name = display_name(found.values)
+        name = display_name(found.values, display)
         fields = (text, found.secondary_external_id or "", name or "", str(partition_id))
         digest = hashlib.blake2b("\0".join(fields).encode(), digest_size=16).hexdigest()
         return cls(object_type_id, partition_id, found.external_id, found.secondary_external_id, name, text, digest)
@@ -124,6 +122,12 @@ MARK_OBSOLETE = (update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id"))
                  .values(status=OBSOLETE, last_updated=bindparam("now")))
 
 
+def new_id() -> str:
+    """A version 4 UUID from the process's random generator: an object's id is no secret, and the operating
+    system's generator, which uuid4 asks each time, costs more than the rest of the object's insert."""
+    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+
+
 def existing(connection: Connection, system_id: int, batch: list[Prepared]) -> dict[tuple[int, str], object]:
     """The stored rows of the batch's objects, by (object type id, external id)."""
     found = {}
@@ -145,7 +149,7 @@ def changes(system_id: int, batch: list[Prepared], stored: dict, now: datetime):
     for prepared in batch:
         row = stored.get((prepared.object_type_id, prepared.external_id))
         if row is None:
-            object_id = str(uuid.uuid4())
+            object_id = new_id()
             inserts.append({"id": object_id, "connected_system_id": system_id,
                             "object_type_id": prepared.object_type_id, "partition_id": prepared.partition_id,
                             "external_id": prepared.external_id,

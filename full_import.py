@@ -56,6 +56,7 @@ class Plan:
 
     scopes: tuple[tuple[int | None, ReadScope], ...]
     type_ids: dict[str, int]  # by the object type's name, case-folded
+    display: dict[str, str | None]  # the attribute that names each type's objects, by the type's name case-folded
     partition_ids: tuple[int, ...] | None  # the partitions read, when the system has them
 
 
@@ -69,8 +70,10 @@ def plan(connection, system, profile) -> Plan:
         raise CannotRun(f"Connected system {system.id} has no selected object type: select the types to import.")
     scopes = tuple(type_scope(stored) for stored in types)
     type_ids = {stored.name.casefold(): stored.id for stored in types}
+    display = {scope.name.casefold(): connector_space.display_attribute([a.name for a in scope.attributes])
+               for scope in scopes}
     if system.connector.discover_hierarchy is None:
-        return Plan(((None, ReadScope(scopes, file_path=profile.file_path)),), type_ids, None)
+        return Plan(((None, ReadScope(scopes, file_path=profile.file_path)),), type_ids, display, None)
     partitions = [partition for partition in read_partitions(connection, system.id)
                   if (partition.id == profile.partition_id if profile.partition_id else partition.selected)]
     if profile.partition_id and not any(partition.selected for partition in partitions):
@@ -89,7 +92,7 @@ def plan(connection, system, profile) -> Plan:
                          for row in own if row.selected and not row.excluded)
         excluded = tuple(row.external_id for row in own if row.excluded)
         read.append((partition.id, ReadScope(scopes, (PartitionScope(partition.external_id, selected, excluded),))))
-    return Plan(tuple(read), type_ids, tuple(partition.id for partition in partitions))
+    return Plan(tuple(read), type_ids, display, tuple(partition.id for partition in partitions))
 
 
 def type_scope(stored) -> ObjectTypeScope:
@@ -206,7 +209,8 @@ class Importer:
             if found.problems:
                 self.counts.total_errors += 1
                 items.append(error_item(found, "ImportAttributeValueError"))
-            prepared.append(connector_space.Prepared.of(found, type_id, partition_id))
+            prepared.append(connector_space.Prepared.of(found, type_id, partition_id,
+                                                        self.plan.display[found.object_type.casefold()]))
         now = utcnow()
         stored = connector_space.existing(db.session.connection(), self.system_id, prepared)
         inserts, updates, outcomes, counted = connector_space.changes(self.system_id, prepared, stored, now)

@@ -164,7 +164,10 @@ SYSTEM_WITH_VALUES = (
     .where(SYSTEMS_T.c.id == bindparam("id"))
 )
 # SQLite has no row locks and leaves FOR UPDATE out: its BEGIN IMMEDIATE already holds the write lock.
-LOCKED_SYSTEM_WITH_VALUES = SYSTEM_WITH_VALUES.with_for_update(of=SYSTEMS_T)
+# FOR NO KEY UPDATE, as a write never changes a system's id: it excludes the other writers all the same, but
+# not the FOR KEY SHARE that PostgreSQL takes on the system for each row an import inserts that refers to it,
+# so that a PUT does not wait for an import's batch.
+LOCKED_SYSTEM_WITH_VALUES = SYSTEM_WITH_VALUES.with_for_update(of=SYSTEMS_T, key_share=True)
 OBJECT_TYPE_SUMMARIES = (
     select(TYPES_T.c.id, TYPES_T.c.name, TYPES_T.c.name_key, TYPES_T.c.created, TYPES_T.c.selected,
            TYPES_T.c.remove_contributed_attributes_on_obsoletion, func.count(ATTRIBUTES_T.c.id).label("attribute_count"))

@@ -546,3 +546,32 @@ def remove_jim_api_key(session: Session, id: str, change_reason: str = ""):
         endpoint += f"?changeReason={escape_data_string(change_reason)}"
     session.invoke(endpoint, "DELETE")
     return existing
+
+
+# What the connector learns of its system (issue 19)
+
+
+def get_jim_connected_system_capability(session: Session, connected_system_id: int) -> list:
+    """Get-JIMConnectedSystemCapability: output one capability at a time."""
+    return items(session.invoke(f"{SYSTEMS}/{connected_system_id}/capabilities"))
+
+
+def get_jim_connected_system_password_policy(session: Session, id: int):
+    """Get-JIMConnectedSystemPasswordPolicy -Id."""
+    return session.invoke(f"{SYSTEMS}/{id}/password-policy", "GET")
+
+
+def get_jim_connected_system_directory_server(session: Session, connected_system_id: int) -> list:
+    """Get-JIMConnectedSystemDirectoryServer: output one domain controller at a time."""
+    return items(session.invoke(f"{SYSTEMS}/{connected_system_id}/directory-servers"))
+
+
+def clear_jim_connected_system(session: Session, id: int, keep_change_history: bool = False):
+    """Clear-JIMConnectedSystem -Id -Force [-KeepChangeHistory]: reads the name first (a failure there is only
+    shown), then POSTs with no body."""
+    try:
+        session.invoke(f"{SYSTEMS}/{id}")
+    except CmdletError:
+        pass
+    delete_change_history = "false" if keep_change_history else "true"
+    return session.invoke(f"{SYSTEMS}/{id}/clear?deleteChangeHistory={delete_change_history}", "POST")

@@ -9,10 +9,12 @@ import sys
 import time
 
 import pytest
+from sqlalchemy import text
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from importing import imported, new_system, run_queued, select_type, set_values
 from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from database import db
 from servers import PROJECT
 
 PEOPLE = f"ou=People,{SUFFIX}"
@@ -274,3 +276,19 @@ def test_a_worker_killed_mid_import_leaves_whole_batches_and_a_failed_activity(c
     again = ran(client, admin, app, system_id, profile_id)
     assert again["status"] == "Complete" and again["totalAdded"] == rows - held
     assert client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=admin).json == rows
+
+
+def test_a_put_does_not_wait_for_an_import_batch_that_refers_to_its_system(client, admin, app, store):
+    """An import's batch holds PostgreSQL's FOR KEY SHARE on the system its rows refer to; a PUT's lock must not
+    wait for it. (On SQLite a write waits for the batch, which holds the store's one write lock for a moment.)"""
+    if store != "postgresql":
+        pytest.skip("PostgreSQL's row locks")
+    system_id, _, _ = csv_system(client, admin, app, PEOPLE_CSV)
+    with app.app_context(), db.engine.connect() as batch:
+        batch.execute(text("INSERT INTO connector_space_counts (connected_system_id, object_count) VALUES (:id, 1)"),
+                      {"id": system_id})  # not committed: as a batch in flight
+        started = time.monotonic()
+        answer = client.put(f"{SYSTEMS}/{system_id}", json={"description": "during a batch"}, headers=admin)
+        waited = time.monotonic() - started
+        batch.rollback()
+    assert answer.status_code == 200 and waited < 2, (answer.status_code, waited)
