@@ -616,3 +616,14 @@ def get_jim_connected_system_object(session: Session, connected_system_id: int, 
     if object_type_id:
         endpoint += f"&objectTypeId={object_type_id}"
     return items(session.invoke(endpoint)["items"])
+
+
+def get_jim_connected_system_object_attribute_value(session: Session, connected_system_id: int, cso_id: str,
+                                                    attribute_name: str, search: str = "", page: int = 1,
+                                                    page_size: int = 50) -> list:
+    """Get-JIMConnectedSystemObjectAttributeValue (a page): output each of the page's ``items``."""
+    endpoint = (f"{SYSTEMS}/{connected_system_id}/connector-space/{cso_id}/attributes/"
+                f"{escape_data_string(attribute_name)}/values?page={page}&pageSize={page_size}")
+    if search:
+        endpoint += f"&search={escape_data_string(search)}"
+    return items(session.invoke(endpoint)["items"])

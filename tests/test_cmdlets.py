@@ -23,6 +23,7 @@ from cmdlets import (
     get_jim_connected_system_deletion_preview,
     get_jim_connected_system_directory_server,
     get_jim_connected_system_object,
+    get_jim_connected_system_object_attribute_value,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
     get_jim_connected_system_password_policy,
@@ -528,3 +529,5 @@ def test_start_a_full_import_and_read_the_connector_space(session, task_queue, a
     [ada] = get_jim_connected_system_object(session, created["id"], search="Ada")
     assert get_jim_connected_system_object(session, created["id"], id=ada["id"])["id"] == ada["id"]
     assert get_jim_connected_system_object(session, created["id"], count=True, object_type_id=person["id"]) == 1
+    values = get_jim_connected_system_object_attribute_value(session, created["id"], ada["id"], "mail")
+    assert [(value["attributeName"], value["stringValue"]) for value in values] == [("mail", "ada@example.com")]
