@@ -546,3 +546,84 @@ def remove_jim_api_key(session: Session, id: str, change_reason: str = ""):
         endpoint += f"?changeReason={escape_data_string(change_reason)}"
     session.invoke(endpoint, "DELETE")
     return existing
+
+
+# What the connector learns of its system (issue 19)
+
+
+def get_jim_connected_system_capability(session: Session, connected_system_id: int) -> list:
+    """Get-JIMConnectedSystemCapability: output one capability at a time."""
+    return items(session.invoke(f"{SYSTEMS}/{connected_system_id}/capabilities"))
+
+
+def get_jim_connected_system_password_policy(session: Session, id: int):
+    """Get-JIMConnectedSystemPasswordPolicy -Id."""
+    return session.invoke(f"{SYSTEMS}/{id}/password-policy", "GET")
+
+
+def get_jim_connected_system_directory_server(session: Session, connected_system_id: int) -> list:
+    """Get-JIMConnectedSystemDirectoryServer: output one domain controller at a time."""
+    return items(session.invoke(f"{SYSTEMS}/{connected_system_id}/directory-servers"))
+
+
+def clear_jim_connected_system(session: Session, id: int, keep_change_history: bool = False):
+    """Clear-JIMConnectedSystem -Id -Force [-KeepChangeHistory]: reads the name first (a failure there is only
+    shown), then POSTs with no body."""
+    try:
+        session.invoke(f"{SYSTEMS}/{id}")
+    except CmdletError:
+        pass
+    delete_change_history = "false" if keep_change_history else "true"
+    return session.invoke(f"{SYSTEMS}/{id}/clear?deleteChangeHistory={delete_change_history}", "POST")
+
+
+# Running a run profile, and what it read (issue 22)
+
+FINISHED = ("Complete", "CompleteWithWarning", "CompleteWithError", "FailedWithError", "Cancelled")
+
+
+def start_jim_run_profile(session: Session, connected_system_id: int, run_profile_id: int, wait: bool = False,
+                          worker=None, polls: int = 20):
+    """Start-JIMRunProfile -ConnectedSystemId -RunProfileId [-Wait]: POST execute; with -Wait, GET the activity's
+    progress until its status is a finished one. ``worker`` stands for the service's worker between polls (a
+    test runs the queued task there); the cmdlet sleeps instead."""
+    response = session.invoke(f"{SYSTEMS}/{connected_system_id}/run-profiles/{run_profile_id}/execute", "POST")
+    if not wait:
+        return response
+    for _ in range(polls):
+        if worker is not None:
+            worker()
+        progress = session.invoke(f"/api/v1/activities/{response['activityId']}/progress")
+        if (progress.get("status") or "Running") in FINISHED:
+            return progress
+    raise TimeoutError(f"Timeout waiting for Run Profile execution. Activity ID: {response['activityId']}.")
+
+
+def get_jim_connected_system_object(session: Session, connected_system_id: int, id: str | None = None,
+                                    count: bool = False, object_type_id: int | None = None, search: str = "",
+                                    page: int = 1, page_size: int = 50):
+    """Get-JIMConnectedSystemObject: -Id one object; -Count the count ({objectTypeId}); else a page of the list
+    (Get-JIMConnectedSystemObjectListEndpoint's query), output one object at a time."""
+    base = f"{SYSTEMS}/{connected_system_id}/connector-space"
+    if id is not None:
+        return session.invoke(f"{base}/{id}")
+    if count:
+        query = f"?objectTypeId={object_type_id}" if object_type_id is not None else ""
+        return session.invoke(f"{base}/count{query}")
+    endpoint = f"{base}?page={page}&pageSize={page_size}"
+    if search:
+        endpoint += f"&search={escape_data_string(search)}"
+    if object_type_id:
+        endpoint += f"&objectTypeId={object_type_id}"
+    return items(session.invoke(endpoint)["items"])
+
+
+def get_jim_connected_system_object_attribute_value(session: Session, connected_system_id: int, cso_id: str,
+                                                    attribute_name: str, search: str = "", page: int = 1,
+                                                    page_size: int = 50) -> list:
+    """Get-JIMConnectedSystemObjectAttributeValue (a page): output each of the page's ``items``."""
+    endpoint = (f"{SYSTEMS}/{connected_system_id}/connector-space/{cso_id}/attributes/"
+                f"{escape_data_string(attribute_name)}/values?page={page}&pageSize={page_size}")
+    if search:
+        endpoint += f"&search={escape_data_string(search)}"
+    return items(session.invoke(endpoint)["items"])

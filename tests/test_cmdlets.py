@@ -12,15 +12,21 @@ from cmdlets import (
     MODULE_CMDLETS,
     CmdletError,
     approve_jim_connected_system_server_certificate,
+    clear_jim_connected_system,
     connect_jim,
     convert_to_json,
     get_jim_api_key,
     get_jim_configuration_change_history,
     get_jim_connected_system,
-    get_jim_connected_system_deletion_preview,
+    get_jim_connected_system_capability,
     get_jim_connected_system_container_scope_text,
+    get_jim_connected_system_deletion_preview,
+    get_jim_connected_system_directory_server,
+    get_jim_connected_system_object,
+    get_jim_connected_system_object_attribute_value,
     get_jim_connected_system_object_type,
     get_jim_connected_system_partition,
+    get_jim_connected_system_password_policy,
     get_jim_connected_system_server_certificate,
     get_jim_connector_definition,
     get_jim_health,
@@ -43,8 +49,10 @@ from cmdlets import (
     set_jim_connected_system_object_type,
     set_jim_connected_system_partition,
     set_jim_run_profile,
+    start_jim_run_profile,
     test_jim_connection,
 )
+from importing import run_queued
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX
 from models import utcnow
 from servers import PROJECT
@@ -462,3 +470,64 @@ def test_set_api_key_cannot_disable_the_last_administrator_key(session):
     with pytest.raises(CmdletError):
         remove_jim_api_key(session, mine["id"])
     assert get_jim_user_info(session)["isAdministrator"] is True
+
+
+# What the connector learns of its system (issue 19), and clearing a system's connector space (issue 22)
+
+
+def test_what_a_schema_import_learnt_of_the_directory(session, ldap_directory):
+    """Capabilities and the password policy are what the last schema import read; asking for domain
+    controllers of a directory that is not Active Directory shows the service's refusal."""
+    created = new_jim_connected_system(session, "Corporate LDAP", 3)
+    set_jim_connected_system(session, created["id"], setting_values={
+        1: {"stringValue": ldap_directory.url}, 2: {"stringValue": SERVICE_DN}, 3: {"stringValue": SERVICE_PASSWORD}})
+    import_jim_connected_system_schema(session, created["id"])
+    capabilities = get_jim_connected_system_capability(session, created["id"])
+    assert capabilities and all(set(capability) == {"name", "value"} for capability in capabilities)
+    policy = get_jim_connected_system_password_policy(session, created["id"])
+    assert policy["fineGrainedPolicySignal"] in ("Absent", "Present", "CouldNotDetermine")
+    with pytest.raises(CmdletError) as refused:
+        get_jim_connected_system_directory_server(session, created["id"])
+    assert str(refused.value).startswith("JIM API error (400): ")
+
+
+def test_clear_a_connected_system_keeping_or_deleting_its_history(session):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    assert clear_jim_connected_system(session, created["id"], keep_change_history=True) is None
+    assert clear_jim_connected_system(session, created["id"]) is None
+    assert get_jim_connected_system(session, id=created["id"])["name"] == "HR CSV Source"
+    with pytest.raises(CmdletError) as missing:
+        clear_jim_connected_system(session, created["id"] + 1)
+    assert missing.value.status == 404
+
+
+@pytest.fixture
+def task_queue(app_config, tmp_path):
+    """The service's task queue, whose tasks a test runs as the worker would (importing.run_queued)."""
+    app_config["JIM_TASK_QUEUE_URL"] = f"sqlite:///{tmp_path / 'tasks.db'}"
+
+
+def test_start_a_full_import_and_read_the_connector_space(session, task_queue, app):
+    created = new_jim_connected_system(session, "HR CSV Source", 1)
+    set_jim_connected_system(session, created["id"], setting_values={101: {"stringValue": "hr-users.csv"}})
+    import_jim_connected_system_schema(session, created["id"])
+    [person] = get_jim_connected_system_object_type(session, created["id"])
+    set_jim_connected_system_object_type(session, created["id"], person["id"], selected=True)
+    attributes = {attribute["name"]: attribute["id"] for attribute in person["attributes"]}
+    set_jim_connected_system_attribute(session, created["id"], person["id"], attribute_id=attributes["employeeId"],
+                                       is_external_id=True)
+    set_jim_connected_system_attribute(session, created["id"], person["id"], attribute_updates={
+        attributes["displayName"]: {"selected": True}, attributes["mail"]: {"selected": True}})
+    profile = new_jim_run_profile(session, created["id"], "Full Import", "FullImport")
+
+    queued = start_jim_run_profile(session, created["id"], profile["id"])
+    assert queued["activityId"]
+    run_queued(app)
+    finished = start_jim_run_profile(session, created["id"], profile["id"], wait=True, worker=lambda: run_queued(app))
+    assert finished["status"] == "Complete"
+
+    [ada] = get_jim_connected_system_object(session, created["id"], search="Ada")
+    assert get_jim_connected_system_object(session, created["id"], id=ada["id"])["id"] == ada["id"]
+    assert get_jim_connected_system_object(session, created["id"], count=True, object_type_id=person["id"]) == 1
+    values = get_jim_connected_system_object_attribute_value(session, created["id"], ada["id"], "mail")
+    assert [(value["attributeName"], value["stringValue"]) for value in values] == [("mail", "ada@example.com")]
