@@ -3,7 +3,7 @@
 Each request is counted before its view runs, the health checks excepted. Who is calling is settled first
 (``auth.identify``), so a request whose key does not authenticate counts against its address: guessing
 keys is as limited as any anonymous request. The limits are application-wide (one count across all
-routes) and keyed by the key's display prefix, never the key itself. The client address is the one
+routes) and keyed by the key's id, never the key itself nor its display prefix, which two keys can share. The client address is the one
 ``proxies`` settled on. The infrastructure key (``JIM_INFRASTRUCTURE_API_KEY``) is trusted automation and,
 as in JIM, is never limited.
 
@@ -81,7 +81,7 @@ class RateLimits:
         if caller is not None:
             if self.is_infrastructure_key():
                 return
-            limit, key = self.per_key, "key:" + caller.prefix
+            limit, key = self.per_key, f"key:{caller.key_id}"
         else:
             limit, key = self.per_address, "address:" + (request.remote_addr or "unknown")
         limiter = self.limiter(limit)
