@@ -134,7 +134,15 @@ CHECKS = {
         (cleared("11", "12"), set()),
         # Host: a host name, or an ldap:// or ldaps:// URL naming one
         (text("1", "directory.example.com"), set()),
-        (text("1", "ldaps://directory.example.com"), set()),
+        (text("1", "ldaps://directory.example.com"), {"4"}),  # TLS, and Port still LDAP's 389
+        ({**text("1", "ldaps://directory.example.com"), **number("4", 636)}, set()),
+        (text("1", "ldaps://directory.example.com:389"), {"1"}),
+        (text("1", "ldaps://directory.example.com:3269"), {"1"}),  # a global catalog's
+        ({**text("1", "directory.example.com"), **number("4", 3268)}, {"4"}),
+        (text("1", "ldap://directory.example.com:636"), {"1"}),  # plain LDAP to LDAPS's port
+        ({**text("1", "directory.example.com"), **number("4", 636)}, {"4"}),
+        ({**text("1", "directory.example.com"), **number("4", 636), "5": {"checkboxValue": True}}, set()),
+        ({**text("1", "directory.example.com"), "5": {"checkboxValue": True}}, set()),  # as the seed sets it
         (text("1", "http://directory.example.com"), {"1"}),
         (text("1", "ldap://"), {"1"}),
         (text("1", "ldap://directory.example.com:99999"), {"1"}),
@@ -235,6 +243,13 @@ def test_a_new_system_misses_its_required_settings_without_a_default(client, adm
 def parse_time(value: str) -> datetime:
     assert value.endswith("Z")
     return datetime.fromisoformat(value.removesuffix("Z")).replace(tzinfo=UTC)
+
+
+def test_a_port_that_cannot_answer_as_asked_says_which_to_use(client, admin):
+    system_id = create(client, admin, 3)["id"]
+    put_settings(client, admin, system_id, {**COMPLETE[3], **text("1", "ldaps://directory.example.com")})
+    assert validate(client, admin, system_id)["validationErrors"] == {"settingValues.4": [
+        "389 is LDAP's port without TLS, and this Host asks for LDAPS: use 636, or an ldap:// Host."]}
 
 
 def test_last_updated_moves_only_when_the_outcome_changes(client, admin, ldap_system):

@@ -73,22 +73,33 @@ GLOBAL_CATALOG_PORTS = (3268, 3269)  # Active Directory's global catalog, plain 
 
 
 def offline_checks(values: Mapping[int, object]) -> dict[int, list[str]]:
-    """A global catalog is refused: it holds part of every domain of the forest in one tree, so its containers
-    would be folded into one partition. Its port may be Host's URL's (which wins) or Port's."""
+    """The port in effect (Host's URL's, which wins, or Port's) must be one that can answer as asked: never a
+    global catalog, which holds part of every domain of the forest in one tree, so its containers would be
+    folded into one partition; and never an ``ldaps://`` Host on LDAP's own port 389 (the usual slip: Host
+    changed to ``ldaps://`` while Port stays at its default), nor plain LDAP on LDAPS's 636. The LDAPS checkbox
+    with Port 389 is left to the directory: the seed's own example sets it so."""
     host, port = in_effect(HOST, values.get(HOST.id)), in_effect(PORT, values.get(PORT.id))
-    named_by = PORT
+    scheme, named_by = "", PORT
     if isinstance(host, str) and "://" in host:
         try:
-            in_url = urlsplit(host).port
+            parts = urlsplit(host)
+            in_url = parts.port
         except ValueError:
             return {}  # Host's own rules say what is wrong with it
+        scheme = parts.scheme.lower()
         if in_url is not None:
             port, named_by = in_url, HOST
-    if port not in GLOBAL_CATALOG_PORTS:
-        return {}
-    return {named_by.id: [f"{port} is the port of Active Directory's global catalog, which holds part of every "
-                          f"domain of the forest in one tree: use the domain controller's LDAP port, 389 (636 for "
-                          f"LDAPS)."]}
+    if port in GLOBAL_CATALOG_PORTS:
+        return {named_by.id: [f"{port} is the port of Active Directory's global catalog, which holds part of every "
+                              f"domain of the forest in one tree: use the domain controller's LDAP port, 389 (636 "
+                              f"for LDAPS)."]}
+    if scheme == "ldaps" and port == 389:
+        return {named_by.id: ["389 is LDAP's port without TLS, and this Host asks for LDAPS: use 636, or an "
+                              "ldap:// Host."]}
+    if scheme != "ldaps" and in_effect(USE_LDAPS, values.get(USE_LDAPS.id)) is not True and port == 636:
+        return {named_by.id: ["636 is the port of LDAPS, and this connection asks for LDAP without TLS: use 389, or "
+                              "use LDAPS (an ldaps:// Host, or Use Secure Connection)."]}
+    return {}
 
 
 def discover_directory_servers(settings: Settings, deadline: Deadline) -> tuple[DiscoveredDirectoryServer, ...]:
