@@ -10,7 +10,6 @@ import logging
 import click
 from flask import current_app
 from flask.cli import with_appcontext
-from huey import RedisHuey, SqliteHuey
 
 log = logging.getLogger(__name__)
 QUEUE_NAME = "jim"
@@ -18,6 +17,10 @@ QUEUE_NAME = "jim"
 
 def queue_for(url: str):
     """The Huey instance for JIM_TASK_QUEUE_URL: Redis for redis:// and rediss://, else the SQLite file named."""
+    # Imported here: huey's storage module loads psycopg when it is installed, which a web worker on SQLite
+    # that never executes a run profile should not pay for.
+    from huey import RedisHuey, SqliteHuey  # noqa: PLC0415
+
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisHuey(QUEUE_NAME, url=url, results=False)
     return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"), results=False)
