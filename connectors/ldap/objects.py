@@ -22,7 +22,7 @@ from connectors.interface import (
     ReadScope,
     Settings,
 )
-from connectors.ldap.connection import Directory
+from connectors.ldap.connection import CaseInsensitive, Directory
 from connectors.ldap.discovery import connected
 from connectors.ldap.hierarchy import key
 from connectors.values import from_text, imported
@@ -31,7 +31,6 @@ RANGED = re.compile(r"(?P<name>[^;]+);range=(?P<start>[0-9]+)-(?P<end>[0-9]+|\*)
 # Attributes that hold the entry's own DN: answered from the entry's name when the directory has no such attribute.
 DN_ATTRIBUTES = {"dn", "distinguishedname", "entrydn"}
 CLASS_ATTRIBUTES = ["objectClass", "structuralObjectClass"]
-SEARCH_RESULT_ENTRY = 4  # the protocolOp of a searchResEntry (RFC 4511 4.5.2)
 SEARCH_SCOPES = {ContainerScopeKind.SUBTREE: ldap3.SUBTREE, ContainerScopeKind.ONE_LEVEL: ldap3.LEVEL}
 
 
@@ -44,7 +43,6 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     classes = "".join(f"(objectClass={escape_filter_chars(name)})" for name in sorted(types))
     search_filter = f"(|{classes})" if len(types) > 1 else classes
     with connected(settings, deadline) as directory:
-        entries_raw_only(directory)
         for partition in scope.partitions:
             for base, search_scope, excluded in searches(partition):
                 for page in directory.pages(base, search_filter, wanted, SEARCH_SCOPES[search_scope], each_step=True):
@@ -54,30 +52,6 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
                         object_type = types.get(structural_class(entry["raw_attributes"]))
                         if object_type is not None:
                             yield entry_object(directory, object_type, entry)
-
-
-def entries_raw_only(directory: Directory):
-    """Have ldap3 hand each entry as its DN and raw values alone. Of its own it also formats every value by the
-    attribute's syntax and keeps both in case-insensitive dictionaries: most of a large read's time, for values
-    that ``typed`` types again from the raw ones."""
-    connection = directory.connection
-    # What ldap3 would do then with the formatted values, which there are none of: ranges are read here
-    # (``complete_ranges``), and an attribute missing from an entry reads as no value.
-    connection.auto_range = connection.empty_attributes = False
-    strategy = connection.strategy
-    decoded = strategy.decode_response_fast
-
-    def decode(message):
-        if message["protocolOp"] != SEARCH_RESULT_ENTRY:
-            return decoded(message)
-        name, found = message["payload"][0][3], message["payload"][1][3]
-        attributes = CaseInsensitive({})
-        for attribute in found:
-            dict.__setitem__(attributes, bytes(attribute[3][0][3]).decode().lower(),
-                             [bytes(value[3]) for value in attribute[3][1][3]])
-        return {"type": "searchResEntry", "dn": bytes(name).decode(), "raw_attributes": attributes}
-
-    strategy.decode_response_fast = decode
 
 
 def searches(partition: PartitionScope) -> list[tuple[str, ContainerScopeKind, tuple[str, ...]]]:
@@ -151,13 +125,3 @@ def complete_ranges(directory: Directory, dn: str, attributes):
             end = answered["end"]
         attributes[part["name"]] = values
     return CaseInsensitive(attributes)
-
-
-class CaseInsensitive(dict):
-    """An entry's attributes looked up by name in any case, as LDAP names them."""
-
-    def __init__(self, attributes: dict):
-        super().__init__((name.lower(), values) for name, values in attributes.items())
-
-    def get(self, name, default=None):
-        return super().get(name.lower(), default)
