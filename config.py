@@ -5,6 +5,8 @@ it to Flask, and tests pass their own values on top.
 """
 import os
 
+from connectors.interface import ImportLimits
+
 MEBIBYTE = 1024 * 1024
 
 
@@ -60,6 +62,12 @@ class Config:
         # No import talks to its system longer than this in all; with the database's wait to record it, below
         # gunicorn's worker timeout, so an import always answers.
         self.JIM_CONNECTOR_TIMEOUT_SECONDS = float(environ.get("JIM_CONNECTOR_TIMEOUT_SECONDS", 20))
+        # The most one import brings (connectors/limits.py): a system past one is refused before anything is
+        # written. Raised, an import may outlast gunicorn's timeout (bench/big_systems.py measures what fits).
+        most = ImportLimits()
+        self.JIM_IMPORT_MAX_CONTAINERS = int(environ.get("JIM_IMPORT_MAX_CONTAINERS", most.containers))
+        self.JIM_IMPORT_MAX_OBJECT_TYPES = int(environ.get("JIM_IMPORT_MAX_OBJECT_TYPES", most.object_types))
+        self.JIM_IMPORT_MAX_ATTRIBUTES = int(environ.get("JIM_IMPORT_MAX_ATTRIBUTES", most.attributes))
         # Full Imports run on a task queue (Huey): its SQLite file in the instance folder, so that one machine needs
         # nothing else, or the Redis this URL names, so that several machines share the work.
         self.JIM_TASK_QUEUE_URL = environ.get("JIM_TASK_QUEUE_URL") or (

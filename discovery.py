@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 import systems
 from auth import caller
 from connectors import limits, runner
-from connectors.interface import ConnectorError, Settings
+from connectors.interface import ConnectorError, ImportLimits, Settings
 from database import db
 from encryption import Secret
 from errors import BadRequest, Conflict
@@ -35,7 +35,7 @@ class Discovery(Enum):
     HIERARCHY = ("{connector} has no hierarchy to import: only a directory has partitions and containers.",
                  ChangeAction.HIERARCHY_IMPORT_FAILED, limits.check_hierarchy)
     DIRECTORY_SERVERS = ("The '{connector}' connector does not support directory server discovery.", None,
-                         lambda found: None)
+                         lambda found, most: None)
 
     def of(self, connector):
         return {Discovery.SCHEMA: connector.discover_schema, Discovery.HIERARCHY: connector.discover_hierarchy,
@@ -47,8 +47,11 @@ def settings_for(system: StoredSystem) -> Settings:
     values = {setting_id: value.reveal() if isinstance(value, Secret) else value
               for setting_id, value in system.values.items()}
     secrets = tuple(values[setting_id] for setting_id, value in system.values.items() if isinstance(value, Secret))
-    return Settings(values, secrets, Path(current_app.config["JIM_CONNECTOR_FILES_ROOT"]),
-                    current_app.extensions["jim_private_paths"])
+    config = current_app.config
+    most = ImportLimits(config["JIM_IMPORT_MAX_CONTAINERS"], config["JIM_IMPORT_MAX_OBJECT_TYPES"],
+                        config["JIM_IMPORT_MAX_ATTRIBUTES"])
+    return Settings(values, secrets, Path(config["JIM_CONNECTOR_FILES_ROOT"]), current_app.extensions["jim_private_paths"],
+                    most)
 
 
 def discover(system: StoredSystem, what: Discovery, record_failure: bool = True):
@@ -68,7 +71,7 @@ def discover(system: StoredSystem, what: Discovery, record_failure: bool = True)
         # The request's read ends here: nothing of the store is held while the system takes its time.
         db.session.close()
         found = runner.run(operation, settings, current_app.config["JIM_CONNECTOR_TIMEOUT_SECONDS"])
-        check_size(found)  # before anything is written: a system too big is refused, not half imported
+        check_size(found, settings.limits)  # before anything is written: a system too big is refused, not half imported
         return found
     except (ValidationError, ConnectorError) as error:
         recorded = record_failure and what.value[1] is not None

@@ -6,13 +6,23 @@ the work of web workers on others. The web app only enqueues (``enqueue``); ``fl
 each task in an app context of its own, with ``JIM_WORKER_THREADS`` threads.
 """
 import logging
+import sqlite3
+from urllib.parse import urlsplit
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+import activities
+from database import write_transaction
+from errors import ServiceUnavailable
+
 log = logging.getLogger(__name__)
 QUEUE_NAME = "jim"
+# A Redis that accepts and never answers would hold an execute, or the worker, forever. Above the consumer's
+# blocking read (Huey's one second), so that an idle queue is never taken for a silent one.
+REDIS_TIMEOUT_SECONDS = 5
+NOT_QUEUED = "The task queue cannot be reached, so the run was not queued; try again shortly."
 
 
 def queue_for(url: str):
@@ -20,9 +30,12 @@ def queue_for(url: str):
     # Imported here: huey's storage module loads psycopg when it is installed, which a web worker on SQLite
     # that never executes a run profile should not pay for.
     from huey import RedisHuey, SqliteHuey  # noqa: PLC0415
+    from redis import ConnectionPool  # noqa: PLC0415
 
     if url.startswith(("redis://", "rediss://", "unix://")):
-        return RedisHuey(QUEUE_NAME, url=url, results=False)
+        pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
+                                       socket_timeout=REDIS_TIMEOUT_SECONDS)
+        return RedisHuey(QUEUE_NAME, connection_pool=pool, results=False)
     return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"), results=False)
 
 
@@ -59,12 +72,36 @@ class TaskQueue:
         return self._made
 
 
+def queue_errors() -> tuple:
+    """What the queue's storage raises when it cannot take or give a task."""
+    from redis import RedisError  # noqa: PLC0415  (loaded with Huey, where the queue is made)
+
+    return RedisError, sqlite3.Error, OSError
+
+
+def location(url: str) -> str:
+    """Where the queue is, for an operator: Redis's host and port (never its password), or SQLite's file."""
+    parts = urlsplit(url)
+    if parts.scheme.startswith("redis"):
+        return f"{parts.hostname}:{parts.port or 6379}"
+    return url.removeprefix("sqlite:///")
+
+
 def enqueue(activity_id: str, task_id: str):
-    """The activity's Full Import, queued under ``task_id``."""
+    """The activity's Full Import, queued under ``task_id``; a queue that cannot take it fails the activity, so
+    that nothing waits InProgress for a task that was never queued, and raises ``ServiceUnavailable``."""
     queue, task = current_app.extensions["task_queue"].made()
     message = task.s(activity_id)
     message.id = task_id
-    queue.enqueue(message)
+    try:
+        queue.enqueue(message)
+    except queue_errors() as error:
+        # The detail for the operator alone: an answer never names the service's own servers.
+        log.error("activity %s was not queued: the task queue at %s: %s", activity_id,
+                  location(current_app.config["JIM_TASK_QUEUE_URL"]), error)
+        with write_transaction() as connection:
+            activities.fail(connection, activity_id, NOT_QUEUED)
+        raise ServiceUnavailable(NOT_QUEUED) from None
 
 
 @click.command("worker")
@@ -72,6 +109,11 @@ def enqueue(activity_id: str, task_id: str):
 def worker():
     """Run the worker: take Full Imports from the task queue and run them, until stopped (SIGINT, SIGTERM)."""
     queue, _ = current_app.extensions["task_queue"].made()
+    where = location(current_app.config["JIM_TASK_QUEUE_URL"])
+    try:
+        queue.pending_count()  # the consumer itself would only log each failed read, for ever
+    except queue_errors() as error:
+        raise click.ClickException(f"The task queue at {where} cannot be reached: {error}") from None
     threads = current_app.config["JIM_WORKER_THREADS"]
     log.info("worker started: %d threads on %s", threads, type(queue).__name__)
     queue.create_consumer(workers=threads, worker_type="thread").run()

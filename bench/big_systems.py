@@ -37,7 +37,8 @@ from models import Role  # noqa: E402
 from sql_servers import POSTGRES, postgres_database  # noqa: E402
 
 import auth  # noqa: E402
-from connectors import ldap, limits, sql  # noqa: E402
+from connectors import ldap, sql  # noqa: E402
+from connectors.interface import ImportLimits  # noqa: E402
 
 SYSTEMS = "/api/v1/synchronisation/connected-systems"
 COLUMNS = 25
@@ -230,7 +231,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", choices=("sqlite", "postgresql"), action="append")
     parser.add_argument("--sizes", type=int, nargs="+", help="OUs to add to the directory's own 5 before each step",
-                        default=[2_000, 20_000, limits.MOST_CONTAINERS - TREE_OUS, 100_000])
+                        default=[2_000, 20_000, ImportLimits().containers - TREE_OUS, 100_000])
     parser.add_argument("--tables", type=int, nargs="+", default=[200, 2_000])
     arguments = parser.parse_args()
     logging.disable(logging.INFO)  # the request log and alembic's: the figures are the output

@@ -9,8 +9,9 @@ each source (a throwaway slapd holding ``--entries`` inetOrgPerson entries of 10
 of ``--rows`` rows; a PostgreSQL table of ``--rows`` rows), it configures a connected system through the API,
 starts a real worker (``flask --app app worker``, a process of its own), executes the Full Import and waits for
 it as Start-JIMRunProfile -Wait does, then executes it again over the unchanged source. It prints, for each
-run, objects a second over the whole run (the activity's executed to completed) and the worker's peak RSS
-(VmHWM). During the first LDAP import it PUTs another system and this one without pause, in-process, and
+run, objects a second over the whole run (the activity's executed to completed), the worker's CPU seconds for
+it (user and system, from /proc: steadier than the wall clock on a shared machine), its peak RSS (VmHWM) and
+the load average. During the first LDAP import it PUTs another system and this one without pause, in-process, and
 prints their p50 and p99 beside those of the same PUTs with no import running.
 """
 import argparse
@@ -159,6 +160,12 @@ class Service:
             time.sleep(0.2)
 
 
+def cpu_seconds(pid: int) -> float:
+    """The process's CPU time so far, user and system: steadier than the wall clock on a shared machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def peak_rss_mib(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmHWM:"):
@@ -184,11 +191,26 @@ def quantiles(times: list[float]) -> str:
     return f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms over {len(times)} PUTs"
 
 
+def measured_run(service: Service, worker: subprocess.Popen, system_id: int, profile_id: int) -> dict:
+    """The run's activity, with the CPU seconds the worker spent on it (from when its start is over)."""
+    before = cpu_seconds(worker.pid)
+    while True:  # the worker's start (imports, the app) is not the run's
+        time.sleep(0.5)
+        now = cpu_seconds(worker.pid)
+        if now - before < 0.02:
+            break
+        before = now
+    activity = service.run(system_id, profile_id)
+    return {**activity, "cpu": cpu_seconds(worker.pid) - before}
+
+
 def report(store_name: str, source: str, label: str, activity: dict, rss: float):
     processed = activity["objectsProcessed"]
     rate = processed / activity["seconds"] if activity["seconds"] else float("nan")
     print(f"{store_name:10} {source:9} {label:10} {activity['status']:17} {processed:>9,} objects "
-          f"{activity['seconds']:8.1f} s {rate:9,.0f} objects/s  worker peak RSS {rss:6.1f} MiB", flush=True)
+          f"{activity['seconds']:8.1f} s {rate:9,.0f} objects/s  worker CPU {activity['cpu']:6.1f} s "
+          f"({processed / activity['cpu']:,.0f} objects/CPU s)  peak RSS {rss:6.1f} MiB  "
+          f"load {os.getloadavg()[0]:.1f}", flush=True)
     if activity["errorMessage"]:
         print(f"{'':10} {activity['errorMessage']}", flush=True)
 
@@ -262,7 +284,7 @@ def bench_source(service: Service, store_name: str, source: str, system_id: int)
     profile_id = service.profile(system_id)
     for label in ("first", "unchanged"):
         with service.worker() as worker:
-            activity = service.run(system_id, profile_id)
+            activity = measured_run(service, worker, system_id, profile_id)
             report(store_name, source, label, activity, peak_rss_mib(worker.pid))
 
 
@@ -285,7 +307,7 @@ def bench_ldap(service: Service, store_name: str, found):
         putting = threading.Thread(target=lambda: during.extend(put_times(service, [other, system_id], stop, 0)))
         putting.start()
         try:
-            activity = service.run(system_id, profile_id)
+            activity = measured_run(service, worker, system_id, profile_id)
         finally:
             stop.set()
             putting.join()
@@ -293,7 +315,8 @@ def bench_ldap(service: Service, store_name: str, found):
     print(f"{store_name:10} PUTs idle:            {quantiles(idle)}", flush=True)
     print(f"{store_name:10} PUTs during import:   {quantiles(during)}", flush=True)
     with service.worker() as worker:
-        report(store_name, "ldap", "unchanged", service.run(system_id, profile_id), peak_rss_mib(worker.pid))
+        report(store_name, "ldap", "unchanged", measured_run(service, worker, system_id, profile_id),
+               peak_rss_mib(worker.pid))
 
 
 if __name__ == "__main__":

@@ -93,21 +93,33 @@ def in_effect(setting: Setting, value):
     return value if holds_value(value) else setting.default
 
 
+@dataclass(frozen=True)
+class ImportLimits:
+    """The most one import brings (``connectors.limits`` checks them): JIM_IMPORT_MAX_CONTAINERS,
+    JIM_IMPORT_MAX_OBJECT_TYPES and JIM_IMPORT_MAX_ATTRIBUTES (of all object types together)."""
+
+    containers: int = 30_000
+    object_types: int = 10_000
+    attributes: int = 200_000
+
+
 class Settings:
     """A connected system's setting values as its connector reads them, for one call.
 
     Secrets are plaintext here, in memory only, so ``repr`` shows no value and ``secrets`` lists them for the
     runner to keep out of every message. A setting that holds no value reads as its default. ``files_root``
     is the one folder the service lets connectors read files from; ``private_paths`` the service's own folder
-    and files (resolved), which they never read, whatever the root holds.
+    and files (resolved), which they never read, whatever the root holds; ``limits`` how much one import may
+    bring (``connectors.limits``), which a connector may stop reading at.
     """
 
     def __init__(self, values: Mapping[int, object], secrets: tuple[str, ...], files_root: Path,
-                 private_paths: tuple[Path, ...] = ()):
+                 private_paths: tuple[Path, ...] = (), limits: ImportLimits | None = None):
         self._values = dict(values)
         self.secrets = secrets
         self.files_root = files_root
         self.private_paths = private_paths
+        self.limits = limits or ImportLimits()
 
     def __getitem__(self, setting: Setting):
         return in_effect(setting, self._values.get(setting.id))

@@ -3,15 +3,18 @@ that must settle, trees as deep as the service takes and one deeper, and tens of
 time an import has (marked ``big``: they run in CI, and take a few seconds each)."""
 import subprocess
 
+import psycopg
 import pytest
 
+from config import Config
 from conftest import SYSTEMS
-from connectors import limits
 from connectors.limits import MOST_DEPTH
 from envelope import assert_error
-from importing import history
+from importing import history, new_system
+from sql_servers import POSTGRES, postgres_database
 from ldap_directory import ADMIN_DN, ADMIN_PASSWORD, LDAP_TOOLS, SUFFIX
 from test_ldap_import import configure, import_hierarchy, seed_settings
+from test_sql_import import postgres_values
 
 SHARED_UUID = "6a1e2b3c-0000-4000-8000-000000000001"
 
@@ -103,23 +106,47 @@ def test_a_tree_as_deep_as_the_limit_imports_and_one_level_more_is_refused(clien
     assert history(client, reader, system_id)[0]["action"] == "HierarchyImportFailed"
 
 
-def test_a_directory_past_the_container_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
-                                                                                    ldap_system, ldap_directory,
-                                                                                    monkeypatch):
-    monkeypatch.setattr(limits, "MOST_CONTAINERS", 3)  # the directory holds 5
+@pytest.fixture
+def limited(app_config, request):
+    """The app with JIM_IMPORT_MAX_* lowered as the test's parameter says, read from the environment as an
+    operator sets them."""
+    app_config.update({name: value for name, value in vars(Config(request.param)).items()
+                       if name.startswith("JIM_IMPORT_MAX_")})
+
+
+def stored(client, reader, system_id: int) -> tuple:
+    """What an import writes, as a client reads it: the partitions and the object types."""
+    path = f"{SYSTEMS}/{system_id}"
+    return client.get(f"{path}/partitions", headers=reader).json, client.get(f"{path}/object-types", headers=reader).json
+
+
+@pytest.mark.parametrize("limited", [{"JIM_IMPORT_MAX_CONTAINERS": "7"}], indirect=True)
+def test_a_directory_grown_past_the_container_limit_is_refused_and_what_is_stored_stays(limited, client, admin,
+                                                                                        admin_key, reader, ldap_system,
+                                                                                        ldap_directory):
     system_id = ldap_system["id"]
     configure(client, admin, system_id, **seed_settings(ldap_directory.url))
-    body = assert_error(import_hierarchy(client, admin_key, system_id), 400, "BAD_REQUEST")
-    assert body["message"] == ("The connected system holds more than 3 containers; this service imports at most 3 "
+    assert import_hierarchy(client, admin_key, system_id).status_code == 200  # its own 5
+    before = stored(client, reader, system_id)
+    grown = [f"ou=Grown{number},{SUFFIX}" for number in range(5)]
+    add(ldap_directory, "\n".join(ou(dn) for dn in grown))
+    try:
+        refused = import_hierarchy(client, admin_key, system_id)
+    finally:
+        for dn in grown:
+            remove(ldap_directory, dn)
+    body = assert_error(refused, 400, "BAD_REQUEST")
+    assert body["message"] == ("The connected system holds more than 7 containers; this service imports at most 7 "
                                "containers in one import.")
-    assert client.get(f"{SYSTEMS}/{system_id}/partitions", headers=reader).json == []
+    assert stored(client, reader, system_id) == before
+    assert [record["action"] for record in history(client, reader, system_id)[:2]] == [
+        "HierarchyImportFailed", "HierarchyImported"]
     assert client.get(f"{SYSTEMS}/{system_id}", headers=reader).json["settingValuesValid"] is False
 
 
-def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written(client, admin, admin_key, reader,
-                                                                                 ldap_system, ldap_directory,
-                                                                                 monkeypatch):
-    monkeypatch.setattr(limits, "MOST_ATTRIBUTES", 10)
+@pytest.mark.parametrize("limited", [{"JIM_IMPORT_MAX_ATTRIBUTES": "10"}], indirect=True)
+def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written(limited, client, admin, admin_key,
+                                                                                 reader, ldap_system, ldap_directory):
     system_id = ldap_system["id"]
     configure(client, admin, system_id, **seed_settings(ldap_directory.url))
     answer = client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin_key})
@@ -127,6 +154,64 @@ def test_a_schema_past_the_attribute_limit_is_refused_before_anything_is_written
     assert message.startswith("The connected system has ") and message.endswith(
         " attributes in all; this service imports at most 10 attributes in one import.")
     assert client.get(f"{SYSTEMS}/{system_id}/object-types", headers=reader).json == []
+
+
+def tables(first: int, count: int) -> str:
+    return "; ".join(f"CREATE TABLE table_{number:03d} (id integer, name text)" for number in range(first, count))
+
+
+@pytest.mark.parametrize("limited", [{"JIM_IMPORT_MAX_OBJECT_TYPES": "30", "JIM_IMPORT_MAX_ATTRIBUTES": "70"}],
+                         indirect=True)
+def test_a_database_grown_past_the_limits_is_refused_and_what_is_stored_stays(limited, client, admin, admin_key, reader):
+    def import_schema():
+        return client.post(f"{SYSTEMS}/{system_id}/import-schema", headers={"X-Api-Key": admin_key})
+
+    with postgres_database(tables(0, 30)) as name:  # 30 object types, 60 attributes
+        system_id = new_system(client, admin, 2, postgres_values(name))
+        assert import_schema().status_code == 200
+        before = stored(client, reader, system_id)
+        with psycopg.connect(**POSTGRES, dbname=name, autocommit=True) as database:
+            database.execute(tables(30, 31))
+            too_many_types = import_schema()
+            database.execute("DROP TABLE table_030")
+            database.execute("ALTER TABLE table_000 " + ", ".join(f"ADD COLUMN extra_{n} text" for n in range(11)))
+            too_many_attributes = import_schema()
+    assert assert_error(too_many_types, 400, "BAD_REQUEST")["message"] == (
+        "The connected system has 31 object types; this service imports at most 30 object types in one import.")
+    assert assert_error(too_many_attributes, 400, "BAD_REQUEST")["message"] == (
+        "The connected system has 71 attributes in all; this service imports at most 70 attributes in one import.")
+    assert stored(client, reader, system_id) == before
+    # The second failure finds the settings recorded as failing already: nothing more to record.
+    assert [record["action"] for record in history(client, reader, system_id)[:2]] == [
+        "SchemaImportFailed", "SchemaImported"]
+
+
+def test_an_import_of_many_containers_lists_the_first_hundred_in_its_record_and_counts_the_rest(
+        client, admin, admin_key, reader, ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    many = [f"ou=Many{number:03d},{SUFFIX}" for number in range(150)]
+    add(ldap_directory, "\n".join(ou(dn) for dn in many))
+    try:
+        imported = import_hierarchy(client, admin_key, system_id)
+    finally:
+        for dn in many:
+            remove(ldap_directory, dn)
+    removed = import_hierarchy(client, admin_key, system_id)
+    assert imported.status_code == removed.status_code == 200
+    for answer, record in zip((removed, imported), history(client, reader, system_id)[:2], strict=True):
+        changes = record["changes"]
+        listed, (more,) = changes[:-1], changes[-1:]
+        assert len(listed) == 100 and all(change["field"] != "moreChanges" for change in listed)
+        assert (more["field"], more["oldValue"]) == ("moreChanges", None)
+        made = [change for change in listed if change["field"].startswith(("containers.", "partitions."))]
+        body = answer.json
+        assert len(made) + more["newValue"] == sum(len(body[key]) for key in (
+            "addedPartitions", "removedPartitions", "addedContainers", "removedContainers"))
+    assert len(removed.json["removedContainers"]) == 150
+    # The versions' summaries count what the records do not list.
+    newest = client.get(f"{SYSTEMS}/{system_id}/change-history", headers=reader).json["items"][0]
+    assert newest["summary"].startswith("HierarchyImported: containers.") and newest["summary"].endswith(" and 145 more")
 
 
 def test_the_lists_built_from_rows_answer_as_the_single_reads_and_writes_do(client, admin, admin_key, reader,

@@ -25,6 +25,7 @@ from ldap3.utils.ciDict import CaseInsensitiveDict
 
 from connectors.interface import Deadline, Refused, Unreachable
 from connectors.ldap import bind_refusals
+from connectors.ldap.entries import decode_entries_raw
 
 # The longest LDAP message read: an entry, or the subschema entry with all its definitions (Active Directory's
 # is some 2 MiB). A longer one is refused on its declared length, before it is read.
@@ -32,7 +33,6 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 LDAP_MESSAGE = 0x30  # every LDAPMessage is a BER SEQUENCE (RFC 4511 4.1.1)
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
-SEARCH_RESULT_ENTRY = 4  # the protocolOp of a searchResEntry (RFC 4511 4.5.2)
 LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
 INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
@@ -238,39 +238,6 @@ class Directory:
                           f"{result['description']} ({result['result']}){f': {why}' if why else ''}.{said}")
 
 
-class CaseInsensitive(dict):
-    """An entry's attributes looked up by name in any case, as LDAP names them."""
-
-    def __init__(self, attributes: dict):
-        super().__init__((name.lower(), values) for name, values in attributes.items())
-
-    def get(self, name, default=None):
-        return super().get(name.lower(), default)
-
-
-def raw_entries_only(connection: ldap3.Connection):
-    """Have ldap3 hand each entry as its DN and raw values alone. Of its own it also formats every value by the
-    attribute's syntax and keeps both in case-insensitive dictionaries: most of a large read's time (an object
-    import's, a schema's thousands of entries), for values that are typed here again from the raw ones."""
-    # What ldap3 would do then with the formatted values, which there are none of: ranges are read by the object
-    # reader (``complete_ranges``), and an attribute missing from an entry reads as no value.
-    connection.auto_range = connection.empty_attributes = False
-    strategy = connection.strategy
-    decoded = strategy.decode_response_fast
-
-    def decode(message):
-        if message["protocolOp"] != SEARCH_RESULT_ENTRY:
-            return decoded(message)
-        name, found = message["payload"][0][3], message["payload"][1][3]
-        attributes = CaseInsensitive({})
-        for attribute in found:
-            dict.__setitem__(attributes, bytes(attribute[3][0][3]).decode().lower(),
-                             [bytes(value[3]) for value in attribute[3][1][3]])
-        return {"type": "searchResEntry", "dn": bytes(name).decode(), "raw_attributes": attributes}
-
-    strategy.decode_response_fast = decode
-
-
 @contextmanager
 def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str, timeout: float,
           deadline: Deadline) -> Iterator[Directory]:
@@ -285,7 +252,8 @@ def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str,
     connection = ldap3.Connection(server, user=account, password=password, authentication=ldap3.SIMPLE,
                                   receive_timeout=math.ceil(deadline.bound(timeout)), read_only=True,
                                   raise_exceptions=False, auto_referrals=False)
-    raw_entries_only(connection)
+    # Every read of the connector (an import's entries, a schema's thousands) is of raw values, which it types itself.
+    decode_entries_raw(connection)
     directory = Directory(where, connection, deadline, timeout, account)
     try:
         directory.ask("connect", connection.open)  # the TLS handshake within it, bounded as a whole by the timeout

@@ -69,7 +69,7 @@ def hierarchy(settings: Settings, deadline: Deadline) -> DiscoveredHierarchy:
         for context in partition_contexts(directory, directory.read("", root_dse.ATTRIBUTES) or {}):
             entry = directory.read(context, ENTRY_ATTRIBUTES) or {}
             # A directory too big to import is refused as soon as that is known, not after reading it all.
-            most = limits.MOST_CONTAINERS
+            most = settings.limits.containers
             containers = directory.search(context, CONTAINER_FILTER, ENTRY_ATTRIBUTES, most=most - count + 1)
             if len(containers) > most - count + 1:  # the naming context's own entry may be among them
                 raise limits.too_big("containers", f"holds more than {most:,} containers", most)

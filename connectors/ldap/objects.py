@@ -22,8 +22,9 @@ from connectors.interface import (
     ReadScope,
     Settings,
 )
-from connectors.ldap.connection import CaseInsensitive, Directory
+from connectors.ldap.connection import Directory
 from connectors.ldap.discovery import connected
+from connectors.ldap.entries import CaseInsensitive
 from connectors.ldap.hierarchy import key
 from connectors.values import from_text, imported
 
