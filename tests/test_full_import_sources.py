@@ -12,7 +12,8 @@ from conftest import SYSTEMS
 from importing import imported, new_system, select_type
 from scim_provider import scim_provider
 from sql_servers import MARIADB, POSTGRES, mariadb, mariadb_database, mariadb_user, postgres_database
-from test_full_import import ACTIVITIES, app_config, execute, full_import_profile, objects, ran  # noqa: F401
+from test_full_import import (  # noqa: F401  (its fixtures: the files folder and the task queue)
+    ACTIVITIES, app_config, execute, full_import_profile, objects, ran, task_queue_url)
 
 
 def detail(client, admin, system_id: int, object_id: str) -> dict:
