@@ -225,7 +225,8 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
 
 def test_the_run_profiles_file_path_is_read_in_place_of_the_systems(client, admin, app):
     root = app.config["JIM_CONNECTOR_FILES_ROOT"]
-    for name, rows in (("people.csv", "1,Ann,a|b,30\n2,Ben,c,41\n"), ("joiners.csv", "7,Gil,g,19\n")):
+    # Blank lines, and an empty value between two multi-value delimiters, are nothing (no error).
+    for name, rows in (("people.csv", "1,Ann,a|b,30\n\n2,Ben,c,41\n\n"), ("joiners.csv", "7,Gil,g|| h,19\n")):
         with open(f"{root}/{name}", "w") as file:
             file.write("id,name,groups,age\n" + rows)
     system_id = new_system(client, admin, 1, {101: "people.csv"})
@@ -240,6 +241,9 @@ def test_the_run_profiles_file_path_is_read_in_place_of_the_systems(client, admi
     assert activity["status"] == "Complete" and counted(activity) == (1, 0, 0, 2, 0)
     found = objects(client, admin, system_id)
     assert {key: item["status"] for key, item in found.items()} == {"1": "Obsolete", "2": "Obsolete", "7": "Normal"}
+    groups = client.get(f"{SYSTEMS}/{system_id}/connector-space/{found['7']['id']}/attributes/groups/values",
+                        headers=admin).json
+    assert [value["stringValue"] for value in groups["items"]] == ["g", "h"]
     # The system's file again: its objects back (added again, as they were gone), and the joiner gone.
     again = ran(client, admin, app, system_id, everyone)
     assert counted(again) == (2, 0, 0, 1, 0)
