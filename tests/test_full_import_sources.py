@@ -46,13 +46,14 @@ POSTGRES_TABLES = (
     "CREATE TABLE departments (id integer PRIMARY KEY, name text)",
     """CREATE TABLE people (id integer PRIMARY KEY, login text NOT NULL, name text, tags text[], active boolean,
        born date, salary numeric(10, 2), token uuid, department_id integer REFERENCES departments (id),
-       secret_notes text)""",
+       details jsonb, secret_notes text)""",
     "INSERT INTO departments VALUES (1, 'Sales')",
     """INSERT INTO people VALUES
-       (2, 'bob', 'Bob', ARRAY['x'], false, NULL, 10.50, '00000000-0000-4000-8000-000000000002', NULL, 'hush'),
-       (1, 'ann', 'Ann', ARRAY['a', 'b'], true, DATE '2001-02-03', 1234.56,
-        '00000000-0000-4000-8000-000000000001', 1, 'hush'),
-       (3, 'cat', 'Cat', NULL, NULL, NULL, NULL, NULL, NULL, 'hush')""",
+       (2, 'bob', 'Bob', ARRAY['x'], false, NULL, 10.50, '00000000-0000-4000-8000-000000000002', NULL,
+        '[1, 2]', 'hush'),
+       (1, 'ann', 'Ann', ARRAY['a', NULL, 'b'], true, DATE '2001-02-03', 1234.56,
+        '00000000-0000-4000-8000-000000000001', 1, '{"room": 7, "desk": "b"}', 'hush'),
+       (3, 'cat', 'Cat', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'hush')""",
 )
 PEOPLE_COLUMNS = ["login", "name", "tags", "active", "born", "salary", "token", "department_id"]
 
@@ -60,17 +61,19 @@ PEOPLE_COLUMNS = ["login", "name", "tags", "active", "born", "salary", "token", 
 PASSWORD = "Pw-" + secrets.token_hex(12)
 
 
-def sql_system(client, admin, database_type: str, server: dict, database: str, user: str) -> tuple[int, int]:
+def sql_system(client, admin, database_type: str, server: dict, database: str, user: str,
+               columns: tuple = ()) -> tuple[int, int]:
     system_id = new_system(client, admin, 2, {201: database_type, 202: server["host"], 203: server["port"],
                                               204: database, 205: user, 206: PASSWORD, 207: 5})
     imported(client, admin, system_id)
-    select_type(client, admin, system_id, "people", "id", PEOPLE_COLUMNS, secondary="login")
+    select_type(client, admin, system_id, "people", "id", [*PEOPLE_COLUMNS, *columns], secondary="login")
     return system_id, full_import_profile(client, admin, system_id)
 
 
 def test_a_postgresql_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app):
     with postgres_database(*POSTGRES_TABLES) as database:
-        system_id, profile_id = sql_system(client, admin, "PostgreSQL", POSTGRES, database, POSTGRES["user"])
+        system_id, profile_id = sql_system(client, admin, "PostgreSQL", POSTGRES, database, POSTGRES["user"],
+                                           ("details",))
         first = ran(client, admin, app, system_id, profile_id)
         assert first["status"] == "Complete", first
         assert counted(first) == (3, 0, 0, 0, 0)
@@ -83,11 +86,16 @@ def test_a_postgresql_table_imports_its_selected_columns_typed_and_a_re_import_c
         values = shown(detail(client, admin, system_id, ann["id"])["attributeValues"])
         assert values == {
             "id": ("intValue", 1), "login": ("stringValue", "ann"), "name": ("stringValue", "Ann"),
-            "tags": [("stringValue", "a"), ("stringValue", "b")], "active": ("boolValue", True),
+            "tags": [("stringValue", "a"), ("stringValue", "b")],  # an array's NULL is no value
+            "active": ("boolValue", True),
             "born": ("dateTimeValue", "2001-02-03T00:00:00Z"), "salary": ("decimalValue", 1234.56),
             "token": ("guidValue", "00000000-0000-4000-8000-000000000001"),
             "department_id": ("stringValue", "1"),  # a Reference: the referenced row's key
+            "details": ("stringValue", '{"desk": "b", "room": 7}'),  # JSON, as the database writes it
         }  # secret_notes, not selected, is not read
+        bob = shown(detail(client, admin, system_id, found["2"]["id"])["attributeValues"])
+        assert bob["details"] == ("stringValue", "[1, 2]")  # a JSON array in a single-valued column: one value
+        assert client.get(f"{ACTIVITIES}/{first['id']}/items", headers=admin).json["items"][0]["errorType"] is None
         assert shown(detail(client, admin, system_id, found["3"]["id"])["attributeValues"]) == {
             "id": ("intValue", 3), "login": ("stringValue", "cat"), "name": ("stringValue", "Cat")}
 
