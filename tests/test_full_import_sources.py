@@ -178,15 +178,20 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
         provider = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {SCIM_TOKEN}",
                                                         "Content-Type": "application/scim+json"})
         users = [provider.post("/Users", json=scim_user(n)).raise_for_status().json() for n in range(5)]
+        provider.patch(f"/Users/{users[2]['id']}", json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": f"{ENTERPRISE}:manager",
+                            "value": {"value": users[0]["id"]}}]}).raise_for_status()
         group = provider.post("/Groups", json={
             "schemas": [GROUP_SCHEMA], "displayName": "Staff",
             "members": [{"value": user["id"], "type": "User"} for user in users[:3]]}).raise_for_status().json()
         system_id = new_system(client, admin, 4, {301: base, 302: "Static Bearer Token", 303: SCIM_TOKEN, 304: 5})
         types = imported(client, admin, system_id)
         assert types["Group"]["members.value"][:2] == ("Reference", "MultiValued")
+        assert types["User"][f"{ENTERPRISE}:manager.value"][:2] == ("Reference", "SingleValued")
         select_type(client, admin, system_id, "User", "id",
-                    ["userName", "displayName", "active", "emails.value", f"{ENTERPRISE}:employeeNumber"],
-                    secondary="userName")
+                    ["userName", "displayName", "active", "emails.value", f"{ENTERPRISE}:employeeNumber",
+                     f"{ENTERPRISE}:manager.value"], secondary="userName")
         select_type(client, admin, system_id, "Group", "id", ["displayName", "members.value"])
         profile_id = full_import_profile(client, admin, system_id)
         first = ran(client, admin, app, system_id, profile_id)
@@ -202,6 +207,8 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
             "displayName": ("stringValue", "User 0"), "active": ("boolValue", True),
             "emails.value": [("stringValue", "u0@example.com"), ("stringValue", "alt0@example.com")],
             f"{ENTERPRISE}:employeeNumber": ("stringValue", "E0")}  # title, not selected, is not read
+        managed = shown(detail(client, admin, system_id, found[users[2]["id"]]["id"])["attributeValues"])
+        assert managed[f"{ENTERPRISE}:manager.value"] == ("stringValue", users[0]["id"])
         staff = found[group["id"]]
         assert (staff["typeName"], staff["displayName"]) == ("Group", "Staff")
         members = client.get(f"{SYSTEMS}/{system_id}/connector-space/{staff['id']}/attributes/members.value/values",
