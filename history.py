@@ -35,13 +35,19 @@ OPERATIONS = {
     ChangeAction.DELETED: "Delete",
 }
 SUMMARY_FIELDS = 5  # the most a summary names
+# The most changes a record lists; the rest are counted in one last change of this field. A first import of
+# 20,000 containers would otherwise keep megabytes in its record, and answer them in every page of the history.
+MOST_LISTED_CHANGES = 100
+MORE_CHANGES = "moreChanges"
 
 
 def summary(action: str, changes: list[dict]) -> str:
-    """A record's one line: what was done, and to which fields (``settingValues.3``, ``runProfiles.2``)."""
-    named = list(dict.fromkeys(".".join(change["field"].split(".")[:2]) for change in changes))
-    shown = ", ".join(named[:SUMMARY_FIELDS]) + (f" and {len(named) - SUMMARY_FIELDS} more"
-                                                  if len(named) > SUMMARY_FIELDS else "")
+    """A record's one line: what was done, and to which fields (``settingValues.3``, ``runProfiles.2``); the
+    changes a record does not list count as one field each."""
+    named = list(dict.fromkeys(".".join(change["field"].split(".")[:2]) for change in changes
+                               if change["field"] != MORE_CHANGES))
+    more = len(named) - SUMMARY_FIELDS + sum(change["new"] for change in changes if change["field"] == MORE_CHANGES)
+    shown = ", ".join(named[:SUMMARY_FIELDS]) + (f" and {more:,} more" if more > 0 else "")
     return f"{action}: {shown}" if shown else action
 
 
@@ -59,6 +65,14 @@ def setting_field(setting_id: int) -> str:
     return f"settingValues.{setting_id}"
 
 
+def listed(changes: list[Change]) -> list[dict]:
+    """The changes as a record keeps them: the first ``MOST_LISTED_CHANGES``, and how many more there were."""
+    kept = [{"field": change.field, "old": change.old, "new": change.new} for change in changes[:MOST_LISTED_CHANGES]]
+    if len(changes) > MOST_LISTED_CHANGES:
+        kept.append({"field": MORE_CHANGES, "old": None, "new": len(changes) - MOST_LISTED_CHANGES})
+    return kept
+
+
 def record_row(system_id: int, version: int, action: ChangeAction, changes: list[Change], by: Principal,
                reason: str | None) -> dict:
     """The history row of a change, with who made it copied as they were then; ``systems.writing`` adds the
@@ -73,6 +87,5 @@ def record_row(system_id: int, version: int, action: ChangeAction, changes: list
         "actor_prefix": by.prefix,
         "action": str(action),
         "change_reason": reason,
-        # Plain JSON values: nothing to copy.
-        "changes": [{"field": change.field, "old": change.old, "new": change.new} for change in changes],
+        "changes": listed(changes),  # plain JSON values: nothing to copy
     }

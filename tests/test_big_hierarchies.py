@@ -186,6 +186,34 @@ def test_a_database_grown_past_the_limits_is_refused_and_what_is_stored_stays(li
         "SchemaImportFailed", "SchemaImported"]
 
 
+def test_an_import_of_many_containers_lists_the_first_hundred_in_its_record_and_counts_the_rest(
+        client, admin, admin_key, reader, ldap_system, ldap_directory):
+    system_id = ldap_system["id"]
+    configure(client, admin, system_id, **seed_settings(ldap_directory.url))
+    many = [f"ou=Many{number:03d},{SUFFIX}" for number in range(150)]
+    add(ldap_directory, "\n".join(ou(dn) for dn in many))
+    try:
+        imported = import_hierarchy(client, admin_key, system_id)
+    finally:
+        for dn in many:
+            remove(ldap_directory, dn)
+    removed = import_hierarchy(client, admin_key, system_id)
+    assert imported.status_code == removed.status_code == 200
+    for answer, record in zip((removed, imported), history(client, reader, system_id)[:2], strict=True):
+        changes = record["changes"]
+        listed, (more,) = changes[:-1], changes[-1:]
+        assert len(listed) == 100 and all(change["field"] != "moreChanges" for change in listed)
+        assert (more["field"], more["oldValue"]) == ("moreChanges", None)
+        made = [change for change in listed if change["field"].startswith(("containers.", "partitions."))]
+        body = answer.json
+        assert len(made) + more["newValue"] == sum(len(body[key]) for key in (
+            "addedPartitions", "removedPartitions", "addedContainers", "removedContainers"))
+    assert len(removed.json["removedContainers"]) == 150
+    # The versions' summaries count what the records do not list.
+    newest = client.get(f"{SYSTEMS}/{system_id}/change-history", headers=reader).json["items"][0]
+    assert newest["summary"].startswith("HierarchyImported: containers.") and newest["summary"].endswith(" and 145 more")
+
+
 def test_the_lists_built_from_rows_answer_as_the_single_reads_and_writes_do(client, admin, admin_key, reader,
                                                                            ldap_system, ldap_directory):
     system_id = ldap_system["id"]

@@ -24,7 +24,7 @@ from connectors.interface import (
 )
 from connectors.ldap.connection import Directory
 from connectors.ldap.discovery import connected
-from connectors.ldap.entries import CaseInsensitive, decode_entries_raw
+from connectors.ldap.entries import CaseInsensitive
 from connectors.ldap.hierarchy import key
 from connectors.values import from_text, imported
 
@@ -44,7 +44,6 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     classes = "".join(f"(objectClass={escape_filter_chars(name)})" for name in sorted(types))
     search_filter = f"(|{classes})" if len(types) > 1 else classes
     with connected(settings, deadline) as directory:
-        decode_entries_raw(directory.connection)
         for partition in scope.partitions:
             for base, search_scope, excluded in searches(partition):
                 for page in directory.pages(base, search_filter, wanted, SEARCH_SCOPES[search_scope], each_step=True):
