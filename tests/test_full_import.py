@@ -171,6 +171,24 @@ def test_bad_rows_are_items_with_errors_and_the_rest_imports(client, admin, app)
     assert set(objects(client, admin, system_id)) == {"1", "2"}
 
 
+def test_objects_seen_are_told_apart_however_many_a_run_reads(client, admin, app, monkeypatch):
+    """The keys of the objects seen leave their set for a sorted array every ``RECENT_KEYS``: here every 2, so
+    that a duplicate and an unseen object are found across several merges, as in a run of millions."""
+    import full_import  # noqa: PLC0415
+
+    monkeypatch.setattr(full_import, "RECENT_KEYS", 2)
+    rows = "".join(f"{n},Person {n},,{n}\n" for n in range(1, 10))
+    system_id, _, profile_id = csv_system(client, admin, app, "id,name,groups,age\n" + rows)
+    assert ran(client, admin, app, system_id, profile_id)["executionStats"]["totalCsoAdds"] == 9
+    rewrite(app, "id,name,groups,age\n" + "".join(f"{n},Person {n},,{n}\n" for n in (9, 1, 2, 3, 5, 6, 7, 3)))
+    activity = ran(client, admin, app, system_id, profile_id)
+    stats = activity["executionStats"]
+    assert (stats["totalUnchanged"], stats["totalCsoDeletes"], activity["totalErrors"]) == (7, 2, 1)
+    items = client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["items"]
+    assert sorted((item["externalIdValue"], item["objectChangeType"], item["errorType"]) for item in items) == [
+        ("3", "NotSet", "DuplicateObject"), ("4", "Deleted", None), ("8", "Deleted", None)]
+
+
 def test_execute_refuses_what_it_cannot_run(client, admin, app):
     system_id, type_id, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
     # Another run type: refused as not supported yet.
