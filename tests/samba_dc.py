@@ -15,7 +15,6 @@ import hashlib
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,7 @@ import pytest
 
 from connectors.ldap.connection import VerifiedTls
 from ldap_directory import write_certificates
+from throwaway_server import run_until_stopped
 
 SAMBA, SAMBA_TOOL, LDBADD = "/usr/sbin/samba", "/usr/bin/samba-tool", "/usr/bin/ldbadd"
 PACKAGES = "samba samba-dsdb-modules samba-vfs-modules ldb-tools samba-ad-provision"
@@ -333,30 +333,22 @@ def samba_dc(tmp_path_factory):
         pytest.skip(str(taken))
 
 
-def stop(signal_number, frame):
-    raise SystemExit(0)
+def announced(dc: DomainController, folder: Path) -> str:
+    (folder / "ca.pem").write_text(dc.ca_pem)
+    return textwrap.dedent(f"""\
+        A throwaway Samba AD domain controller for {REALM.lower()} is listening on {dc.ldaps_url}
+        (LDAPS; simple binds need TLS, as on any DC), its CA certificate in {folder}/ca.pem.
+        Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}
+        (or {ADMIN} with {ADMIN_PASSWORD}).
+        Settings: 1 (Host) {dc.ldaps_url}, 15 (Trusted CA Certificates) the CA certificate.
+        Ctrl-C stops it and removes {folder}.""")
 
 
 def main():
     reason = missing_reason()
     if reason:
         raise SystemExit(reason)
-    folder = Path(tempfile.mkdtemp(prefix="jim-samba-dc-"))
-    try:
-        with running_domain_controller(folder) as dc:
-            (folder / "ca.pem").write_text(dc.ca_pem)
-            print(textwrap.dedent(f"""\
-                A throwaway Samba AD domain controller for {REALM.lower()} is listening on {dc.ldaps_url}
-                (LDAPS; simple binds need TLS, as on any DC), its CA certificate in {folder}/ca.pem.
-                Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}
-                (or {ADMIN} with {ADMIN_PASSWORD}).
-                Settings: 1 (Host) {dc.ldaps_url}, 15 (Trusted CA Certificates) the CA certificate.
-                Ctrl-C stops it and removes {folder}."""), flush=True)
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signal_number, stop)
-            signal.pause()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_until_stopped("jim-samba-dc-", running_domain_controller, announced)
 
 
 if __name__ == "__main__":
