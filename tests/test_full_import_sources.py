@@ -129,7 +129,7 @@ MARIADB_TABLES = (
 )
 
 
-def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app):
+def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app, caplog):
     with mariadb_database(*MARIADB_TABLES) as database, \
             mariadb_user(PASSWORD, f"GRANT SELECT ON {database}.* TO {{user}}") as user:
         system_id, profile_id = sql_system(client, admin, "MySQL", MARIADB, database, user)
@@ -153,10 +153,17 @@ def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_conv
             cursor.execute("DELETE FROM people WHERE id = 3")
             cursor.execute("INSERT INTO people (id, login) VALUES (4, 'dan')")
         second = ran(client, admin, app, system_id, profile_id)
-    assert second["status"] == "Complete" and counted(second) == (1, 1, 1, 1, 0)
-    assert changes(client, admin, second) == [("2", "Updated"), ("3", "Deleted"), ("4", "Added")]
-    after = objects(client, admin, system_id)
-    assert after["1"] == ann and after["2"]["displayName"] == "Robert" and after["3"]["status"] == "Obsolete"
+        assert second["status"] == "Complete" and counted(second) == (1, 1, 1, 1, 0)
+        assert changes(client, admin, second) == [("2", "Updated"), ("3", "Deleted"), ("4", "Added")]
+        after = objects(client, admin, system_id)
+        assert after["1"] == ann and after["2"]["displayName"] == "Robert" and after["3"]["status"] == "Obsolete"
+        # The account's password changed in the database: the run fails saying why, holding no password.
+        with mariadb() as connection, connection.cursor() as cursor:
+            cursor.execute(f"ALTER USER '{user}'@'%%' IDENTIFIED BY %s", (PASSWORD + "-changed",))
+        failed = ran(client, admin, app, system_id, profile_id)
+    assert failed["status"] == "FailedWithError" and "Access denied" in failed["errorMessage"], failed
+    assert PASSWORD[-8:] not in str(failed) + caplog.text
+    assert objects(client, admin, system_id) == after
 
 
 SCIM_TOKEN = "scim-" + secrets.token_urlsafe(24)

@@ -9,8 +9,10 @@ import time
 from urllib.parse import urlsplit
 
 import pytest
+import redis
 
 from conftest import REDIS_URL, TEST_ENCRYPTION_KEY, redis_or_skip
+from importing import run_queued
 from servers import PROJECT, free_port
 from silent import silent_server
 from task_queues import redis_queue_url, stopped, worker_process
@@ -62,6 +64,23 @@ def test_a_worker_on_redis_runs_what_execute_queued(client, admin, app, app_conf
 
 
 QUEUE_PASSWORD = "Queue-pw-" + secrets.token_hex(8)
+
+
+def test_a_run_whose_task_the_queue_lost_fails_when_the_system_is_executed_again(client, admin, app, app_config):
+    """Redis restarted without its data: the queued run would wait InProgress, and the system answer 409, for ever."""
+    system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    first = execute(client, admin, system_id, profile_id)
+    assert first.status_code == 202
+    assert execute(client, admin, system_id, profile_id).status_code == 409  # its task waits: it is not lost
+    with redis.Redis.from_url(app_config["JIM_TASK_QUEUE_URL"]) as queue:
+        queue.flushdb()
+    again = execute(client, admin, system_id, profile_id)
+    assert again.status_code == 202, again.json
+    lost = client.get(f"{ACTIVITIES}/{first.json['activityId']}", headers=admin).json
+    assert lost["status"] == "FailedWithError" and "no longer in the task queue" in lost["errorMessage"]
+    assert run_queued(app) == 1
+    done = client.get(f"{ACTIVITIES}/{again.json['activityId']}", headers=admin).json
+    assert done["status"] == "Complete" and done["totalAdded"] == 3
 
 
 @pytest.fixture(params=["refused", "silent", "wrong password"])
