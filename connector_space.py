@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ OBJECTS, COUNTS, TYPES, ATTRIBUTES = (connector_space_objects_table, connector_s
 NORMAL, OBSOLETE = "Normal", "Obsolete"
 # The attributes an object's display name is taken from, the first one it has a value of.
 DISPLAY_NAME_ATTRIBUTES = ("displayname", "cn", "name", "username")
+VERSION_AND_VARIANT, VERSION_7 = 0xF << 76 | 0x3 << 62, 0x7 << 76 | 0x2 << 62  # RFC 9562's bits of a UUIDv7
 DETAIL_VALUES = 100  # values of one attribute an object's detail shows; the values endpoint pages the rest
 
 
@@ -127,9 +129,13 @@ MARK_OBSOLETE = (update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id"))
 
 
 def new_id() -> str:
-    """A version 4 UUID from the process's random generator: an object's id is no secret, and the operating
-    system's generator, which uuid4 asks each time, costs more than the rest of the object's insert."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    """A version 7 UUID (RFC 9562): the time in milliseconds first, so that a batch's new objects go to one
+    place in the index of ids, not one page each (random ids made each batch of a million-object import
+    write some 500 pages of it, and its cost grow with the table); the rest from the process's random
+    generator: an object's id is no secret, and the operating system's, which uuid4 asks each time, costs
+    more than the rest of the object's insert."""
+    value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
+    return str(uuid.UUID(int=value & ~VERSION_AND_VARIANT | VERSION_7))
 
 
 def existing(connection: Connection, system_id: int, batch: list[Prepared]) -> dict[tuple[int, str], object]:

@@ -120,12 +120,16 @@ def imported(object_type: ObjectTypeScope, found, convert) -> ImportedObject:
     each made its attribute's type by ``convert(value, type)``; what cannot be is left out, and told."""
     values, problems = {}, []
     for attribute in object_type.attributes:
-        typed = []
-        for raw in found(attribute):
-            try:
-                typed.append(convert(raw, attribute.type))
-            except (ValueError, TypeError, OverflowError):
-                problems.append(f"A value of {attribute.name} is not a {attribute.type} and was left out.")
+        raw_values = found(attribute)
+        try:
+            typed = [convert(raw, attribute.type) for raw in raw_values]
+        except (ValueError, TypeError, OverflowError):  # told value by value, the others kept
+            typed = []
+            for raw in raw_values:
+                try:
+                    typed.append(convert(raw, attribute.type))
+                except (ValueError, TypeError, OverflowError):
+                    problems.append(f"A value of {attribute.name} is not a {attribute.type} and was left out.")
         if attribute.multi_valued:
             values[attribute.name] = typed
         elif typed:

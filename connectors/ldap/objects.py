@@ -98,11 +98,10 @@ def entry_object(directory: Directory, object_type: ObjectTypeScope, entry: dict
 
 
 def typed(value, attribute_type: AttributeType):
-    if isinstance(value, str):  # a DN from the entry's name, or an objectGUID as its GUID, which it is kept as
-        return value if attribute_type is AttributeType.BINARY else from_text(value, attribute_type)
-    if attribute_type is AttributeType.BINARY:
+    if attribute_type is AttributeType.BINARY:  # an objectGUID as its GUID is kept as that text
         return value
-    return from_text(value.decode(), attribute_type)
+    # a DN from the entry's name, or an objectGUID as its GUID, is text already
+    return from_text(value.decode() if isinstance(value, bytes) else value, attribute_type)
 
 
 def complete_ranges(directory: Directory, dn: str, attributes):
