@@ -8,6 +8,7 @@ from for ``STALE_SECONDS``. It is then FailedWithError, saying how far it got, n
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -66,6 +67,26 @@ def seen():
                 fail(connection, row.id, f"The worker running it stopped after {row.objects_processed:,} objects "
                                          f"({row.worker}); the connector space holds the batches it finished. "
                                          f"Run it again to converge.", started_by=row.worker)
+
+
+LOST = ("Its task is no longer in the task queue (lost with a queue that restarted empty, or with a worker that "
+        "stopped as it took it), so no worker will run it; execute the run profile again.")
+
+
+def fail_lost(system_id: int, waiting: Callable[[str], bool]):
+    """Fail the system's queued activity, which no worker has taken, if ``waiting(task_id)`` says its task is no
+    longer in the queue: else it would stay InProgress, and every execute of the system 409, for ever."""
+    row = db.session.connection().execute(
+        select(ACTIVITIES.c.id, ACTIVITIES.c.task_id)
+        .where(ACTIVITIES.c.connected_system_id == system_id, ACTIVITIES.c.status == IN_PROGRESS,
+               ACTIVITIES.c.worker.is_(None))).one_or_none()
+    db.session.rollback()  # no read held open while the queue is asked
+    if row is None or waiting(row.task_id):
+        return
+    with write_transaction() as connection:  # only while still untaken: a worker that took it meanwhile runs it
+        connection.execute(update(ACTIVITIES).where(ACTIVITIES.c.id == row.id, ACTIVITIES.c.status == IN_PROGRESS,
+                                                    ACTIVITIES.c.worker.is_(None))
+                           .values(status=FAILED, error_message=LOST, message=LOST, completed=utcnow()))
 
 
 def process_runs(pid: int) -> bool:

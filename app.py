@@ -555,6 +555,7 @@ def execute_run_profile(system_id, run_profile_id):
     """Queue the run for the worker: 202 with the activity to follow. One run of a system at a time."""
     no_options_schema.load(json_object_or_nothing())
     activities.seen()
+    activities.fail_lost(system_id, worker.waiting)
     with systems.writing() as write:
         system = systems.read_locked(write.connection, system_id)
         profile = run_profiles.find(run_profiles.read_all(write.connection, system_id), system_id, run_profile_id)

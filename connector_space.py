@@ -12,6 +12,7 @@ import base64
 import hashlib
 import json
 import random
+import time
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -34,6 +35,7 @@ OBJECTS, COUNTS, TYPES, ATTRIBUTES = (connector_space_objects_table, connector_s
 NORMAL, OBSOLETE = "Normal", "Obsolete"
 # The attributes an object's display name is taken from, the first one it has a value of.
 DISPLAY_NAME_ATTRIBUTES = ("displayname", "cn", "name", "username")
+VERSION_AND_VARIANT, VERSION_7 = 0xF << 76 | 0x3 << 62, 0x7 << 76 | 0x2 << 62  # RFC 9562's bits of a UUIDv7
 DETAIL_VALUES = 100  # values of one attribute an object's detail shows; the values endpoint pages the rest
 
 
@@ -48,9 +50,13 @@ def encoded_value(value):
     return str(value)  # a GUID, a time of day
 
 
+# One encoder for every object: json.dumps with options makes a new one each call, which costs more than the encoding.
+CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=encoded_value)
+
+
 def encoded(values: dict) -> str:
     """An object's values as one canonical JSON document: the same values always make the same text."""
-    return json.dumps(values, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=encoded_value)
+    return CANONICAL.encode(values)
 
 
 def display_attribute(names) -> str | None:
@@ -123,9 +129,13 @@ MARK_OBSOLETE = (update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id"))
 
 
 def new_id() -> str:
-    """A version 4 UUID from the process's random generator: an object's id is no secret, and the operating
-    system's generator, which uuid4 asks each time, costs more than the rest of the object's insert."""
-    return str(uuid.UUID(int=random.getrandbits(128), version=4))
+    """A version 7 UUID (RFC 9562): the time in milliseconds first, so that a batch's new objects go to one
+    place in the index of ids, not one page each (random ids made each batch of a million-object import
+    write some 500 pages of it, and its cost grow with the table); the rest from the process's random
+    generator: an object's id is no secret, and the operating system's, which uuid4 asks each time, costs
+    more than the rest of the object's insert."""
+    value = (time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)
+    return str(uuid.UUID(int=value & ~VERSION_AND_VARIANT | VERSION_7))
 
 
 def existing(connection: Connection, system_id: int, batch: list[Prepared]) -> dict[tuple[int, str], object]:
@@ -137,7 +147,7 @@ def existing(connection: Connection, system_id: int, batch: list[Prepared]) -> d
     statement = EXISTING_POSTGRESQL if connection.dialect.name == "postgresql" else EXISTING
     for object_type_id, external_ids in by_type.items():
         for row in connection.execute(statement, {"system_id": system_id, "object_type_id": object_type_id,
-                                                 "external_ids": external_ids}):
+                                                 "external_ids": external_ids}).all():
             found[object_type_id, row.external_id] = row
     return found
 

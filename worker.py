@@ -104,6 +104,18 @@ def enqueue(activity_id: str, task_id: str):
         raise ServiceUnavailable(NOT_QUEUED) from None
 
 
+def waiting(task_id: str) -> bool:
+    """Whether the task is in the queue, waiting for a worker; True when the queue cannot say (it is then not
+    taken for lost)."""
+    queue, _ = current_app.extensions["task_queue"].made()
+    try:
+        return any(task.id == task_id for task in queue.pending())
+    except queue_errors() as error:
+        log.warning("the task queue at %s could not list its tasks: %s",
+                    location(current_app.config["JIM_TASK_QUEUE_URL"]), error)
+        return True
+
+
 @click.command("worker")
 @with_appcontext
 def worker():

@@ -11,10 +11,13 @@ starts a real worker (``flask --app app worker``, a process of its own), execute
 it as Start-JIMRunProfile -Wait does, then executes it again over the unchanged source. It prints, for each
 run, objects a second over the whole run (the activity's executed to completed), the worker's CPU seconds for
 it (user and system, from /proc: steadier than the wall clock on a shared machine), its peak RSS (VmHWM) and
-the load average. During the first LDAP import it PUTs another system and this one without pause, in-process, and
-prints their p50 and p99 beside those of the same PUTs with no import running.
+the load average. During the first LDAP import it PUTs another system and this one without pause, through the service served
+by gunicorn as bench/run.py serves it (its gunicorn.conf.py; its log in bench/results), and prints their p50
+and p99 beside those of the same PUTs with no import running.
 """
 import argparse
+import http.client
+import json
 import os
 import shutil
 import signal
@@ -35,6 +38,7 @@ PROJECT = BENCH.parent
 sys.path.insert(0, str(PROJECT))
 sys.path.insert(0, str(PROJECT / "tests"))
 from cryptography.fernet import Fernet  # noqa: E402
+from run import RESULTS, gunicorn  # noqa: E402  (bench/run.py's gunicorn, as its benchmark serves the service)
 
 SYSTEMS = "/api/v1/synchronisation/connected-systems"
 POSTGRES = os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
@@ -173,14 +177,25 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def put_times(service: Service, system_ids: list[int], stop: threading.Event | None, count: int) -> list[float]:
-    """Seconds each PUT of a description took, round robin over the systems, until ``stop`` or ``count``."""
+def put_times(server, api_key: str, system_ids: list[int], stop: threading.Event | None, count: int) -> list[float]:
+    """Seconds each PUT of a description took through gunicorn, over one kept-alive connection as a client's,
+    round robin over the systems, until ``stop`` or ``count``."""
+    host, port = server.base.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    headers = {"X-Api-Key": api_key, "Content-Type": "application/json", "Accept": "application/json"}
     times, n = [], 0
-    while (stop is None and n < count) or (stop is not None and not stop.is_set()):
-        started = time.perf_counter()
-        service.call("put", f"{SYSTEMS}/{system_ids[n % len(system_ids)]}", json={"description": f"put {n}"})
-        times.append(time.perf_counter() - started)
-        n += 1
+    try:
+        while (stop is None and n < count) or (stop is not None and not stop.is_set()):
+            body = json.dumps({"description": f"put {n}"})
+            started = time.perf_counter()
+            connection.request("PUT", f"{SYSTEMS}/{system_ids[n % len(system_ids)]}", body, headers)
+            answer = connection.getresponse()
+            answer.read()
+            times.append(time.perf_counter() - started)
+            assert answer.status == 200, answer.status
+            n += 1
+    finally:
+        connection.close()
     return times
 
 
@@ -300,20 +315,25 @@ def bench_ldap(service: Service, store_name: str, found):
     service.call("put", f"{SYSTEMS}/{system_id}/containers/{bench['id']}", json={"selected": True})
     other = service.call("post", SYSTEMS, 201, json={"name": "Bench other", "connectorDefinitionId": 3})["id"]
     profile_id = service.profile(system_id)
-    idle = put_times(service, [other, system_id], None, 300)
-    stop = threading.Event()
-    during: list[float] = []
-    with service.worker() as worker:
-        putting = threading.Thread(target=lambda: during.extend(put_times(service, [other, system_id], stop, 0)))
-        putting.start()
-        try:
-            activity = measured_run(service, worker, system_id, profile_id)
-        finally:
-            stop.set()
-            putting.join()
-        report(store_name, "ldap", "first", activity, peak_rss_mib(worker.pid))
-    print(f"{store_name:10} PUTs idle:            {quantiles(idle)}", flush=True)
-    print(f"{store_name:10} PUTs during import:   {quantiles(during)}", flush=True)
+    RESULTS.mkdir(exist_ok=True)
+    with gunicorn(f"full-import-{store_name}", "wsgi:app", "/api/v1/health/live",
+                  {**os.environ, **service.environment, "PYTHONUNBUFFERED": "1"}) as server:
+        key = service.headers["X-Api-Key"]
+        idle = put_times(server, key, [other, system_id], None, 300)
+        stop = threading.Event()
+        during: list[float] = []
+        with service.worker() as worker:
+            putting = threading.Thread(target=lambda: during.extend(put_times(server, key, [other, system_id],
+                                                                                stop, 0)))
+            putting.start()
+            try:
+                activity = measured_run(service, worker, system_id, profile_id)
+            finally:
+                stop.set()
+                putting.join()
+            report(store_name, "ldap", "first", activity, peak_rss_mib(worker.pid))
+    print(f"{store_name:10} PUTs through gunicorn, idle:            {quantiles(idle)}", flush=True)
+    print(f"{store_name:10} PUTs through gunicorn, during import:   {quantiles(during)}", flush=True)
     with service.worker() as worker:
         report(store_name, "ldap", "unchanged", measured_run(service, worker, system_id, profile_id),
                peak_rss_mib(worker.pid))

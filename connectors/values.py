@@ -7,6 +7,7 @@ DateTime ``datetime`` in UTC (a value without a zone is taken as UTC, a date as 
 """
 import base64
 import binascii
+import json
 import re
 import uuid
 from datetime import UTC, date, datetime, time
@@ -98,6 +99,8 @@ def from_native(value, attribute_type: T):
         return value
     if attribute_type is T.BINARY and isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
+    if attribute_type in (T.TEXT, T.REFERENCE) and isinstance(value, (dict, list)):  # a JSON column, as JSON
+        return json.dumps(value, ensure_ascii=False)
     if attribute_type in (T.TEXT, T.REFERENCE):
         return value if isinstance(value, str) else str(value)
     raise ValueError(f"a {type(value).__name__}, not a {attribute_type}")
@@ -117,12 +120,16 @@ def imported(object_type: ObjectTypeScope, found, convert) -> ImportedObject:
     each made its attribute's type by ``convert(value, type)``; what cannot be is left out, and told."""
     values, problems = {}, []
     for attribute in object_type.attributes:
-        typed = []
-        for raw in found(attribute):
-            try:
-                typed.append(convert(raw, attribute.type))
-            except (ValueError, TypeError, OverflowError):
-                problems.append(f"A value of {attribute.name} is not a {attribute.type} and was left out.")
+        raw_values = found(attribute)
+        try:
+            typed = [convert(raw, attribute.type) for raw in raw_values]
+        except (ValueError, TypeError, OverflowError):  # told value by value, the others kept
+            typed = []
+            for raw in raw_values:
+                try:
+                    typed.append(convert(raw, attribute.type))
+                except (ValueError, TypeError, OverflowError):
+                    problems.append(f"A value of {attribute.name} is not a {attribute.type} and was left out.")
         if attribute.multi_valued:
             values[attribute.name] = typed
         elif typed:

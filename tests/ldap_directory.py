@@ -9,11 +9,8 @@ system slapd. The tests take it as the session fixture ``ldap_directory``; ``scr
 import datetime
 import ipaddress
 import os
-import shutil
-import signal
 import socket
 import subprocess
-import tempfile
 import textwrap
 import time
 from contextlib import contextmanager
@@ -27,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from servers import free_port
+from throwaway_server import run_until_stopped
 
 SLAPD = "/usr/sbin/slapd"
 SLAPADD = "/usr/sbin/slapadd"
@@ -320,25 +318,17 @@ def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[
         log.close()
 
 
-def stop(signal_number, frame):
-    raise SystemExit(0)
+def announced(directory, folder: Path) -> str:
+    return textwrap.dedent(f"""\
+        A throwaway OpenLDAP directory for {SUFFIX} is listening on {directory.url}
+        and {directory.ldaps_url} (its CA certificate: {folder}/ca.pem).
+        Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}.
+        Setting 1 (Host) for the seed's example: {directory.url}
+        Ctrl-C stops it and removes {folder}.""")
 
 
 def main():
-    folder = Path(tempfile.mkdtemp(prefix="jim-slapd-"))
-    try:
-        with running_directory(folder) as directory:
-            print(textwrap.dedent(f"""\
-                A throwaway OpenLDAP directory for {SUFFIX} is listening on {directory.url}
-                and {directory.ldaps_url} (its CA certificate: {folder}/ca.pem).
-                Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}.
-                Setting 1 (Host) for the seed's example: {directory.url}
-                Ctrl-C stops it and removes {folder}."""), flush=True)
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signal_number, stop)
-            signal.pause()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_until_stopped("jim-slapd-", running_directory, announced)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ import hashlib
 import os
 import random
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -30,6 +29,7 @@ import pytest
 
 from connectors.ldap.connection import VerifiedTls
 from ldap_directory import write_certificates
+from throwaway_server import run_until_stopped
 
 SAMBA, SAMBA_TOOL, LDBADD = "/usr/sbin/samba", "/usr/bin/samba-tool", "/usr/bin/ldbadd"
 PACKAGES = "samba samba-dsdb-modules samba-vfs-modules ldb-tools samba-ad-provision"
@@ -86,6 +86,27 @@ TREE_LDIF = textwrap.dedent(f"""\
     sAMAccountName: svc-app$
     userAccountControl: 4096
     """)
+
+# What a Full Import reads (test_active_directory_import.py): OU=Import, with users beneath it, one in an OU the
+# scope leaves out, and a group of more members than Samba's MaxValRange (1,500), which AD answers in ranges.
+IMPORT_OU = f"OU=Import,{BASE}"
+BIG_GROUP_DN, BIG_GROUP_MEMBERS = f"CN=Everyone,{IMPORT_OU}", 1_600
+IMPORT_LDIF = "\n".join([
+    f"dn: {IMPORT_OU}\nobjectClass: organizationalUnit\n",
+    f"dn: OU=Staff,{IMPORT_OU}\nobjectClass: organizationalUnit\n",
+    f"dn: OU=Left Out,{IMPORT_OU}\nobjectClass: organizationalUnit\n",
+    f"dn: OU=Many,{IMPORT_OU}\nobjectClass: organizationalUnit\n",
+    f"dn: CN=Ann Import,{IMPORT_OU}\nobjectClass: user\nsAMAccountName: ann\ndisplayName: Ann Import\n",
+    f"dn: CN=Ben Import,OU=Staff,{IMPORT_OU}\nobjectClass: user\nsAMAccountName: ben\n",
+    f"dn: CN=Lee Import,OU=Left Out,{IMPORT_OU}\nobjectClass: user\nsAMAccountName: lee\n",
+    *(f"dn: CN=Member {number:04d},OU=Many,{IMPORT_OU}\nobjectClass: contact\n"
+      for number in range(BIG_GROUP_MEMBERS - 2)),
+    f"dn: {BIG_GROUP_DN}\nobjectClass: group\nsAMAccountName: Everyone\n"
+    + "".join(f"member: CN=Member {number:04d},OU=Many,{IMPORT_OU}\n" for number in range(BIG_GROUP_MEMBERS - 2))
+    + f"member: CN=Ann Import,{IMPORT_OU}\nmember: CN=Ben Import,OU=Staff,{IMPORT_OU}\n",
+    f"dn: CN=Pair,{IMPORT_OU}\nobjectClass: group\nsAMAccountName: Pair\n"
+    f"member: CN=Ann Import,{IMPORT_OU}\nmember: CN=Lee Import,OU=Left Out,{IMPORT_OU}\n",
+])
 # A live entry of each class whose allowedAttributes the tests compare with the imported schema.
 ENTRIES = {
     "user": SERVICE_DN,
@@ -207,7 +228,7 @@ def build_key() -> str:
     """What the cached domain is made from: Samba's version and this module's recipe."""
     version = subprocess.run([SAMBA, "--version"], capture_output=True, text=True, check=True).stdout
     recipe = "\n".join((version, REALM, HOST_NAME, ADMIN_PASSWORD, SERVICE_PASSWORD, DISABLED_PASSWORD, TREE_LDIF,
-                        "v2"))
+                        IMPORT_LDIF, "v2"))
     return hashlib.sha256(recipe.encode()).hexdigest()[:16]
 
 
@@ -243,7 +264,7 @@ def provision(folder: Path):
         f"--host-name={HOST_NAME}", "--server-role=dc", "--dns-backend=SAMBA_INTERNAL", "--use-rfc2307",
         f"--adminpass={ADMIN_PASSWORD}", "--option=interfaces=lo", "--option=bind interfaces only=yes")
     conf = str(folder / "etc" / "smb.conf")
-    (folder / "tree.ldif").write_text(TREE_LDIF)
+    (folder / "tree.ldif").write_text(TREE_LDIF + "\n" + IMPORT_LDIF)
     run(LDBADD, "-H", str(folder / "private" / "sam.ldb"), str(folder / "tree.ldif"))
     for name, password in (("JIM", SERVICE_PASSWORD), ("Disabled", DISABLED_PASSWORD)):
         run(SAMBA_TOOL, "user", "create", name, password, "--userou=OU=Service", "-s", conf)
@@ -312,30 +333,22 @@ def samba_dc(tmp_path_factory):
         pytest.skip(str(taken))
 
 
-def stop(signal_number, frame):
-    raise SystemExit(0)
+def announced(dc: DomainController, folder: Path) -> str:
+    (folder / "ca.pem").write_text(dc.ca_pem)
+    return textwrap.dedent(f"""\
+        A throwaway Samba AD domain controller for {REALM.lower()} is listening on {dc.ldaps_url}
+        (LDAPS; simple binds need TLS, as on any DC), its CA certificate in {folder}/ca.pem.
+        Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}
+        (or {ADMIN} with {ADMIN_PASSWORD}).
+        Settings: 1 (Host) {dc.ldaps_url}, 15 (Trusted CA Certificates) the CA certificate.
+        Ctrl-C stops it and removes {folder}.""")
 
 
 def main():
     reason = missing_reason()
     if reason:
         raise SystemExit(reason)
-    folder = Path(tempfile.mkdtemp(prefix="jim-samba-dc-"))
-    try:
-        with running_domain_controller(folder) as dc:
-            (folder / "ca.pem").write_text(dc.ca_pem)
-            print(textwrap.dedent(f"""\
-                A throwaway Samba AD domain controller for {REALM.lower()} is listening on {dc.ldaps_url}
-                (LDAPS; simple binds need TLS, as on any DC), its CA certificate in {folder}/ca.pem.
-                Bind as {SERVICE_DN} with password {SERVICE_PASSWORD}
-                (or {ADMIN} with {ADMIN_PASSWORD}).
-                Settings: 1 (Host) {dc.ldaps_url}, 15 (Trusted CA Certificates) the CA certificate.
-                Ctrl-C stops it and removes {folder}."""), flush=True)
-            for signal_number in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signal_number, stop)
-            signal.pause()
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    run_until_stopped("jim-samba-dc-", running_domain_controller, announced)
 
 
 if __name__ == "__main__":

@@ -6,6 +6,8 @@ from datetime import UTC, datetime
 
 import ldap3
 import pytest
+from ldap3.protocol.formatters.formatters import format_sid
+from ldap3.protocol.microsoft import security_descriptor_control
 
 from conftest import SYSTEMS
 from connectors import ldap
@@ -313,3 +315,35 @@ def test_a_fine_grained_policy_the_account_may_see_is_signalled_present(client, 
     policy = get(client, reader, ad_system, "password-policy").json
     # The domain's own figures stay the floor they are; the signal says some accounts have stricter ones.
     assert (policy["fineGrainedPolicySignal"], policy["minimumLength"]) == ("Present", 7)
+
+
+@pytest.fixture
+def policy_denied(samba_dc):
+    """A deny ACE on the domain root for the service account: the DC then answers the root with none of its
+    password attributes. The root's DACL is put back as it was afterwards."""
+    connection = samba_dc.connect()
+    dacl_only = security_descriptor_control(sdflags=0x04)  # the DACL, which a deny ACE is in
+    try:
+        connection.search(SERVICE_DN, "(objectClass=*)", ldap3.BASE, attributes=["objectSid"])
+        sid = format_sid(connection.entries[0].objectSid.raw_values[0])
+        connection.search(BASE, "(objectClass=*)", ldap3.BASE, attributes=["nTSecurityDescriptor"],
+                          controls=dacl_only)
+        before = connection.entries[0].nTSecurityDescriptor.raw_values[0]
+        samba_dc.samba_tool("dsacl", "set", f"--objectdn={BASE}", f"--sddl=(D;;RP;;;{sid})")
+        yield
+        connection.modify(BASE, {"nTSecurityDescriptor": [(ldap3.MODIFY_REPLACE, [before])]}, controls=dacl_only)
+    finally:
+        connection.unbind()
+
+
+def test_a_password_policy_the_account_may_not_read_fails_nothing(client, admin, reader, ad_system, policy_denied):
+    preview = post(client, admin, ad_system, "import-schema/preview")
+    assert preview.status_code == 200, preview.json
+    assert (f"The domain's password policy could not be read: {SERVICE_DN} may not read minPwdLength, "
+            f"pwdProperties, pwdHistoryLength, maxPwdAge, minPwdAge of {BASE}.") in preview.json["discoveryWarnings"]
+    response = post(client, admin, ad_system, "import-schema")
+    assert response.status_code == 200, response.json
+    assert response.json["settingValuesValid"] is True
+    assert {"user", "group"} <= {t["name"] for t in response.json["objectTypes"]}
+    assert get(client, reader, ad_system, "password-policy").json == NO_POLICY  # not read, so nothing discovered
+    assert get(client, reader, ad_system, "capabilities").json[0] == {"name": "Directory Type", "value": "Samba AD"}

@@ -5,6 +5,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 import urllib.request
 from contextlib import contextmanager
 
@@ -62,7 +63,9 @@ def curl(*args: str) -> tuple[int, dict]:
     return int(status), json.loads(answer)
 
 
-def test_the_seeds_examples_work_verbatim_on_a_fresh_install(tmp_path):
+@contextmanager
+def served_fresh(tmp_path):
+    """``scripts/serve`` on a fresh checkout: yields its base URL, the Administrator key it printed, the log."""
     checkout = tmp_path / "jim"
     fresh_checkout(checkout)
     port = free_port()
@@ -72,7 +75,12 @@ def test_the_seeds_examples_work_verbatim_on_a_fresh_install(tmp_path):
     with started(["scripts/serve"], checkout, clean_environment(PORT=str(port)), log_path, base, seconds=300):
         output = log_path.read_text()
         [key_line] = [line.strip() for line in output.splitlines() if line.strip().startswith(KEY_LINE)]
-        key = key_line.removeprefix(KEY_LINE)
+        yield base, key_line.removeprefix(KEY_LINE), log_path
+    assert (checkout / "instance" / "jim.db").is_file()  # the embedded store, in the checkout's instance folder
+
+
+def test_the_seeds_examples_work_verbatim_on_a_fresh_install(tmp_path):
+    with served_fresh(tmp_path) as (base, key, log_path):
         url = f"{base}/api/v1/synchronisation/connected-systems/1"
         headers = ["-H", f"X-Api-Key: {key}", "-H", "Content-Type: application/json"]
 
@@ -96,7 +104,43 @@ def test_the_seeds_examples_work_verbatim_on_a_fresh_install(tmp_path):
         assert (validated["valid"], validated["validationErrors"]) == (True, {})
         assert validated["connectedSystem"]["settingValuesValid"] is True
     assert not shows(log_path.read_text(), "s3cur3p@ssw0rd")
-    assert (checkout / "instance" / "jim.db").is_file()  # the embedded store, in the checkout's instance folder
+
+
+def test_the_readmes_full_import_works_verbatim_on_a_fresh_install(tmp_path, ldap_directory):
+    """The seed's walk-through against the run's throwaway slapd, then the Full Import section's requests, with
+    the ids the README gives: the worker scripts/serve starts runs the import."""
+    with served_fresh(tmp_path) as (base, key, log_path):
+        api = f"{base}/api/v1/synchronisation/connected-systems"
+        headers = ["-H", f"X-Api-Key: {key}", "-H", "Content-Type: application/json"]
+        settings = json.loads(SEED_SETTINGS)
+        settings["settingValues"]["1"]["stringValue"] = ldap_directory.url
+        assert curl("-X", "PUT", f"{api}/1", *headers, "-d", json.dumps(settings))[0] == 200
+        for step in ("import-schema", "import-hierarchy"):
+            status, answer = curl("-X", "POST", f"{api}/1/{step}", "-H", f"X-Api-Key: {key}")
+            assert status == 200, answer
+        scope = {"text": "include ou=People,dc=example,dc=com\nexclude ou=Contractors,ou=People,dc=example,dc=com"}
+        assert curl("-X", "PUT", f"{api}/1/container-scope-text", *headers, "-d", json.dumps(scope))[0] == 200
+        status, profile = curl("-X", "POST", f"{api}/1/run-profiles", *headers, "-d",
+                               '{"name": "Full Import", "runType": "FullImport", "partitionId": 1}')
+        assert (status, profile["id"]) == (201, 1), profile
+        status, kind = curl("-X", "PUT", f"{api}/1/object-types/17", *headers, "-d", '{"selected": true}')
+        assert (status, kind["name"]) == (200, "inetOrgPerson"), kind
+        status, chosen = curl("-X", "PUT", f"{api}/1/object-types/17/attributes", *headers, "-d",
+                              '{"attributes": {"221": {"isExternalId": true}, "180": {"selected": true}, '
+                              '"196": {"selected": true}}}')
+        assert status == 200 and {a["name"] for a in chosen["updatedAttributes"]} == {"uid", "cn", "mail"}, chosen
+        status, queued = curl("-X", "POST", f"{api}/1/run-profiles/1/execute", "-H", f"X-Api-Key: {key}")
+        assert status == 202, queued
+        progress_url = f"{base}/api/v1/activities/{queued['activityId']}/progress"
+        deadline = time.monotonic() + 60
+        while (progress := curl(progress_url, "-H", f"X-Api-Key: {key}")[1])["status"] == "InProgress":
+            assert time.monotonic() < deadline, log_path.read_text()
+            time.sleep(0.2)
+        assert progress["message"] == "Imported 2 objects: 2 added, 0 updated, 0 unchanged, 0 deleted, 0 errors."
+        status, found = curl(f"{api}/1/connector-space?search=alice", "-H", f"X-Api-Key: {key}")
+        assert [(item["displayName"], item["externalIdAttributeName"]) for item in found["items"]] == [
+            ("Alice Archer", "uid")]
+        assert curl(f"{api}/1/connector-space/count", "-H", f"X-Api-Key: {key}") == (200, 2)
 
 
 def procfile() -> dict[str, str]:

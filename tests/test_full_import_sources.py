@@ -12,7 +12,8 @@ from conftest import SYSTEMS
 from importing import imported, new_system, select_type
 from scim_provider import scim_provider
 from sql_servers import MARIADB, POSTGRES, mariadb, mariadb_database, mariadb_user, postgres_database
-from test_full_import import ACTIVITIES, app_config, execute, full_import_profile, objects, ran  # noqa: F401
+from test_full_import import (  # noqa: F401  (its fixtures: the files folder and the task queue)
+    ACTIVITIES, app_config, execute, full_import_profile, objects, ran, task_queue_url)
 
 
 def detail(client, admin, system_id: int, object_id: str) -> dict:
@@ -45,13 +46,14 @@ POSTGRES_TABLES = (
     "CREATE TABLE departments (id integer PRIMARY KEY, name text)",
     """CREATE TABLE people (id integer PRIMARY KEY, login text NOT NULL, name text, tags text[], active boolean,
        born date, salary numeric(10, 2), token uuid, department_id integer REFERENCES departments (id),
-       secret_notes text)""",
+       details jsonb, secret_notes text)""",
     "INSERT INTO departments VALUES (1, 'Sales')",
     """INSERT INTO people VALUES
-       (2, 'bob', 'Bob', ARRAY['x'], false, NULL, 10.50, '00000000-0000-4000-8000-000000000002', NULL, 'hush'),
-       (1, 'ann', 'Ann', ARRAY['a', 'b'], true, DATE '2001-02-03', 1234.56,
-        '00000000-0000-4000-8000-000000000001', 1, 'hush'),
-       (3, 'cat', 'Cat', NULL, NULL, NULL, NULL, NULL, NULL, 'hush')""",
+       (2, 'bob', 'Bob', ARRAY['x'], false, NULL, 10.50, '00000000-0000-4000-8000-000000000002', NULL,
+        '[1, 2]', 'hush'),
+       (1, 'ann', 'Ann', ARRAY['a', NULL, 'b'], true, DATE '2001-02-03', 1234.56,
+        '00000000-0000-4000-8000-000000000001', 1, '{"room": 7, "desk": "b"}', 'hush'),
+       (3, 'cat', 'Cat', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'hush')""",
 )
 PEOPLE_COLUMNS = ["login", "name", "tags", "active", "born", "salary", "token", "department_id"]
 
@@ -59,17 +61,19 @@ PEOPLE_COLUMNS = ["login", "name", "tags", "active", "born", "salary", "token", 
 PASSWORD = "Pw-" + secrets.token_hex(12)
 
 
-def sql_system(client, admin, database_type: str, server: dict, database: str, user: str) -> tuple[int, int]:
+def sql_system(client, admin, database_type: str, server: dict, database: str, user: str,
+               columns: tuple = ()) -> tuple[int, int]:
     system_id = new_system(client, admin, 2, {201: database_type, 202: server["host"], 203: server["port"],
                                               204: database, 205: user, 206: PASSWORD, 207: 5})
     imported(client, admin, system_id)
-    select_type(client, admin, system_id, "people", "id", PEOPLE_COLUMNS, secondary="login")
+    select_type(client, admin, system_id, "people", "id", [*PEOPLE_COLUMNS, *columns], secondary="login")
     return system_id, full_import_profile(client, admin, system_id)
 
 
 def test_a_postgresql_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app):
     with postgres_database(*POSTGRES_TABLES) as database:
-        system_id, profile_id = sql_system(client, admin, "PostgreSQL", POSTGRES, database, POSTGRES["user"])
+        system_id, profile_id = sql_system(client, admin, "PostgreSQL", POSTGRES, database, POSTGRES["user"],
+                                           ("details",))
         first = ran(client, admin, app, system_id, profile_id)
         assert first["status"] == "Complete", first
         assert counted(first) == (3, 0, 0, 0, 0)
@@ -82,11 +86,16 @@ def test_a_postgresql_table_imports_its_selected_columns_typed_and_a_re_import_c
         values = shown(detail(client, admin, system_id, ann["id"])["attributeValues"])
         assert values == {
             "id": ("intValue", 1), "login": ("stringValue", "ann"), "name": ("stringValue", "Ann"),
-            "tags": [("stringValue", "a"), ("stringValue", "b")], "active": ("boolValue", True),
+            "tags": [("stringValue", "a"), ("stringValue", "b")],  # an array's NULL is no value
+            "active": ("boolValue", True),
             "born": ("dateTimeValue", "2001-02-03T00:00:00Z"), "salary": ("decimalValue", 1234.56),
             "token": ("guidValue", "00000000-0000-4000-8000-000000000001"),
             "department_id": ("stringValue", "1"),  # a Reference: the referenced row's key
+            "details": ("stringValue", '{"desk": "b", "room": 7}'),  # JSON, as the database writes it
         }  # secret_notes, not selected, is not read
+        bob = shown(detail(client, admin, system_id, found["2"]["id"])["attributeValues"])
+        assert bob["details"] == ("stringValue", "[1, 2]")  # a JSON array in a single-valued column: one value
+        assert client.get(f"{ACTIVITIES}/{first['id']}/items", headers=admin).json["items"][0]["errorType"] is None
         assert shown(detail(client, admin, system_id, found["3"]["id"])["attributeValues"]) == {
             "id": ("intValue", 3), "login": ("stringValue", "cat"), "name": ("stringValue", "Cat")}
 
@@ -120,7 +129,7 @@ MARIADB_TABLES = (
 )
 
 
-def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app):
+def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_converges(client, admin, app, caplog):
     with mariadb_database(*MARIADB_TABLES) as database, \
             mariadb_user(PASSWORD, f"GRANT SELECT ON {database}.* TO {{user}}") as user:
         system_id, profile_id = sql_system(client, admin, "MySQL", MARIADB, database, user)
@@ -144,10 +153,17 @@ def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_conv
             cursor.execute("DELETE FROM people WHERE id = 3")
             cursor.execute("INSERT INTO people (id, login) VALUES (4, 'dan')")
         second = ran(client, admin, app, system_id, profile_id)
-    assert second["status"] == "Complete" and counted(second) == (1, 1, 1, 1, 0)
-    assert changes(client, admin, second) == [("2", "Updated"), ("3", "Deleted"), ("4", "Added")]
-    after = objects(client, admin, system_id)
-    assert after["1"] == ann and after["2"]["displayName"] == "Robert" and after["3"]["status"] == "Obsolete"
+        assert second["status"] == "Complete" and counted(second) == (1, 1, 1, 1, 0)
+        assert changes(client, admin, second) == [("2", "Updated"), ("3", "Deleted"), ("4", "Added")]
+        after = objects(client, admin, system_id)
+        assert after["1"] == ann and after["2"]["displayName"] == "Robert" and after["3"]["status"] == "Obsolete"
+        # The account's password changed in the database: the run fails saying why, holding no password.
+        with mariadb() as connection, connection.cursor() as cursor:
+            cursor.execute(f"ALTER USER '{user}'@'%%' IDENTIFIED BY %s", (PASSWORD + "-changed",))
+        failed = ran(client, admin, app, system_id, profile_id)
+    assert failed["status"] == "FailedWithError" and "Access denied" in failed["errorMessage"], failed
+    assert PASSWORD[-8:] not in str(failed) + caplog.text
+    assert objects(client, admin, system_id) == after
 
 
 SCIM_TOKEN = "scim-" + secrets.token_urlsafe(24)
@@ -169,15 +185,20 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
         provider = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {SCIM_TOKEN}",
                                                         "Content-Type": "application/scim+json"})
         users = [provider.post("/Users", json=scim_user(n)).raise_for_status().json() for n in range(5)]
+        provider.patch(f"/Users/{users[2]['id']}", json={
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "add", "path": f"{ENTERPRISE}:manager",
+                            "value": {"value": users[0]["id"]}}]}).raise_for_status()
         group = provider.post("/Groups", json={
             "schemas": [GROUP_SCHEMA], "displayName": "Staff",
             "members": [{"value": user["id"], "type": "User"} for user in users[:3]]}).raise_for_status().json()
         system_id = new_system(client, admin, 4, {301: base, 302: "Static Bearer Token", 303: SCIM_TOKEN, 304: 5})
         types = imported(client, admin, system_id)
         assert types["Group"]["members.value"][:2] == ("Reference", "MultiValued")
+        assert types["User"][f"{ENTERPRISE}:manager.value"][:2] == ("Reference", "SingleValued")
         select_type(client, admin, system_id, "User", "id",
-                    ["userName", "displayName", "active", "emails.value", f"{ENTERPRISE}:employeeNumber"],
-                    secondary="userName")
+                    ["userName", "displayName", "active", "emails.value", f"{ENTERPRISE}:employeeNumber",
+                     f"{ENTERPRISE}:manager.value"], secondary="userName")
         select_type(client, admin, system_id, "Group", "id", ["displayName", "members.value"])
         profile_id = full_import_profile(client, admin, system_id)
         first = ran(client, admin, app, system_id, profile_id)
@@ -193,6 +214,8 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
             "displayName": ("stringValue", "User 0"), "active": ("boolValue", True),
             "emails.value": [("stringValue", "u0@example.com"), ("stringValue", "alt0@example.com")],
             f"{ENTERPRISE}:employeeNumber": ("stringValue", "E0")}  # title, not selected, is not read
+        managed = shown(detail(client, admin, system_id, found[users[2]["id"]]["id"])["attributeValues"])
+        assert managed[f"{ENTERPRISE}:manager.value"] == ("stringValue", users[0]["id"])
         staff = found[group["id"]]
         assert (staff["typeName"], staff["displayName"]) == ("Group", "Staff")
         members = client.get(f"{SYSTEMS}/{system_id}/connector-space/{staff['id']}/attributes/members.value/values",
@@ -216,7 +239,8 @@ def test_scim_resource_types_are_paged_with_their_selected_attributes(client, ad
 
 def test_the_run_profiles_file_path_is_read_in_place_of_the_systems(client, admin, app):
     root = app.config["JIM_CONNECTOR_FILES_ROOT"]
-    for name, rows in (("people.csv", "1,Ann,a|b,30\n2,Ben,c,41\n"), ("joiners.csv", "7,Gil,g,19\n")):
+    # Blank lines, and an empty value between two multi-value delimiters, are nothing (no error).
+    for name, rows in (("people.csv", "1,Ann,a|b,30\n\n2,Ben,c,41\n\n"), ("joiners.csv", "7,Gil,g|| h,19\n")):
         with open(f"{root}/{name}", "w") as file:
             file.write("id,name,groups,age\n" + rows)
     system_id = new_system(client, admin, 1, {101: "people.csv"})
@@ -231,6 +255,9 @@ def test_the_run_profiles_file_path_is_read_in_place_of_the_systems(client, admi
     assert activity["status"] == "Complete" and counted(activity) == (1, 0, 0, 2, 0)
     found = objects(client, admin, system_id)
     assert {key: item["status"] for key, item in found.items()} == {"1": "Obsolete", "2": "Obsolete", "7": "Normal"}
+    groups = client.get(f"{SYSTEMS}/{system_id}/connector-space/{found['7']['id']}/attributes/groups/values",
+                        headers=admin).json
+    assert [value["stringValue"] for value in groups["items"]] == ["g", "h"]
     # The system's file again: its objects back (added again, as they were gone), and the joiner gone.
     again = ran(client, admin, app, system_id, everyone)
     assert counted(again) == (2, 0, 0, 1, 0)

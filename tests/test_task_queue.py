@@ -2,13 +2,17 @@
 Full Import that execute queued, on both stores; a queue that cannot be reached is said so, at once, by execute
 and by the worker, and never leaves a run InProgress or a request hanging.
 """
+import secrets
 import subprocess
 import sys
 import time
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 
-from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from conftest import REDIS_URL, TEST_ENCRYPTION_KEY, redis_or_skip
+from importing import run_queued
 from servers import PROJECT, free_port
 from silent import silent_server
 from task_queues import redis_queue_url, stopped, worker_process
@@ -59,17 +63,42 @@ def test_a_worker_on_redis_runs_what_execute_queued(client, admin, app, app_conf
     assert "RedisHuey" in log_path.read_text()
 
 
-@pytest.fixture(params=["refused", "silent"])
+QUEUE_PASSWORD = "Queue-pw-" + secrets.token_hex(8)
+
+
+def test_a_run_whose_task_the_queue_lost_fails_when_the_system_is_executed_again(client, admin, app, app_config):
+    """Redis restarted without its data: the queued run would wait InProgress, and the system answer 409, for ever."""
+    system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+    first = execute(client, admin, system_id, profile_id)
+    assert first.status_code == 202
+    assert execute(client, admin, system_id, profile_id).status_code == 409  # its task waits: it is not lost
+    with redis.Redis.from_url(app_config["JIM_TASK_QUEUE_URL"]) as queue:
+        queue.flushdb()
+    again = execute(client, admin, system_id, profile_id)
+    assert again.status_code == 202, again.json
+    lost = client.get(f"{ACTIVITIES}/{first.json['activityId']}", headers=admin).json
+    assert lost["status"] == "FailedWithError" and "no longer in the task queue" in lost["errorMessage"]
+    assert run_queued(app) == 1
+    done = client.get(f"{ACTIVITIES}/{again.json['activityId']}", headers=admin).json
+    assert done["status"] == "Complete" and done["totalAdded"] == 3
+
+
+@pytest.fixture(params=["refused", "silent", "wrong password"])
 def unreachable_queue(request):
-    """A Redis URL nobody answers on: a port that refuses, or a server that accepts and never replies."""
+    """A Redis URL nobody answers on: a port that refuses, a server that accepts and never replies, or the
+    machine's Redis, which asks for no password, given one (refused: never shown)."""
     if request.param == "refused":
         yield f"redis://127.0.0.1:{free_port()}/0"
+    elif request.param == "wrong password":
+        redis_or_skip()
+        yield f"redis://jim:{QUEUE_PASSWORD}@{urlsplit(REDIS_URL).netloc.rpartition('@')[2]}/0"
     else:
         with silent_server() as (host, port):
             yield f"redis://{host}:{port}/0"
 
 
-def test_execute_on_an_unreachable_queue_is_refused_at_once_and_leaves_no_run(request, store, unreachable_queue):
+def test_execute_on_an_unreachable_queue_is_refused_at_once_and_leaves_no_run(request, store, unreachable_queue,
+                                                                               caplog):
     config = request.getfixturevalue("app_config")
     config["JIM_TASK_QUEUE_URL"] = unreachable_queue
     app = request.getfixturevalue("app")
@@ -85,6 +114,7 @@ def test_execute_on_an_unreachable_queue_is_refused_at_once_and_leaves_no_run(re
     activity = client.get(f"{ACTIVITIES}/{listed['id']}", headers=admin).json
     assert activity["status"] == "FailedWithError" and "task queue" in activity["errorMessage"]
     assert execute(client, admin, system_id, profile_id).status_code == 503  # not 409: nothing runs
+    assert QUEUE_PASSWORD[-8:] not in str(answer.json) + str(activity) + caplog.text
 
 
 def test_a_worker_whose_queue_cannot_be_reached_says_so_and_stops(unreachable_queue, tmp_path):
@@ -96,4 +126,6 @@ def test_a_worker_whose_queue_cannot_be_reached_says_so_and_stops(unreachable_qu
     assert time.monotonic() - started < 30
     assert ended.returncode != 0
     said = ended.stdout + ended.stderr
-    assert "The task queue at 127.0.0.1:" in said and unreachable_queue.split("//")[1].split("/")[0] in said
+    where = urlsplit(unreachable_queue)
+    assert f"The task queue at {where.hostname}:{where.port} cannot be reached" in said
+    assert QUEUE_PASSWORD[-8:] not in said

@@ -242,13 +242,17 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
             columns = [(attribute.name, positions[attribute.name.casefold()]) for attribute in object_type.attributes]
             for row in rows:
                 deadline.restart()
+                if not row:  # a blank line (one at the end of a file, most often) is no row
+                    continue
                 cells = {name: row[index].strip() if index < len(row) else "" for name, index in columns}
 
                 def found(attribute, cells=cells):
                     cell = cells[attribute.name]
                     if not cell:
                         return []
-                    return cell.split(value_delimiter) if attribute.name in multi_valued else [cell]
+                    if attribute.name not in multi_valued:
+                        return [cell]
+                    return [part.strip() for part in cell.split(value_delimiter) if part.strip()]  # "a||b": two
 
                 yield imported(object_type, found, from_text)
         except csv.Error:

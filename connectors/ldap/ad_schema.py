@@ -51,13 +51,12 @@ def read(directory: Directory, schema_dn: str) -> tuple[dict, dict]:
 
 
 def entries(directory: Directory, schema_dn: str, search_filter: str, attributes: list[str]) -> dict:
-    """Each entry as a plain dict, its attributes by lower-cased name and their values as text: made once, as a
-    schema's thousands of entries are read some 150,000 times."""
+    """Each entry as a plain dict, its attributes by lower-cased name (as the connection hands them) and their
+    values as text: made once, as a schema's thousands of entries are read some 150,000 times."""
     found = {}
     for page in directory.pages(schema_dn, search_filter, attributes):
         for entry in page:
-            plain = {name.lower(): [value.decode() for value in values]
-                     for name, values in entry["raw_attributes"].items()}
+            plain = {name: [value.decode() for value in values] for name, values in entry["raw_attributes"].items()}
             if plain.get("ldapdisplayname"):
                 found[plain["ldapdisplayname"][0].lower()] = plain
     return found
@@ -87,11 +86,12 @@ def offered(entry: Mapping, include_auxiliary_classes: bool) -> bool:
 def object_types(classes: Mapping, attributes: Mapping, include_auxiliary_classes: bool) -> DiscoveredSchema:
     warnings: list[str] = []
     types = []
+    definitions: dict[str, tuple | None] = {}  # by lower-cased name: an attribute is in many classes
     for entry in classes.values():
         if offered(entry, include_auxiliary_classes):
             name = first(entry, "lDAPDisplayName")
             members = allowed(classes, name, warnings)
-            types.append(DiscoveredObjectType(name, described(attributes, members, name, warnings)))
+            types.append(DiscoveredObjectType(name, described(attributes, definitions, members, name, warnings)))
     types.sort(key=lambda t: t.name.lower())
     return DiscoveredSchema(tuple(types), tuple(dict.fromkeys(warnings)))
 
@@ -137,26 +137,32 @@ def add_members(entry: Mapping, members: dict):
             members.setdefault(attribute.lower(), (attribute, owner))
 
 
-def described(attributes: Mapping, members: Mapping, type_name: str,
+def described(attributes: Mapping, definitions: dict, members: Mapping, type_name: str,
               warnings: list[str]) -> tuple[DiscoveredAttribute, ...]:
     found = []
     for key, (name, owner) in members.items():
-        entry = attributes.get(key)
-        if entry is None:
-            warnings.append(f"Object class {owner} names the attribute {name}, which the schema does not define; "
-                            f"it is left out of {type_name}.")
+        if key not in definitions:
+            definitions[key] = definition(attributes.get(key))
+        known = definitions[key]
+        if known is None:
+            if key not in attributes:
+                warnings.append(f"Object class {owner} names the attribute {name}, which the schema does not "
+                                f"define; it is left out of {type_name}.")
             continue
-        if first(entry, "isDefunct") == "TRUE":
-            continue
-        found.append(DiscoveredAttribute(
-            name=first(entry, "lDAPDisplayName"),
-            type=SYNTAXES.get(first(entry, "attributeSyntax"), AttributeType.TEXT),
-            plurality=Plurality.SINGLE_VALUED if first(entry, "isSingleValued") == "TRUE" else Plurality.MULTI_VALUED,
-            writability=Writability.READ_ONLY if read_only(entry) else Writability.WRITABLE,
-            description=first(entry, "description") or first(entry, "adminDescription"),
-            class_name=owner,
-        ))
+        found.append(DiscoveredAttribute(*known, class_name=owner))
     return tuple(sorted(found, key=lambda a: a.name.lower()))
+
+
+def definition(entry: Mapping | None) -> tuple | None:
+    """An attributeSchema entry's name, type, plurality, writability and description; None for one that is not
+    defined or is defunct."""
+    if entry is None or first(entry, "isDefunct") == "TRUE":
+        return None
+    return (first(entry, "lDAPDisplayName"),
+            SYNTAXES.get(first(entry, "attributeSyntax"), AttributeType.TEXT),
+            Plurality.SINGLE_VALUED if first(entry, "isSingleValued") == "TRUE" else Plurality.MULTI_VALUED,
+            Writability.READ_ONLY if read_only(entry) else Writability.WRITABLE,
+            first(entry, "description") or first(entry, "adminDescription"))
 
 
 def read_only(entry: Mapping) -> bool:

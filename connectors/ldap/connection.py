@@ -25,6 +25,7 @@ from ldap3.utils.ciDict import CaseInsensitiveDict
 
 from connectors.interface import Deadline, Refused, Unreachable
 from connectors.ldap import bind_refusals
+from connectors.ldap.entries import decode_entries_raw
 
 # The longest LDAP message read: an entry, or the subschema entry with all its definitions (Active Directory's
 # is some 2 MiB). A longer one is refused on its declared length, before it is read.
@@ -251,6 +252,8 @@ def bound(where: Endpoint, trusted_pem: str | None, account: str, password: str,
     connection = ldap3.Connection(server, user=account, password=password, authentication=ldap3.SIMPLE,
                                   receive_timeout=math.ceil(deadline.bound(timeout)), read_only=True,
                                   raise_exceptions=False, auto_referrals=False)
+    # Every read of the connector (an import's entries, a schema's thousands) is of raw values, which it types itself.
+    decode_entries_raw(connection)
     directory = Directory(where, connection, deadline, timeout, account)
     try:
         directory.ask("connect", connection.open)  # the TLS handshake within it, bounded as a whole by the timeout

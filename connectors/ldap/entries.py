@@ -1,4 +1,4 @@
-"""A search's entries decoded from the bytes the directory sent, as a Full Import reads them: its DN and each
+"""A search's entries decoded from the bytes the directory sent, as the connector reads them: its DN and each
 attribute's raw values, nothing more.
 
 ldap3's own decoder, pure Python, builds a tuple of class, form, tag and value for every BER element of every

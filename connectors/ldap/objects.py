@@ -24,7 +24,7 @@ from connectors.interface import (
 )
 from connectors.ldap.connection import Directory
 from connectors.ldap.discovery import connected
-from connectors.ldap.entries import CaseInsensitive, decode_entries_raw
+from connectors.ldap.entries import CaseInsensitive
 from connectors.ldap.hierarchy import key
 from connectors.values import from_text, imported
 
@@ -44,7 +44,6 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
     classes = "".join(f"(objectClass={escape_filter_chars(name)})" for name in sorted(types))
     search_filter = f"(|{classes})" if len(types) > 1 else classes
     with connected(settings, deadline) as directory:
-        decode_entries_raw(directory.connection)
         for partition in scope.partitions:
             for base, search_scope, excluded in searches(partition):
                 for page in directory.pages(base, search_filter, wanted, SEARCH_SCOPES[search_scope], each_step=True):
@@ -99,11 +98,10 @@ def entry_object(directory: Directory, object_type: ObjectTypeScope, entry: dict
 
 
 def typed(value, attribute_type: AttributeType):
-    if isinstance(value, str):  # a DN from the entry's name, or an objectGUID as its GUID, which it is kept as
-        return value if attribute_type is AttributeType.BINARY else from_text(value, attribute_type)
-    if attribute_type is AttributeType.BINARY:
+    if attribute_type is AttributeType.BINARY:  # an objectGUID as its GUID is kept as that text
         return value
-    return from_text(value.decode(), attribute_type)
+    # a DN from the entry's name, or an objectGUID as its GUID, is text already
+    return from_text(value.decode() if isinstance(value, bytes) else value, attribute_type)
 
 
 def complete_ranges(directory: Directory, dn: str, attributes):

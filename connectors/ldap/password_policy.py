@@ -33,6 +33,10 @@ def read(directory: Directory, root_dse: Mapping) -> tuple[DiscoveredPasswordPol
         signal = fine_grained_signal(directory, root_dse, domain[0])
     except ConnectorError as error:
         return None, (f"The domain's password policy could not be read: {error.message}",)
+    if not any(texts(entry, name) for name in ATTRIBUTES):
+        # Every domain root holds them: none seen is an account denied them, and no policy read.
+        return None, (f"The domain's password policy could not be read: {directory.account} may not read "
+                      f"{', '.join(ATTRIBUTES)} of {domain[0]}.",)
     complexity = number(entry, "pwdProperties")
     complex_required = None if complexity is None else bool(complexity & DOMAIN_PASSWORD_COMPLEX)
     return DiscoveredPasswordPolicy(

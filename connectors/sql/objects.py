@@ -34,13 +34,18 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
                 for fetched in result.partitions():
                     for row in fetched:
                         by_name = dict(zip(names, row))
-                        yield imported(object_type, lambda attribute: listed(by_name[attribute.name]), from_native)
+                        yield imported(object_type, lambda attribute: listed(by_name[attribute.name],
+                                                                             attribute.multi_valued), from_native)
                     deadline.restart()
     finally:
         engine.dispose()
 
 
-def listed(value) -> list:
+def listed(value, multi_valued: bool) -> list:
+    """A column's values: an array's elements for a multi-valued attribute (a NULL among them is no value), else
+    the one value (a JSON array in a single-valued column is one value, not several)."""
     if value is None:
         return []
-    return value if isinstance(value, list) else [value]
+    if multi_valued and isinstance(value, list):
+        return [item for item in value if item is not None]
+    return [value]
