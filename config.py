@@ -68,6 +68,7 @@ class Config:
         self.JIM_IMPORT_MAX_CONTAINERS = int(environ.get("JIM_IMPORT_MAX_CONTAINERS", most.containers))
         self.JIM_IMPORT_MAX_OBJECT_TYPES = int(environ.get("JIM_IMPORT_MAX_OBJECT_TYPES", most.object_types))
         self.JIM_IMPORT_MAX_ATTRIBUTES = int(environ.get("JIM_IMPORT_MAX_ATTRIBUTES", most.attributes))
+        self.JIM_IMPORT_MAX_BYTES = int(environ.get("JIM_IMPORT_MAX_BYTES", most.bytes))
         # Full Imports run on a task queue (Huey): its SQLite file in the instance folder, so that one machine needs
         # nothing else, or the Redis this URL names, so that several machines share the work.
         self.JIM_TASK_QUEUE_URL = environ.get("JIM_TASK_QUEUE_URL") or (

@@ -49,7 +49,7 @@ def settings_for(system: StoredSystem) -> Settings:
     secrets = tuple(values[setting_id] for setting_id, value in system.values.items() if isinstance(value, Secret))
     config = current_app.config
     most = ImportLimits(config["JIM_IMPORT_MAX_CONTAINERS"], config["JIM_IMPORT_MAX_OBJECT_TYPES"],
-                        config["JIM_IMPORT_MAX_ATTRIBUTES"])
+                        config["JIM_IMPORT_MAX_ATTRIBUTES"], config["JIM_IMPORT_MAX_BYTES"])
     return Settings(values, secrets, Path(config["JIM_CONNECTOR_FILES_ROOT"]), current_app.extensions["jim_private_paths"],
                     most)
 

@@ -11,9 +11,9 @@ starts a real worker (``flask --app app worker``, a process of its own), execute
 it as Start-JIMRunProfile -Wait does, then executes it again over the unchanged source. It prints, for each
 run, objects a second over the whole run (the activity's executed to completed), the worker's CPU seconds for
 it (user and system, from /proc: steadier than the wall clock on a shared machine), its peak RSS (VmHWM) and
-the load average. During the first LDAP import it PUTs another system and this one without pause, through the service served
-by gunicorn as bench/run.py serves it (its gunicorn.conf.py; its log in bench/results), and prints their p50
-and p99 beside those of the same PUTs with no import running.
+the load average. During the first LDAP import it PUTs another system and this one without pause, through
+the service served by gunicorn as bench/run.py serves it (its gunicorn.conf.py; its log in bench/results),
+and prints their p50 and p99 beside those of the same PUTs with no import running.
 """
 import argparse
 import http.client

@@ -93,14 +93,27 @@ def in_effect(setting: Setting, value):
     return value if holds_value(value) else setting.default
 
 
+# The most one import reads from its system, all its answers together: some 20 times a large Active Directory's
+# schema, or a tree of 100,000 containers. Each read is counted as it arrives, so a peer that streams without end
+# is stopped here, not by the memory it fills.
+MAX_IMPORT_BYTES = 64 * 1024 * 1024
+
+
+def size_text(count: int) -> str:
+    """A byte count as an operator would write it: in MiB when it is whole ones."""
+    return f"{count // 2**20:,} MiB" if count % 2**20 == 0 else f"{count:,} bytes"
+
+
 @dataclass(frozen=True)
 class ImportLimits:
     """The most one import brings (``connectors.limits`` checks them): JIM_IMPORT_MAX_CONTAINERS,
-    JIM_IMPORT_MAX_OBJECT_TYPES and JIM_IMPORT_MAX_ATTRIBUTES (of all object types together)."""
+    JIM_IMPORT_MAX_OBJECT_TYPES and JIM_IMPORT_MAX_ATTRIBUTES (of all object types together); and what it reads
+    (``Deadline.received``)."""
 
     containers: int = 30_000
     object_types: int = 10_000
     attributes: int = 200_000
+    bytes: int = MAX_IMPORT_BYTES  # read from the system in all (JIM_IMPORT_MAX_BYTES), or in a step of a read
 
 
 class Settings:
@@ -145,12 +158,6 @@ class Unreachable(ConnectorError):
     """The system could not be reached, or did not answer in time (refused, unresolvable, timed out, TLS)."""
 
 
-# The most one import reads from its system, all its answers together: some 20 times a large Active Directory's
-# schema, or a tree of 100,000 containers. Each read is counted as it arrives, so a peer that streams without end
-# is stopped here, not by the memory it fills.
-MAX_IMPORT_BYTES = 64 * 1024 * 1024
-
-
 class Deadline:
     """What an import may still spend: its time, and the bytes it reads from the system.
 
@@ -193,7 +200,7 @@ class Deadline:
         """``count`` more bytes were read from the system: ``Refused`` once the import has read more than it may."""
         self.bytes_read += count
         if self.bytes_read > self.max_bytes:
-            raise Refused(f"The connected system answered more than {self.max_bytes // 2**20} MiB, the most one "
+            raise Refused(f"The connected system answered more than {size_text(self.max_bytes)}, the most one "
                           f"import reads; nothing was imported.")
 
     def cut_on_expiry(self, connection):

@@ -88,7 +88,7 @@ def connector_error(error: BaseException, secrets: tuple[str, ...]) -> Connector
 
 def run(discovery, settings: Settings, deadline_seconds: float):
     """``discovery(settings, deadline)``, finished within ``deadline_seconds`` or ``Unreachable``."""
-    deadline = Deadline(deadline_seconds)
+    deadline = Deadline(deadline_seconds, settings.limits.bytes)
     outcome: dict = {}
 
     def call():
@@ -138,7 +138,7 @@ def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
     """
     handed: queue.Queue = queue.Queue(HANDOVER_WAITING)
     stopped = threading.Event()
-    deadline = Deadline(step_seconds)
+    deadline = Deadline(step_seconds, settings.limits.bytes)
     END = object()
 
     def hand(item) -> bool:

@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 
 from app import create_app
 from auth import create_key
+from config import Config
 from database import db
 from ldap_directory import ldap_directory  # noqa: F401  the run's throwaway slapd, for any test module
 from models import ConnectorDefinition, ConnectorSetting, Role, seed_catalog
@@ -82,6 +83,14 @@ def app_config(database_url):
         "JIM_ENCRYPTION_KEYS": [TEST_ENCRYPTION_KEY],
         "JIM_RATE_LIMIT_ENABLED": False,  # only the rate-limit tests turn it on
     }
+
+
+@pytest.fixture
+def limited(app_config, request):
+    """The app with JIM_IMPORT_MAX_* lowered as the test's parameter (an environment) says, read as the service
+    reads an operator's."""
+    app_config.update({name: value for name, value in vars(Config(request.param)).items()
+                       if name.startswith("JIM_IMPORT_MAX_")})
 
 
 @pytest.fixture

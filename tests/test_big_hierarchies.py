@@ -6,7 +6,6 @@ import subprocess
 import psycopg
 import pytest
 
-from config import Config
 from conftest import SYSTEMS
 from connectors.limits import MOST_DEPTH
 from envelope import assert_error
@@ -104,14 +103,6 @@ def test_a_tree_as_deep_as_the_limit_imports_and_one_level_more_is_refused(clien
                                f"imports at most {MOST_DEPTH} levels of containers in one import.")
     assert state(client, reader, system_id)[2] == before  # nothing written
     assert history(client, reader, system_id)[0]["action"] == "HierarchyImportFailed"
-
-
-@pytest.fixture
-def limited(app_config, request):
-    """The app with JIM_IMPORT_MAX_* lowered as the test's parameter says, read from the environment as an
-    operator sets them."""
-    app_config.update({name: value for name, value in vars(Config(request.param)).items()
-                       if name.startswith("JIM_IMPORT_MAX_")})
 
 
 def stored(client, reader, system_id: int) -> tuple:

@@ -26,6 +26,7 @@ from connectors.interface import (
     Settings,
     Unreachable,
 )
+from hostile_ldap import NAMING_CONTEXT, directory_of, done, entry, hostile_directory, octets
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, running_directory
 from scim_provider import scim_provider
 from silent import silent_server
@@ -226,3 +227,23 @@ def test_ldap_a_search_the_server_stops_at_its_size_limit_is_refused(tmp_path):
         with pytest.raises(Refused) as refused:
             read(3, ldap_values(directory), ReadScope((PERSON,), (PartitionScope(SUFFIX),)), secret_ids=(3,))
     assert "sizeLimitExceeded" in refused.value.message and "before its end" in refused.value.message
+
+
+@pytest.mark.parametrize("answer", [
+    lambda message_id: entry(message_id, f"uid=ann,{NAMING_CONTEXT}", {"uid": [b"ann"]})[:-3],
+    lambda message_id: entry(message_id, f"uid=ann,{NAMING_CONTEXT}", {"uid": [b"ann"]}).replace(
+        octets(b"ann"), bytes([0x02, 0x03]) + b"ann"),
+    lambda message_id: entry(message_id + 1, f"uid=ann,{NAMING_CONTEXT}", {"uid": [b"ann"]}),
+], ids=["cut-short", "a-value-that-is-no-octet-string", "another-search's-entry"])
+def test_ldap_an_entry_that_is_not_ldap_is_refused_as_such(answer):
+    def answered(message_id):
+        yield answer(message_id)
+        yield done(message_id)
+
+    person = ObjectTypeScope("inetOrgPerson", (AttributeScope("uid", T),), external_id="uid")
+    with hostile_directory(directory_of(answered)) as peer:
+        port = int(peer.url.rsplit(":", 1)[1])
+        values = {1: peer.url, 2: f"cn=admin,{NAMING_CONTEXT}", 3: "Hostile-pa55word", 4: port, 6: 2}
+        with pytest.raises(Unreachable) as unreachable:
+            read(3, values, ReadScope((person,), (PartitionScope(NAMING_CONTEXT),)), secret_ids=(3,))
+    assert unreachable.value.message == f"{peer.url} answered, but not in LDAP: is a directory listening on that port?"

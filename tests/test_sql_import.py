@@ -118,6 +118,37 @@ def refusal(client, admin, sql_system, caplog):
     return refused
 
 
+COMMENT = "x" * 1000
+WIDE_COLUMNS = 80  # each with a comment of 1,000 characters: a catalog of some 80 kB
+ANSWER_LIMIT = {"JIM_IMPORT_MAX_BYTES": "65536"}
+TOO_MUCH = "The connected system answered more than 65,536 bytes, the most one import reads; nothing was imported."
+
+
+@pytest.mark.parametrize("limited", [ANSWER_LIMIT], indirect=True)
+def test_a_postgres_catalog_past_the_byte_limit_is_refused_as_it_is_read(limited, refusal):
+    columns = ", ".join(f"column_{number:02d} text" for number in range(WIDE_COLUMNS))
+    comments = [f"COMMENT ON COLUMN wide.column_{number:02d} IS '{COMMENT}'" for number in range(WIDE_COLUMNS)]
+    with postgres_database(f"CREATE TABLE wide ({columns})", *comments) as name:
+        assert refusal(postgres_values(name)) == TOO_MUCH
+
+
+@pytest.mark.parametrize("limited", [ANSWER_LIMIT], indirect=True)
+def test_a_mariadb_catalog_past_the_byte_limit_is_refused_as_it_is_read(limited, refusal):
+    columns = ", ".join(f"column_{number:02d} text COMMENT '{COMMENT}'" for number in range(WIDE_COLUMNS // 4))
+    tables = [f"CREATE TABLE wide_{number} ({columns})" for number in range(4)]  # MariaDB's most for one table is less
+    with mariadb_database(*tables) as name, \
+            mariadb_user(PASSWORD, f"GRANT SELECT ON {name}.* TO {{user}}") as user:
+        assert refusal(mariadb_values(name, user)) == TOO_MUCH
+
+
+def test_a_catalog_value_longer_than_any_schema_holds_is_refused(refusal):
+    comment = "DO $$ BEGIN EXECUTE format('COMMENT ON COLUMN long.notes IS %L', repeat('x', 1048577)); END $$"
+    with postgres_database("CREATE TABLE long (id integer, notes text)", comment) as name:
+        assert refusal(postgres_values(name)) == (
+            "The database's catalog holds a value (a name, a type, a default or a comment) longer than 1 MiB, more "
+            "than any schema needs; nothing was imported.")
+
+
 def test_postgres_tables_and_views_become_object_types(client, admin, postgres, sql_system):
     system_id = sql_system(postgres_values(postgres))
     types = imported(client, admin, system_id)

@@ -6,7 +6,6 @@ entry, then a dictionary of them, then formats each value by its syntax: most of
 entry (RFC 4511 4.5.2) has one shape, which is read here straight from the message; every other message (the
 search's result and its paging cookie, a referral, a notice of disconnection) is ldap3's to decode, as before.
 """
-from ldap3.core.exceptions import LDAPSocketReceiveError
 from ldap3.strategy.base import RESPONSE_COMPLETE, SESSION_TERMINATED_BY_SERVER
 from ldap3.utils.asn1 import decode_message_fast
 
@@ -46,8 +45,8 @@ def decode_entries_raw(connection):
                     entry = strategy.decode_response_fast(decoded)
                     if answered_id == 0 and entry.get("responseName") == NOTICE_OF_DISCONNECTION:
                         return SESSION_TERMINATED_BY_SERVER
-                if answered_id != message_id:
-                    raise LDAPSocketReceiveError("invalid messageId received")
+                if answered_id != message_id:  # no answer to this request: not a directory speaking LDAP
+                    raise ValueError(f"an answer to message {answered_id} where {message_id} was asked")
                 responses.append(entry)
                 if entry["type"] != "searchResEntry" and entry["type"] not in CONTINUED:
                     responses.append(RESPONSE_COMPLETE)

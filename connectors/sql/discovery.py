@@ -1,5 +1,10 @@
 """How the SQL connector reads a database's schema: SQLAlchemy's inspector over the driver, every wait bounded,
-and the driver's errors told as a connector tells them (``connectors.sql`` says what is imported)."""
+and the driver's errors told as a connector tells them (``connectors.sql`` says what is imported).
+
+The catalog's answer is bounded in bytes as it is read, as every import's is (``Deadline.received``): on
+PostgreSQL its text values are counted as psycopg loads them, from a server-side cursor that fetches a batch of
+rows at a time, and a value longer than ``MAX_VALUE_BYTES`` is refused; on MySQL each packet is counted from
+its header, before it is read. (MySQL bounds a catalog row itself: a comment holds at most 1,024 characters.)"""
 import math
 import re
 import socket
@@ -8,6 +13,7 @@ from contextlib import contextmanager
 
 import psycopg
 import pymysql
+from psycopg.types.string import TextLoader
 from pymysql.constants import CR
 from sqlalchemy import create_engine, event, exc, inspect
 from sqlalchemy.engine import URL, Engine, Inspector
@@ -38,6 +44,10 @@ from connectors.sql import (
 )
 
 DRIVERS = {"PostgreSQL": "postgresql+psycopg", "MySQL": "mysql+pymysql"}
+# No name, type, default or comment in a schema this service imports is this long: a catalog that holds one is
+# refused as soon as it is read, with nothing imported.
+MAX_VALUE_BYTES = 1024 * 1024
+CATALOG_TEXT_TYPES = ("text", "name", "varchar", "bpchar")
 
 
 def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
@@ -45,7 +55,9 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
     if database_type not in DRIVERS:
         raise Refused(f"This service cannot import from {database_type} databases yet; it imports from "
                       f"PostgreSQL and MySQL (MariaDB).")
-    engine = engine_for(settings, database_type, deadline)
+    engine = engine_for(settings, database_type, deadline, bytes_counted=True)
+    cursors = []  # a read refused midway leaves its server-side cursor open; closed below, once the connection is
+    event.listen(engine, "before_cursor_execute", lambda _, cursor, *__: cursors.append(cursor))
     try:
         with driver_errors(), warnings.catch_warnings():
             # A type SQLAlchemy does not know is reflected as NullType, with a warning; read_schema reports it.
@@ -53,14 +65,19 @@ def discover_schema(settings: Settings, deadline: Deadline) -> DiscoveredSchema:
             # one filter outlives them, or another thread's warning is hidden meanwhile.)
             warnings.filterwarnings("ignore", "Did not recognize type", exc.SAWarning)
             with engine.connect() as connection:
+                # A batch of the catalog's rows at a time, counted as they come, not all of it before any is.
+                connection = connection.execution_options(stream_results=database_type == "PostgreSQL")
                 return read_schema(inspect(connection), (settings[SCHEMA] or "").strip(), deadline)
     finally:
         engine.dispose()
+        for cursor in cursors:
+            cursor.close()
 
 
 def engine_for(settings: Settings, database_type: str, deadline: Deadline,
-               application_name: str = "JIM schema import") -> Engine:
-    """An engine of no pool whose every wait is bounded by the Connection Timeout and the deadline."""
+               application_name: str = "JIM schema import", bytes_counted: bool = False) -> Engine:
+    """An engine of no pool whose every wait is bounded by the Connection Timeout and the deadline, and, if
+    ``bytes_counted``, every answer by the deadline's byte limit (the module's docstring says how)."""
     seconds = deadline.bound(settings[CONNECTION_TIMEOUT])
     url = URL.create(DRIVERS[database_type], username=settings[USERNAME], password=settings[PASSWORD],
                      host=settings[HOST], port=settings[PORT], database=settings[DATABASE_NAME])
@@ -80,15 +97,52 @@ def engine_for(settings: Settings, database_type: str, deadline: Deadline,
     # registered once made; PyMySQL's timeouts bound each read of its login, so its socket is made here, to be
     # registered before the server's first byte.
     if database_type == "PostgreSQL":
-        event.listen(engine, "connect", lambda connection, _: deadline.cut_on_expiry(connection))
+        event.listen(engine, "connect", lambda connection, _: postgres_connected(connection, deadline, bytes_counted))
     else:
-        event.listen(engine, "do_connect", lambda _, __, cargs, cparams: mysql_connect(cparams, seconds, deadline))
+        event.listen(engine, "do_connect",
+                     lambda _, __, cargs, cparams: mysql_connect(cparams, seconds, deadline, bytes_counted))
     return engine
 
 
-def mysql_connect(parameters: dict, seconds: float, deadline: Deadline) -> pymysql.Connection:
+def postgres_connected(connection: psycopg.Connection, deadline: Deadline, bytes_counted: bool):
+    deadline.cut_on_expiry(connection)
+    if bytes_counted:
+        loader = counting_loader(deadline)
+        for type_name in CATALOG_TEXT_TYPES:
+            connection.adapters.register_loader(type_name, loader)
+
+
+def counting_loader(deadline: Deadline) -> type[TextLoader]:
+    """psycopg's text loader, each value counted against the deadline's byte limit and ``MAX_VALUE_BYTES``."""
+
+    class CountingTextLoader(TextLoader):
+        def load(self, data):
+            if len(data) > MAX_VALUE_BYTES:
+                raise Refused(f"The database's catalog holds a value (a name, a type, a default or a comment) "
+                              f"longer than {MAX_VALUE_BYTES // 2**20} MiB, more than any schema needs; nothing was "
+                              f"imported.")
+            deadline.received(len(data))
+            return super().load(data)
+
+    return CountingTextLoader
+
+
+class CountedMySQLConnection(pymysql.connections.Connection):
+    """PyMySQL's connection, each packet counted against the deadline's byte limit before it is read."""
+
+    def __init__(self, *args, deadline: Deadline, **kwargs):
+        self._deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    def _read_bytes(self, num_bytes):
+        self._deadline.received(num_bytes)
+        return super()._read_bytes(num_bytes)
+
+
+def mysql_connect(parameters: dict, seconds: float, deadline: Deadline, bytes_counted: bool) -> pymysql.Connection:
     """PyMySQL's connection over a socket cut at the deadline; failing to connect as PyMySQL itself fails."""
-    connection = pymysql.connect(**parameters, defer_connect=True)
+    connection = (CountedMySQLConnection(**parameters, defer_connect=True, deadline=deadline) if bytes_counted
+                  else pymysql.connect(**parameters, defer_connect=True))
     try:
         sock = socket.create_connection((connection.host, connection.port), seconds)
     except OSError as error:
