@@ -34,7 +34,7 @@ from conftest import POSTGRES_SERVER, TEST_ENCRYPTION_KEY, build_schema  # noqa:
 from database import db  # noqa: E402
 from ldap_directory import SERVICE_DN, SERVICE_PASSWORD, SUFFIX, running_directory  # noqa: E402
 from models import Role  # noqa: E402
-from sql_servers import POSTGRES, postgres_database  # noqa: E402
+from sql_servers import POSTGRES, many_tables, postgres_database  # noqa: E402
 
 import auth  # noqa: E402
 from connectors import ldap, sql  # noqa: E402
@@ -203,11 +203,8 @@ def hierarchies(store: str, sizes: list[int], folder: Path):
 def schemas(store: str, sizes: list[int]):
     print(f"\n== SQL schema import, {store} (PostgreSQL tables of {COLUMNS} columns)")
     line("tables", "import s", "peak MB", "re-import s", "PUT s")
-    columns = ", ".join(f"column_{number:02d} {('integer', 'text', 'timestamptz', 'boolean', 'numeric')[number % 5]}"
-                        for number in range(1, COLUMNS))
     for size in sizes:
-        tables = "; ".join(f"CREATE TABLE table_{number:04d} (id integer, {columns})" for number in range(size))
-        with postgres_database(tables) as database, service(store, Path(tempfile.gettempdir())) as (client, admin):
+        with postgres_database(many_tables(size, COLUMNS)) as database, service(store, Path(tempfile.gettempdir())) as (client, admin):
             system_id = new_system(client, admin, sql, {
                 sql.DATABASE_TYPE: "PostgreSQL", sql.HOST: POSTGRES["host"], sql.PORT: POSTGRES["port"],
                 sql.DATABASE_NAME: database, sql.USERNAME: POSTGRES["user"], sql.PASSWORD: "unused"})

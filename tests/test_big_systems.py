@@ -16,7 +16,7 @@ import pytest
 from conftest import SYSTEMS
 from importing import new_system
 from ldap_directory import SUFFIX, running_directory
-from sql_servers import postgres_database
+from sql_servers import many_tables, postgres_database
 from test_ldap_import import configure, import_hierarchy, seed_settings
 from test_sql_import import postgres_values
 
@@ -54,12 +54,7 @@ def big_directory(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def big_schema():
-    # Fixed-width types and no key: no TOAST table or index per table, so the database is made in a second and
-    # dropped at once (text columns and a primary key take it to 4 s and 10 s on a busy machine).
-    columns = ", ".join(f"column_{number:02d} {('integer', 'bigint', 'timestamptz', 'boolean', 'uuid')[number % 5]}"
-                        for number in range(1, COLUMNS))
-    tables = "; ".join(f"CREATE TABLE table_{number:04d} (id integer, {columns})" for number in range(TABLES))
-    with postgres_database(tables) as name:
+    with postgres_database(many_tables(TABLES, COLUMNS)) as name:
         yield name
 
 
