@@ -278,15 +278,18 @@ class Importer:
 
     def sweep(self):
         """Each stored object of the run's types (and partitions) that the read did not see, marked Obsolete."""
+        for type_id in self.plan.type_ids.values():
+            self.sweep_type(type_id)
+        db.session.rollback()
+
+    def sweep_type(self, type_id: int):
         after = None
-        type_names = {type_id: name for name, type_id in self.plan.type_ids.items()}
         while True:
-            rows = connector_space.normal_objects(db.session.connection(), self.system_id, type_names,
+            rows = connector_space.normal_objects(db.session.connection(), self.system_id, type_id,
                                                   self.plan.partition_ids, after, SWEEP_OBJECTS)
             if not rows:
-                db.session.rollback()
                 return
-            after = rows[-1].id
+            after = rows[-1].external_id
             gone = [row for row in rows if hash((row.object_type_id, row.external_id)) not in self.seen]
             if not gone:  # says it is still at work, as a read of unchanged objects does
                 self.write([], [], [], 0, [], utcnow(), SWEEPING)

@@ -6,12 +6,15 @@ it: new types and attributes arrive unselected, ones the system no longer has ar
 attribute whose definition changed is updated in place. The functions here read, compare and compute;
 what they compute is a ``PartEdit`` that ``systems.save`` writes with the rest of the change.
 """
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from marshmallow import ValidationError
-from sqlalchemy import Text, bindparam, delete, false, insert, select, update
+from sqlalchemy import Text, bindparam, delete, false, insert, literal, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from connectors.interface import DiscoveredAttribute, DiscoveredObjectType, DiscoveredSchema
 from errors import NotFound
@@ -256,17 +259,46 @@ def compare(stored: list[StoredObjectType], discovered: DiscoveredSchema) -> Com
 NEW_TYPE = insert(TYPES)
 RENAME_TYPE = update(TYPES).where(TYPES.c.id == bindparam("type_id")).values(name=bindparam("new_name"))
 DELETE_TYPE = delete(TYPES).where(TYPES.c.id == bindparam("type_id"))
-# The type of a new attribute may be new in the same write, so its id is looked up by name as it is inserted.
-NEW_ATTRIBUTE = insert(ATTRIBUTES).from_select(
-    ["object_type_id", "name", "name_key", "description", "class_name", "created", "type", "attribute_plurality",
-     "writability", "selected", "is_external_id", "is_secondary_external_id"],
+
+
+class JsonArrayRows(FunctionElement):
+    """The elements of a JSON array, one row each in a column ``value``: each store's own function for it."""
+
+    inherit_cache = True
+
+
+@compiles(JsonArrayRows, "postgresql")
+def json_rows_on_postgresql(element, compiler, **kw):
+    # A set-returning function's column takes its alias's name on PostgreSQL: a subquery names it ``value``.
+    array = compiler.process(element.clauses, **kw)
+    return f"(SELECT value FROM jsonb_array_elements(CAST({array} AS jsonb)) AS value)"
+
+
+@compiles(JsonArrayRows, "sqlite")
+def json_rows_on_sqlite(element, compiler, **kw):
+    return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+# A schema import's new attributes, in one statement: their definitions as one JSON array (``rows``), each with
+# its type's case-folded name, by which the type's id is looked up as they are inserted (the type may be new in
+# the same write). One INSERT per attribute cost SQLAlchemy's and the driver's work for each row (0.5 s of a
+# first import of AD's 5,431 attributes on PostgreSQL). On PostgreSQL the array is jsonb: json's ->> parses
+# each element again for each field, ten times slower.
+NEW_ATTRIBUTE_COLUMNS = ("name", "name_key", "description", "class_name", "type", "attribute_plurality",
+                         "writability")
+NEW_ROWS = JsonArrayRows(bindparam("rows", type_=Text)).table_valued("value").alias("new_rows")
+NEW_ATTRIBUTES = insert(ATTRIBUTES).from_select(
+    ["object_type_id", *NEW_ATTRIBUTE_COLUMNS[:4], "created", *NEW_ATTRIBUTE_COLUMNS[4:], "selected",
+     "is_external_id", "is_secondary_external_id"],
     select(
-        TYPES.c.id,
-        *(bindparam(name, type_=Text) for name in ("name", "name_key", "description", "class_name")),
+        select(TYPES.c.id).where(TYPES.c.connected_system_id == bindparam("system_id"),
+                                 TYPES.c.name_key == NEW_ROWS.c.value.op("->>")(literal("type_key")))
+        .scalar_subquery(),
+        *(NEW_ROWS.c.value.op("->>")(literal(name)) for name in NEW_ATTRIBUTE_COLUMNS[:4]),
         bindparam("created", type_=UTCDateTime()),
-        *(bindparam(name, type_=Text) for name in ("type", "attribute_plurality", "writability")),
+        *(NEW_ROWS.c.value.op("->>")(literal(name)) for name in NEW_ATTRIBUTE_COLUMNS[4:]),
         false(), false(), false(),
-    ).where(TYPES.c.connected_system_id == bindparam("system_id"), TYPES.c.name_key == bindparam("type_key")),
+    ).select_from(NEW_ROWS),
 )
 REDEFINE_ATTRIBUTE = update(ATTRIBUTES).where(ATTRIBUTES.c.id == bindparam("attribute_id")).values(
     **{column: bindparam(f"new_{column}") for _, column in DEFINITION}
@@ -296,8 +328,7 @@ def merged(system_id: int, stored: list[StoredObjectType], discovered: Discovere
     now = utcnow()
 
     def add_attribute(type_key: str, attribute: DiscoveredAttribute):
-        new_attributes.append({"system_id": system_id, "type_key": type_key, "name_key": attribute.name.casefold(),
-                               "created": now, **definition_of(attribute)})
+        new_attributes.append({"type_key": type_key, "name_key": attribute.name.casefold(), **definition_of(attribute)})
 
     for key, (object_type, attributes) in sorted(found.items()):
         before = stored_by_key.get(key)
@@ -340,7 +371,8 @@ def merged(system_id: int, stored: list[StoredObjectType], discovered: Discovere
     # Removals first, so that a removed and re-added name never meets itself; new types before their attributes.
     for statement, rows in ((DELETE_ATTRIBUTE, removed_attributes), (DELETE_TYPE, removed_types),
                             (RENAME_TYPE, renamed_types), (NEW_TYPE, new_types), (REDEFINE_ATTRIBUTE, redefined),
-                            (NEW_ATTRIBUTE, new_attributes)):
+                            (NEW_ATTRIBUTES, new_attributes and {"system_id": system_id, "created": now,
+                                                                  "rows": json.dumps(new_attributes)})):
         if rows:
             statements.append((statement, rows))
     return PartEdit(tuple(statements), tuple(changes))
