@@ -6,6 +6,7 @@ What a user must see: a 400 or 502 in the contract's envelope, in time, the fail
 service's own: no thread left reading, the worker's memory back where it was.
 """
 import logging
+import select
 import socket
 import threading
 import time
@@ -234,7 +235,9 @@ def test_a_directory_that_drips_its_answer_is_cut_at_the_deadline(app, client, a
 def dripping_server(first: bytes, then: bytes, speaks_first: bool = False):
     """A server that answers each connection ``first`` once it has spoken (at once if the server ``speaks_first``,
     as MySQL's do), then ``then`` a byte every 0.3 s, over and over. Yields its port and an event set once a client
-    has left it."""
+    has left it: its end of the connection shut (what the peer reads as the end) or reset. A shut connection is
+    read as left at once; a write into it fails only once every descriptor of the client's is closed, whenever a
+    collector gets to it."""
     listener = socket.create_server(("127.0.0.1", 0))
     left = threading.Event()
 
@@ -247,7 +250,10 @@ def dripping_server(first: bytes, then: bytes, speaks_first: bool = False):
                 while True:
                     for at in range(len(then)):
                         connection.sendall(then[at:at + 1])
-                        time.sleep(0.3)
+                        readable, _, _ = select.select([connection], [], [], 0.3)
+                        if readable and not connection.recv(65536):
+                            left.set()
+                            return
             except OSError:
                 left.set()
 
