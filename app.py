@@ -553,6 +553,7 @@ def delete_run_profile(system_id, run_profile_id):
 @requires(Role.ADMINISTRATOR)
 def execute_run_profile(system_id, run_profile_id):
     """Queue the run for the worker: 202 with the activity to follow. One run of a system at a time."""
+    systems.peek(system_id)  # an unknown system is a 404 before its runs are looked at
     no_options_schema.load(json_object_or_nothing())
     activities.seen()
     activities.fail_lost(system_id, worker.waiting)

@@ -214,6 +214,8 @@ def test_execute_refuses_what_it_cannot_run(client, admin, app):
     invalid = execute(client, admin, system_id, profile_id)
     assert invalid.status_code == 400 and "not valid" in invalid.json["message"]
     assert execute(client, admin, system_id, 999).status_code == 404
+    past_the_largest_id = execute(client, admin, 2**31, profile_id)  # the fuzzer found a 500 there on PostgreSQL
+    assert past_the_largest_id.status_code == 404 and past_the_largest_id.json["code"] == "NOT_FOUND"
     assert client.get(f"{ACTIVITIES}/5b1b8a5e-1111-4c4c-8d8d-000000000000", headers=admin).status_code == 404
     assert client.get(f"{ACTIVITIES}/not-a-guid", headers=admin).status_code == 404
 
