@@ -53,6 +53,7 @@ class Search:
     message_id: int
     base: str
     scope: int
+    attributes: tuple[str, ...] = ()  # the attributes asked for, as asked
 
 
 def parse(element: bytes, at: int = 0) -> tuple[int, bytes, int]:
@@ -64,6 +65,15 @@ def parse(element: bytes, at: int = 0) -> tuple[int, bytes, int]:
         octet_count = first & 0x7F
         start, length = at + 2 + octet_count, int.from_bytes(element[at + 2:at + 2 + octet_count], "big")
     return tag, element[start:start + length], start + length
+
+
+def attributes(listed: bytes) -> tuple[str, ...]:
+    """The octet strings of a SEQUENCE OF, as text."""
+    found, at = [], 0
+    while at < len(listed):
+        _, value, at = parse(listed, at)
+        found.append(value.decode())
+    return tuple(found)
 
 
 def read_message(reader) -> bytes | None:
@@ -105,8 +115,11 @@ def hostile_directory(script: Script, drip_seconds: float = 0):
                         self.send(result(BIND_RESPONSE, message_id))
                     elif tag == SEARCH_REQUEST:
                         _, base, after = parse(operation)
-                        _, scope, _ = parse(operation, after)
-                        search = Search(message_id, base.decode(), scope[0])
+                        _, scope, after = parse(operation, after)
+                        for _ in range(5):  # derefAliases, sizeLimit, timeLimit, typesOnly, filter
+                            _, _, after = parse(operation, after)
+                        _, asked, _ = parse(operation, after)
+                        search = Search(message_id, base.decode(), scope[0], attributes(asked))
                         peer.searches.append(search)
                         for answer in script(search):
                             self.send(answer, drip_seconds)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
+from hostile_ldap import BASE, NAMING_CONTEXT, Search, done, entry, hostile_directory
 from importing import imported, new_system, run_queued, select_type, set_values
 from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX
 from database import db
@@ -330,3 +331,85 @@ def test_a_put_does_not_wait_for_an_import_batch_that_refers_to_its_system(clien
         waited = time.monotonic() - started
         batch.rollback()
     assert answer.status_code == 200 and waited < 2, (answer.status_code, waited)
+
+
+GROUP_DN = f"cn=Staff,{NAMING_CONTEXT}"
+MEMBERS = [f"uid=user{number},{NAMING_CONTEXT}" for number in range(5)]
+SUBSCHEMA = {
+    "objectClasses": ["( 2.5.6.0 NAME 'top' ABSTRACT MUST objectClass )",
+                      "( 2.5.6.9 NAME 'groupOfNames' SUP top STRUCTURAL MUST ( member $ cn ) )"],
+    "attributeTypes": ["( 2.5.4.0 NAME 'objectClass' SYNTAX 1.3.6.1.4.1.1466.115.121.1.38 )",
+                       "( 2.5.4.3 NAME 'cn' SYNTAX 1.3.6.1.4.1.1466.115.121.1.15 )",
+                       "( 2.5.4.31 NAME 'member' SYNTAX 1.3.6.1.4.1.1466.115.121.1.12 )",
+                       "( 1.3.6.1.1.16.4 NAME 'entryUUID' SYNTAX 1.3.6.1.1.16.1 SINGLE-VALUE )"],
+}
+
+
+def ranged_directory(continuations: dict[str, dict]):
+    """A directory that, as Active Directory does, answers the group's ``member`` in a first range, and a base
+    read of the group asking ``member;range=N-*`` with what ``continuations`` holds for it."""
+    def script(search: Search):
+        if search.base == "":
+            yield entry(search.message_id, "", {"namingContexts": [NAMING_CONTEXT],
+                                                "subschemaSubentry": ["cn=Subschema"]})
+        elif search.base == "cn=Subschema":
+            yield entry(search.message_id, "cn=Subschema", SUBSCHEMA)
+        elif search.base == NAMING_CONTEXT and search.scope == BASE:
+            yield entry(search.message_id, NAMING_CONTEXT, {"entryUUID": ["f81d4fae-7dec-11d0-a765-00a0c91e6bf6"]})
+        elif search.base == GROUP_DN:
+            (asked,) = search.attributes
+            yield entry(search.message_id, GROUP_DN, continuations.get(asked, {}))
+        elif "member" in search.attributes:  # the import's search, not the hierarchy's
+            yield entry(search.message_id, GROUP_DN, {
+                "objectClass": ["top", "groupOfNames"], "cn": ["Staff"],
+                "member;range=0-1": MEMBERS[:2]})
+        yield done(search.message_id)
+    return script
+
+
+def ranged_system(client, admin, peer) -> tuple[int, int]:
+    port = int(peer.url.rsplit(":", 1)[1])
+    system_id = new_system(client, admin, 3, {1: peer.url, 2: f"cn=admin,{NAMING_CONTEXT}", 3: "Ranged-pa55word",
+                                              4: port})
+    imported(client, admin, system_id)
+    assert client.post(f"{SYSTEMS}/{system_id}/import-hierarchy",
+                       headers={"X-Api-Key": admin["X-Api-Key"]}).status_code == 200
+    (partition,) = client.get(f"{SYSTEMS}/{system_id}/partitions", headers=admin).json
+    assert client.put(f"{SYSTEMS}/{system_id}/partitions/{partition['id']}", json={"selected": True},
+                      headers=admin).status_code == 200
+    select_type(client, admin, system_id, "groupOfNames", "cn", ["member"])
+    return system_id, full_import_profile(client, admin, system_id)
+
+
+def test_an_attribute_answered_in_ranges_is_imported_whole_asking_each_range_as_ad_does(client, admin, app):
+    continuations = {"member;range=2-*": {"member;range=2-3": MEMBERS[2:4]},
+                     "member;range=4-*": {"member;range=4-*": MEMBERS[4:]}}
+    with hostile_directory(ranged_directory(continuations)) as peer:
+        system_id, profile_id = ranged_system(client, admin, peer)
+        activity = ran(client, admin, app, system_id, profile_id)
+    assert activity["status"] == "Complete", activity
+    assert [search.attributes for search in peer.searches if search.base == GROUP_DN] == [
+        ("member;range=2-*",), ("member;range=4-*",)]
+    group = objects(client, admin, system_id)["Staff"]
+    members = client.get(f"{SYSTEMS}/{system_id}/connector-space/{group['id']}/attributes/member/values",
+                         headers=admin, query_string={"pageSize": 100}).json
+    assert [value["stringValue"] for value in members["items"]] == MEMBERS
+    detail = client.get(f"{SYSTEMS}/{system_id}/connector-space/{group['id']}", headers=admin).json
+    assert {value["attributeName"] for value in detail["attributeValues"]} == {"cn", "member"}
+
+
+def test_a_range_the_directory_stops_answering_fails_the_object_saying_what_was_kept(client, admin, app):
+    continuations = {"member;range=2-*": {"member;range=2-3": MEMBERS[2:4]}}  # then a read answered with nothing
+    with hostile_directory(ranged_directory(continuations)) as peer:
+        system_id, profile_id = ranged_system(client, admin, peer)
+        activity = ran(client, admin, app, system_id, profile_id)
+    assert activity["status"] == "CompleteWithError" and activity["totalErrors"] == 1, activity
+    items = client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["items"]
+    assert [(item["externalIdValue"], item["errorType"], item["outcomeSummary"]) for item in items
+            if item["errorType"]] == [("Staff", "ImportAttributeValueError", (
+                "The directory answered member in ranges, but no range to a read of member;range=4-*; only its "
+                "first 4 values were imported."))]
+    group = objects(client, admin, system_id)["Staff"]
+    members = client.get(f"{SYSTEMS}/{system_id}/connector-space/{group['id']}/attributes/member/values",
+                         headers=admin, query_string={"pageSize": 100}).json
+    assert [value["stringValue"] for value in members["items"]] == MEMBERS[:4]

@@ -8,6 +8,7 @@ the external ids are asked for; a big multi-valued attribute that the directory 
 import re
 import uuid
 from collections.abc import Iterator
+from dataclasses import replace
 
 import ldap3
 from ldap3.utils.conv import escape_filter_chars
@@ -84,7 +85,7 @@ def structural_class(attributes) -> str | None:
 
 
 def entry_object(directory: Directory, object_type: ObjectTypeScope, entry: dict) -> ImportedObject:
-    attributes = complete_ranges(directory, entry["dn"], entry["raw_attributes"])
+    attributes, problems = complete_ranges(directory, entry["dn"], entry["raw_attributes"])
 
     def found(attribute):
         values = attributes.get(attribute.name)
@@ -94,7 +95,8 @@ def entry_object(directory: Directory, object_type: ObjectTypeScope, entry: dict
             return [str(uuid.UUID(bytes_le=value)) if len(value) == 16 else value for value in values]
         return values or []
 
-    return imported(object_type, found, typed)
+    found_object = imported(object_type, found, typed)
+    return replace(found_object, problems=(*problems, *found_object.problems)) if problems else found_object
 
 
 def typed(value, attribute_type: AttributeType):
@@ -104,12 +106,13 @@ def typed(value, attribute_type: AttributeType):
     return from_text(value.decode() if isinstance(value, bytes) else value, attribute_type)
 
 
-def complete_ranges(directory: Directory, dn: str, attributes):
-    """The entry's attributes with each one answered in ranges read whole, under its own name."""
+def complete_ranges(directory: Directory, dn: str, attributes) -> tuple[dict, list[str]]:
+    """The entry's attributes with each one answered in ranges read whole, under its own name; and, for one whose
+    next range the directory did not answer, that only the values read are kept (told, never a silent loss)."""
     ranged = [name for name in attributes if ";" in name and RANGED.fullmatch(name)]
     if not ranged:
-        return attributes
-    attributes = dict(attributes)
+        return attributes, []
+    attributes, problems = dict(attributes), []
     for name in ranged:
         part = RANGED.fullmatch(name)
         values = list(attributes.pop(name))
@@ -120,8 +123,10 @@ def complete_ranges(directory: Directory, dn: str, attributes):
             more = directory.read(dn, [asked]) or {}
             answered = next((RANGED.fullmatch(other) for other in more if RANGED.fullmatch(other)), None)
             if answered is None:
+                problems.append(f"The directory answered {part['name']} in ranges, but no range to a read of "
+                                f"{asked}; only its first {len(values):,} values were imported.")
                 break
             values.extend(more[answered.string])
             end = answered["end"]
         attributes[part["name"]] = values
-    return CaseInsensitive(attributes)
+    return CaseInsensitive(attributes), problems
