@@ -398,8 +398,11 @@ def test_an_attribute_answered_in_ranges_is_imported_whole_asking_each_range_as_
     assert {value["attributeName"] for value in detail["attributeValues"]} == {"cn", "member"}
 
 
-def test_a_range_the_directory_stops_answering_fails_the_object_saying_what_was_kept(client, admin, app):
-    continuations = {"member;range=2-*": {"member;range=2-3": MEMBERS[2:4]}}  # then a read answered with nothing
+@pytest.mark.parametrize("answer_to_the_last", [{}, {"member;range=2-3": MEMBERS[2:4]}],
+                         ids=["no range", "a range already read"])
+def test_a_range_the_directory_stops_answering_fails_the_object_saying_what_was_kept(client, admin, app,
+                                                                                    answer_to_the_last):
+    continuations = {"member;range=2-*": {"member;range=2-3": MEMBERS[2:4]}, "member;range=4-*": answer_to_the_last}
     with hostile_directory(ranged_directory(continuations)) as peer:
         system_id, profile_id = ranged_system(client, admin, peer)
         activity = ran(client, admin, app, system_id, profile_id)
@@ -407,8 +410,8 @@ def test_a_range_the_directory_stops_answering_fails_the_object_saying_what_was_
     items = client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["items"]
     assert [(item["externalIdValue"], item["errorType"], item["outcomeSummary"]) for item in items
             if item["errorType"]] == [("Staff", "ImportAttributeValueError", (
-                "The directory answered member in ranges, but no range to a read of member;range=4-*; only its "
-                "first 4 values were imported."))]
+                "The directory answered member in ranges, but not the range a read of member;range=4-* asks for; "
+                "only its first 4 values were imported."))]
     group = objects(client, admin, system_id)["Staff"]
     members = client.get(f"{SYSTEMS}/{system_id}/connector-space/{group['id']}/attributes/member/values",
                          headers=admin, query_string={"pageSize": 100}).json

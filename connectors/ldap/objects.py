@@ -108,7 +108,8 @@ def typed(value, attribute_type: AttributeType):
 
 def complete_ranges(directory: Directory, dn: str, attributes) -> tuple[dict, list[str]]:
     """The entry's attributes with each one answered in ranges read whole, under its own name; and, for one whose
-    next range the directory did not answer, that only the values read are kept (told, never a silent loss)."""
+    next range the directory did not answer (or answered another), that only the values read are kept (told,
+    never a silent loss)."""
     ranged = [name for name in attributes if ";" in name and RANGED.fullmatch(name)]
     if not ranged:
         return attributes, []
@@ -122,9 +123,9 @@ def complete_ranges(directory: Directory, dn: str, attributes) -> tuple[dict, li
             directory.deadline.restart()
             more = directory.read(dn, [asked]) or {}
             answered = next((RANGED.fullmatch(other) for other in more if RANGED.fullmatch(other)), None)
-            if answered is None:
-                problems.append(f"The directory answered {part['name']} in ranges, but no range to a read of "
-                                f"{asked}; only its first {len(values):,} values were imported.")
+            if answered is None or int(answered["start"]) != int(end) + 1:  # else a peer could loop it for ever
+                problems.append(f"The directory answered {part['name']} in ranges, but not the range a read of "
+                                f"{asked} asks for; only its first {len(values):,} values were imported.")
                 break
             values.extend(more[answered.string])
             end = answered["end"]
