@@ -12,7 +12,7 @@ from sqlalchemy import text
 from conftest import SYSTEMS, TEST_ENCRYPTION_KEY
 from hostile_ldap import BASE, NAMING_CONTEXT, Search, done, entry, hostile_directory
 from importing import imported, new_system, run_queued, select_type, set_values
-from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX
+from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, person
 from database import db
 from task_queues import redis_queue_url, stopped, worker_process
 
@@ -252,7 +252,20 @@ def ldap_system(client, admin, directory) -> tuple[int, int]:
 
 def test_an_ldap_full_import_reads_the_selected_container(client, admin, app, ldap_directory, caplog):
     system_id, profile_id = ldap_system(client, admin, ldap_directory)
-    activity = ran(client, admin, app, system_id, profile_id)
+    # A person outside the container, and an alias of her inside it: the alias is not a person, and what it
+    # names lies outside the scope.
+    outside, alias = f"uid=erin,ou=Groups,{SUFFIX}", f"uid=erin,ou=People,{SUFFIX}"
+    ldap_directory.tool("ldapadd", person("erin", f"ou=Groups,{SUFFIX}", 10005, "Erin", "Evans") + f"""
+dn: {alias}
+objectClass: alias
+objectClass: extensibleObject
+uid: erin
+aliasedObjectName: {outside}
+""")
+    try:
+        activity = ran(client, admin, app, system_id, profile_id)
+    finally:
+        ldap_directory.tool("ldapdelete", "", alias, outside)
     assert activity["status"] == "Complete", activity
     found = objects(client, admin, system_id)
     assert set(found) == {"alice", "bob", "carol"}

@@ -33,6 +33,10 @@ MAX_MESSAGE_BYTES = 16 * 1024 * 1024
 LDAP_MESSAGE = 0x30  # every LDAPMessage is a BER SEQUENCE (RFC 4511 4.1.1)
 PAGE_SIZE = 500  # entries a page of a search holds (RFC 2696); Active Directory answers at most 1,000
 PAGED_RESULTS = "1.2.840.113556.1.4.319"
+# Searches read the entries where they are, never what an alias names (ldap3 dereferences by default): an import
+# reads only what lies in its containers, and a directory that dereferences re-reads its aliases for each page
+# (slapd took fifteen times as long to answer a search of 100,000 entries).
+ALIASES = ldap3.DEREF_NEVER
 LIMITS_EXCEEDED = {3, 4, 11}  # timeLimitExceeded, sizeLimitExceeded, adminLimitExceeded (RFC 4511 4.1.9)
 INVALID_CREDENTIALS = 49
 # What OpenSSL said, within what ldap3 wraps around it: "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify
@@ -203,7 +207,7 @@ class Directory:
             if each_step:
                 self.deadline.restart()
             self.ask(f"search {base or 'the RootDSE'}", self.connection.search, base, search_filter, scope,
-                     attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie)
+                     attributes=attributes, paged_size=PAGE_SIZE, paged_cookie=cookie, dereference_aliases=ALIASES)
             result = self.connection.result
             if result["result"] in LIMITS_EXCEEDED:  # entries came, but not all of them
                 said = f" It said: {result['message']}" if result.get("message") else ""
