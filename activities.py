@@ -5,6 +5,7 @@ process) and, with each batch, that it is still at work (``heartbeat``). A run w
 when the activity is seen again (``seen``): its process no longer runs on this host, or it has not been heard
 from for ``STALE_SECONDS``. It is then FailedWithError, saying how far it got, never InProgress forever.
 """
+import json
 import os
 import socket
 import uuid
@@ -12,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import Integer, Text, bindparam, cast, delete, func, insert, literal_column, or_, select, update
 from sqlalchemy.engine import Connection
 
-from database import db, write_transaction
+from database import JsonArrayRows, db, write_transaction
 from models import activities_table, activity_items_table, utcnow
 
 ACTIVITIES, ITEMS = activities_table, activity_items_table
@@ -167,12 +168,24 @@ def fail(connection: Connection, activity_id: str, message: str, started_by: str
                        .values(status=FAILED, error_message=message, message=message, completed=utcnow()))
 
 
-INSERT_ITEM = insert(ITEMS)
+# A batch's items in one statement, as connector_space inserts a batch's objects (and why): each item's
+# ``ITEM_FIELDS``, with its position, one array of one JSON array.
+ITEM_FIELDS = ("object_id", "external_id", "display_name", "object_type", "change_type", "error_type",
+               "outcome_summary")
+NEW_ITEMS = JsonArrayRows(bindparam("rows", type_=Text)).table_valued("value").alias("new_items")
+INSERT_ITEMS = insert(ITEMS).from_select(
+    ["activity_id", "position", *ITEM_FIELDS],
+    select(bindparam("activity_id", type_=Text), cast(NEW_ITEMS.c.value.op("->>")(literal_column("0")), Integer),
+           *(NEW_ITEMS.c.value.op("->>")(literal_column(str(position)))
+             for position in range(1, len(ITEM_FIELDS) + 1)))
+    .select_from(NEW_ITEMS))
 
 
-def items_rows(activity_id: str, first_position: int, items: list[dict]) -> list[dict]:
-    return [{"activity_id": activity_id, "position": position, **item}
+def add_items(connection: Connection, activity_id: str, first_position: int, items: list[dict]):
+    """The items, the activity's from ``first_position`` on."""
+    rows = [(position, *(item[field] for field in ITEM_FIELDS))
             for position, item in enumerate(items, start=first_position)]
+    connection.execute(INSERT_ITEMS, {"activity_id": activity_id, "rows": json.dumps(rows, ensure_ascii=False)})
 
 
 def forget_items(connection: Connection, system_id: int):

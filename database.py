@@ -13,8 +13,10 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData, event
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.sql import Executable
+from sqlalchemy.sql.functions import FunctionElement
 
 MIGRATIONS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "migrations")
 
@@ -225,3 +227,21 @@ def for_driver(statement: Executable, keys: tuple[str, ...], dialect: Dialect):
         return parameters
 
     return compiled.string, convert
+
+
+class JsonArrayRows(FunctionElement):
+    """The elements of a JSON array, one row each in a column ``value``: each store's own function for it."""
+
+    inherit_cache = True
+
+
+@compiles(JsonArrayRows, "postgresql")
+def json_rows_on_postgresql(element, compiler, **kw):
+    # A set-returning function's column takes its alias's name on PostgreSQL: a subquery names it ``value``.
+    array = compiler.process(element.clauses, **kw)
+    return f"(SELECT value FROM jsonb_array_elements(CAST({array} AS jsonb)) AS value)"
+
+
+@compiles(JsonArrayRows, "sqlite")
+def json_rows_on_sqlite(element, compiler, **kw):
+    return f"json_each({compiler.process(element.clauses, **kw)})"

@@ -13,10 +13,9 @@ from datetime import datetime
 from marshmallow import ValidationError
 from sqlalchemy import Text, bindparam, delete, false, insert, literal, select, update
 from sqlalchemy.engine import Connection
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
 
 from connectors.interface import DiscoveredAttribute, DiscoveredObjectType, DiscoveredSchema
+from database import JsonArrayRows
 from errors import NotFound
 from history import Change
 from models import UTCDateTime, attributes_table, object_types_table, utcnow
@@ -259,24 +258,6 @@ def compare(stored: list[StoredObjectType], discovered: DiscoveredSchema) -> Com
 NEW_TYPE = insert(TYPES)
 RENAME_TYPE = update(TYPES).where(TYPES.c.id == bindparam("type_id")).values(name=bindparam("new_name"))
 DELETE_TYPE = delete(TYPES).where(TYPES.c.id == bindparam("type_id"))
-
-
-class JsonArrayRows(FunctionElement):
-    """The elements of a JSON array, one row each in a column ``value``: each store's own function for it."""
-
-    inherit_cache = True
-
-
-@compiles(JsonArrayRows, "postgresql")
-def json_rows_on_postgresql(element, compiler, **kw):
-    # A set-returning function's column takes its alias's name on PostgreSQL: a subquery names it ``value``.
-    array = compiler.process(element.clauses, **kw)
-    return f"(SELECT value FROM jsonb_array_elements(CAST({array} AS jsonb)) AS value)"
-
-
-@compiles(JsonArrayRows, "sqlite")
-def json_rows_on_sqlite(element, compiler, **kw):
-    return f"json_each({compiler.process(element.clauses, **kw)})"
 
 
 # A schema import's new attributes, in one statement: their definitions as one JSON array (``rows``), each with

@@ -166,6 +166,26 @@ def test_a_mariadb_table_imports_its_selected_columns_typed_and_a_re_import_conv
     assert objects(client, admin, system_id) == after
 
 
+def test_a_nul_in_an_id_leaves_its_object_out_and_a_display_name_keeps_the_rest(client, admin, app):
+    # MariaDB keeps a NUL in text; PostgreSQL's text cannot, and SQLite's JSON functions end a string at one.
+    tables = (*MARIADB_TABLES[:3], """INSERT INTO people (id, login, name) VALUES
+        (1, 'ann', 'Ann\\0Archer'), (2, 'b\\0b', 'Bob'), (3, 'cat', 'Cat')""")
+    with mariadb_database(*tables) as database, \
+            mariadb_user(PASSWORD, f"GRANT SELECT ON {database}.* TO {{user}}") as user:
+        system_id, profile_id = sql_system(client, admin, "MySQL", MARIADB, database, user)
+        activity = ran(client, admin, app, system_id, profile_id)
+    assert activity["status"] == "CompleteWithError" and counted(activity) == (2, 0, 0, 0, 1), activity
+    found = objects(client, admin, system_id)
+    assert set(found) == {"1", "3"}
+    assert found["1"]["displayName"] == "Ann\ufffdArcher"
+    assert shown(detail(client, admin, system_id, found["1"]["id"])["attributeValues"])["name"] == (
+        "stringValue", "Ann\x00Archer")
+    items = client.get(f"{ACTIVITIES}/{activity['id']}/items", headers=admin).json["items"]
+    [refused] = [item for item in items if item["errorType"] not in (None, "NotSet")]
+    assert (refused["externalIdValue"], refused["errorType"]) == ("2", "ImportAttributeValueError")
+    assert "NUL" in refused["outcomeSummary"]
+
+
 SCIM_TOKEN = "scim-" + secrets.token_urlsafe(24)
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
