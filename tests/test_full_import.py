@@ -14,6 +14,7 @@ from hostile_ldap import BASE, NAMING_CONTEXT, Search, done, entry, hostile_dire
 from importing import imported, new_system, run_queued, select_type, set_values
 from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, person
 from database import db
+from full_import import BATCH_OBJECTS
 from task_queues import redis_queue_url, stopped, worker_process
 
 PEOPLE = f"ou=People,{SUFFIX}"
@@ -322,7 +323,9 @@ def test_a_worker_killed_mid_import_leaves_whole_batches_and_a_failed_activity(c
     assert seen["configurationVersion"] == version < newest_version(client, admin, system_id)
     assert "stopped after" in seen["errorMessage"]
     held = client.get(f"{SYSTEMS}/{system_id}/connector-space/count", headers=admin).json
-    assert 0 < held < rows and held % 500 == 0  # whole batches, no half of one
+    with app.app_context():
+        batch = BATCH_OBJECTS[db.engine.dialect.name]
+    assert 0 < held < rows and held % batch == 0  # whole batches, no half of one
     assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["objectCount"] == held
     again = ran(client, admin, app, system_id, profile_id)
     assert again["status"] == "Complete" and again["totalAdded"] == rows - held
