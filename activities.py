@@ -13,10 +13,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, Text, bindparam, cast, delete, func, insert, literal_column, or_, select, update
+from sqlalchemy import Text, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from database import JsonArrayRows, db, write_transaction
+from database import db, insert_json_rows, write_transaction
 from models import activities_table, activity_items_table, utcnow
 
 ACTIVITIES, ITEMS = activities_table, activity_items_table
@@ -168,17 +168,11 @@ def fail(connection: Connection, activity_id: str, message: str, started_by: str
                        .values(status=FAILED, error_message=message, message=message, completed=utcnow()))
 
 
-# A batch's items in one statement, as connector_space inserts a batch's objects (and why): each item's
-# ``ITEM_FIELDS``, with its position, one array of one JSON array.
+# A batch's items in one statement, as connector_space inserts a batch's objects: each item its position and
+# its ``ITEM_FIELDS``, one JSON array.
 ITEM_FIELDS = ("object_id", "external_id", "display_name", "object_type", "change_type", "error_type",
                "outcome_summary")
-NEW_ITEMS = JsonArrayRows(bindparam("rows", type_=Text)).table_valued("value").alias("new_items")
-INSERT_ITEMS = insert(ITEMS).from_select(
-    ["activity_id", "position", *ITEM_FIELDS],
-    select(bindparam("activity_id", type_=Text), cast(NEW_ITEMS.c.value.op("->>")(literal_column("0")), Integer),
-           *(NEW_ITEMS.c.value.op("->>")(literal_column(str(position)))
-             for position in range(1, len(ITEM_FIELDS) + 1)))
-    .select_from(NEW_ITEMS))
+INSERT_ITEMS = insert_json_rows(ITEMS, ("position", *ITEM_FIELDS), activity_id=bindparam("activity_id", type_=Text))
 
 
 def add_items(connection: Connection, activity_id: str, first_position: int, items: list[dict]):

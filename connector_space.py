@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Integer, Text, bindparam, cast, delete, func, insert, literal, literal_column, or_, select, text, update
+from sqlalchemy import Integer, bindparam, delete, func, insert, literal, or_, select, text, update
 from sqlalchemy.engine import Connection
 
 from connectors.interface import AttributeType, ImportedObject
-from database import JsonArrayRows
+from database import insert_json_rows
 from models import (
     UTCDateTime,
     attributes_table,
@@ -128,21 +128,12 @@ EXISTING_POSTGRESQL = text(
     " CROSS JOIN LATERAL (SELECT id, external_id, values_digest, status FROM connector_space_objects"
     " WHERE connected_system_id = :system_id AND object_type_id = :object_type_id"
     " AND external_id = wanted.external_id LIMIT 1) AS found")
-# A batch's new objects in one statement: their fields (``NEW_OBJECT_FIELDS``, in order) as one JSON array of
-# arrays. One INSERT a row cost SQLAlchemy's and the driver's work for each, under the store's write lock, and
-# the driver let go of the interpreter's lock at each row, so that the connector's reading thread took it and
-# each row waited for it again: a batch held SQLite's write lock for 20 to 70 ms, and every PUT waited for it.
+# A batch's new objects in one statement, their fields (``NEW_OBJECT_FIELDS``, in order) one JSON array each:
+# with one INSERT a row, a batch held SQLite's write lock for 20 to 70 ms, and every PUT waited for it.
 NEW_OBJECT_FIELDS = ("id", "object_type_id", "partition_id", "external_id", "secondary_external_id", "display_name",
                      "attribute_values", "values_digest")
-NEW_OBJECTS = JsonArrayRows(bindparam("rows", type_=Text)).table_valued("value").alias("new_objects")
-INTEGER_FIELDS = {"object_type_id", "partition_id"}
-INSERT_OBJECTS = insert(OBJECTS).from_select(
-    [*NEW_OBJECT_FIELDS, "connected_system_id", "status", "created"],
-    select(*(cast(field, Integer) if name in INTEGER_FIELDS else field
-             for name, field in ((name, NEW_OBJECTS.c.value.op("->>")(literal_column(str(position))))
-                                 for position, name in enumerate(NEW_OBJECT_FIELDS))),
-           bindparam("system_id", type_=Integer), literal(NORMAL), bindparam("created", type_=UTCDateTime()))
-    .select_from(NEW_OBJECTS))
+INSERT_OBJECTS = insert_json_rows(OBJECTS, NEW_OBJECT_FIELDS, connected_system_id=bindparam("system_id", type_=Integer),
+                                  status=literal(NORMAL), created=bindparam("created", type_=UTCDateTime()))
 UPDATE_OBJECT = (update(OBJECTS).where(OBJECTS.c.id == bindparam("object_id"))
                  .values(partition_id=bindparam("partition"), secondary_external_id=bindparam("secondary"), display_name=bindparam("name"),
                          attribute_values=bindparam("text"), values_digest=bindparam("digest"),

@@ -10,7 +10,7 @@ from contextlib import contextmanager, nullcontext
 from flask import current_app
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import MetaData, event
+from sqlalchemy import Integer, MetaData, Table, Text, bindparam, cast, event, insert, literal_column, select
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.compiler import compiles
@@ -245,3 +245,21 @@ def json_rows_on_postgresql(element, compiler, **kw):
 @compiles(JsonArrayRows, "sqlite")
 def json_rows_on_sqlite(element, compiler, **kw):
     return f"json_each({compiler.process(element.clauses, **kw)})"
+
+
+def insert_json_rows(table: Table, fields: tuple[str, ...], **constants):
+    """An INSERT of many rows in one statement: each row a JSON array of its ``fields``' values, in order, and
+    all of them one JSON array bound as ``rows``; ``constants`` give the other columns, the same in every row.
+    One INSERT a row cost SQLAlchemy's and the driver's work for each, under the store's write lock, and the
+    driver let go of the interpreter at each row, so that another thread took it and each row waited for it
+    again. A value comes out of JSON as text: an integer column's is cast back."""
+    rows = JsonArrayRows(bindparam("rows", type_=Text)).table_valued("value").alias("new_rows")
+
+    def field(position: int, name: str):
+        value = rows.c.value.op("->>")(literal_column(str(position)))
+        return cast(value, Integer) if isinstance(table.c[name].type, Integer) else value
+
+    return insert(table).from_select(
+        [*fields, *constants],
+        select(*(field(position, name) for position, name in enumerate(fields)), *constants.values())
+        .select_from(rows))
