@@ -13,11 +13,14 @@ run, objects a second over the whole run (the activity's executed to completed),
 it (user and system, from /proc: steadier than the wall clock on a shared machine), its peak RSS (VmHWM) and
 the load average. During the first LDAP import it PUTs another system and this one without pause, through
 the service served by gunicorn as bench/run.py serves it (its gunicorn.conf.py; its log in bench/results),
-and prints their p50 and p99 beside those of the same PUTs with no import running.
+from a client process of its own, and prints their p50 and p99, all of them and the other system's alone,
+beside those of the same PUTs with nothing else running and with one core kept busy by a loop (a control: how
+much of the difference is merely a busy machine).
 """
 import argparse
 import http.client
 import json
+import multiprocessing
 import os
 import shutil
 import signal
@@ -26,9 +29,8 @@ import subprocess
 import sys
 import tempfile
 import textwrap
-import threading
 import time
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, nullcontext
 from pathlib import Path
 
 import psycopg
@@ -44,6 +46,7 @@ SYSTEMS = "/api/v1/synchronisation/connected-systems"
 POSTGRES = os.environ.get("JIM_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432")
 ATTRIBUTES = ("cn", "sn", "givenName", "mail", "telephoneNumber", "title", "description", "employeeNumber",
               "departmentNumber")  # and uid, the external id: 10 selected
+IDLE_PUTS = 2000  # PUTs measured with no import running: enough for a steady 99th percentile
 
 
 def entries_ldif(count: int, suffix: str) -> str:
@@ -177,10 +180,10 @@ def peak_rss_mib(pid: int) -> float:
     return float("nan")
 
 
-def put_times(server, api_key: str, system_ids: list[int], stop: threading.Event | None, count: int) -> list[float]:
+def put_times(base: str, api_key: str, system_ids: list[int], stop=None, count: int = 0) -> list[float]:
     """Seconds each PUT of a description took through gunicorn, over one kept-alive connection as a client's,
-    round robin over the systems, until ``stop`` or ``count``."""
-    host, port = server.base.removeprefix("http://").split(":")
+    round robin over the systems, until ``stop`` (an event) is set or ``count`` PUTs are done."""
+    host, port = base.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=30)
     headers = {"X-Api-Key": api_key, "Content-Type": "application/json", "Accept": "application/json"}
     times, n = [], 0
@@ -199,15 +202,50 @@ def put_times(server, api_key: str, system_ids: list[int], stop: threading.Event
     return times
 
 
+def put_times_into(base: str, api_key: str, system_ids: list[int], stop, into):
+    into.put(put_times(base, api_key, system_ids, stop))
+
+
+@contextmanager
+def putting(server, api_key: str, system_ids: list[int], times: list[float]):
+    """PUTs without pause while the block runs, from a process of their own (in this one, the bench's own
+    polling of the run's progress would take the interpreter from the client and add to its times); their
+    times added to ``times`` once the block is over."""
+    spawn = multiprocessing.get_context("spawn")
+    stop, into = spawn.Event(), spawn.Queue()
+    client = spawn.Process(target=put_times_into, args=(server.base, api_key, system_ids, stop, into))
+    client.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        times.extend(into.get(timeout=60))
+        client.join(10)
+
+
+@contextmanager
+def one_core_busy():
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        yield
+    finally:
+        loop.kill()
+        loop.wait()
+
+
 def quantiles(times: list[float]) -> str:
-    if len(times) < 2:
+    """p50 and p99 of all the PUTs, and of those of the other system (every other one, from the first)."""
+    if len(times) < 4:
         return "n/a"
-    cuts = statistics.quantiles(times, n=100)
-    return f"p50 {cuts[49] * 1000:.1f} ms, p99 {cuts[98] * 1000:.1f} ms over {len(times)} PUTs"
+    every, other = statistics.quantiles(times, n=100), statistics.quantiles(times[0::2], n=100)
+    return (f"p50 {every[49] * 1000:5.1f} ms, p99 {every[98] * 1000:5.1f} ms over {len(times):,} PUTs; "
+            f"the other system's p50 {other[49] * 1000:5.1f} ms, p99 {other[98] * 1000:5.1f} ms")
 
 
-def measured_run(service: Service, worker: subprocess.Popen, system_id: int, profile_id: int) -> dict:
-    """The run's activity, with the CPU seconds the worker spent on it (from when its start is over)."""
+def measured_run(service: Service, worker: subprocess.Popen, system_id: int, profile_id: int,
+                 alongside=nullcontext()) -> dict:
+    """The run's activity, with the CPU seconds the worker spent on it (from when its start is over), with
+    ``alongside`` entered for the run alone."""
     before = cpu_seconds(worker.pid)
     while True:  # the worker's start (imports, the app) is not the run's
         time.sleep(0.5)
@@ -215,7 +253,8 @@ def measured_run(service: Service, worker: subprocess.Popen, system_id: int, pro
         if now - before < 0.02:
             break
         before = now
-    activity = service.run(system_id, profile_id)
+    with alongside:
+        activity = service.run(system_id, profile_id)
     return {**activity, "cpu": cpu_seconds(worker.pid) - before}
 
 
@@ -318,21 +357,16 @@ def bench_ldap(service: Service, store_name: str, found):
     RESULTS.mkdir(exist_ok=True)
     with gunicorn(f"full-import-{store_name}", "wsgi:app", "/api/v1/health/live",
                   {**os.environ, **service.environment, "PYTHONUNBUFFERED": "1"}) as server:
-        key = service.headers["X-Api-Key"]
-        idle = put_times(server, key, [other, system_id], None, 300)
-        stop = threading.Event()
+        key, ids = service.headers["X-Api-Key"], [other, system_id]
+        idle = put_times(server.base, key, ids, count=IDLE_PUTS)
+        with one_core_busy():
+            busy = put_times(server.base, key, ids, count=IDLE_PUTS)
         during: list[float] = []
         with service.worker() as worker:
-            putting = threading.Thread(target=lambda: during.extend(put_times(server, key, [other, system_id],
-                                                                                stop, 0)))
-            putting.start()
-            try:
-                activity = measured_run(service, worker, system_id, profile_id)
-            finally:
-                stop.set()
-                putting.join()
+            activity = measured_run(service, worker, system_id, profile_id, putting(server, key, ids, during))
             report(store_name, "ldap", "first", activity, peak_rss_mib(worker.pid))
     print(f"{store_name:10} PUTs through gunicorn, idle:            {quantiles(idle)}", flush=True)
+    print(f"{store_name:10} PUTs through gunicorn, one core busy:   {quantiles(busy)}", flush=True)
     print(f"{store_name:10} PUTs through gunicorn, during import:   {quantiles(during)}", flush=True)
     with service.worker() as worker:
         report(store_name, "ldap", "unchanged", measured_run(service, worker, system_id, profile_id),
