@@ -126,15 +126,16 @@ HANDOVER_WAITING = 4
 HANDOVER_SECONDS = 0.2  # a slow system's objects are handed over this often, however few
 
 
-def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
-                 step_seconds: float) -> Iterator[ImportedObject]:
+def read_objects(connector: Connector, settings: Settings, scope: ReadScope, step_seconds: float,
+                 may_read: threading.Event | None = None) -> Iterator[ImportedObject]:
     """The objects in ``scope``, as the connector reads them, each step (a page, a fetch of rows) finished
     within ``step_seconds`` or ``Unreachable``; however long the whole read takes.
 
     The connector reads on a thread of its own, a bounded queue ahead of the caller, so that no library that
     ignores a timeout can hold the caller past a step's time; what it raises is scrubbed of the secrets, as
     ``run`` scrubs. Closing the iterator, or a step that does not finish in time, cuts the connections under the
-    connector, as ``run`` does.
+    connector, as ``run`` does. While ``may_read`` is clear, the reading thread takes no further object from
+    the connector, so that it leaves the interpreter to the caller.
     """
     handed: queue.Queue = queue.Queue(HANDOVER_WAITING)
     stopped = threading.Event()
@@ -154,6 +155,8 @@ def read_objects(connector: Connector, settings: Settings, scope: ReadScope,
         batch, since = [], time.monotonic()
         try:
             for found in connector.read_objects(settings, scope, deadline):
+                if may_read is not None:
+                    may_read.wait()
                 batch.append(found)
                 if len(batch) >= HANDOVER_OBJECTS or time.monotonic() - since >= HANDOVER_SECONDS:
                     if not hand(batch):

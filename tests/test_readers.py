@@ -4,6 +4,7 @@ A reader yields the objects in a run's scope, typed as their attributes, through
 bounds each step and scrubs secrets from what fails. No store is involved: these run once.
 """
 import secrets
+import threading
 import time
 import uuid
 from datetime import UTC, datetime
@@ -185,6 +186,20 @@ def test_file_rows_are_read_one_by_one_and_the_run_may_name_its_own_file(tmp_pat
     with pytest.raises(Refused, match="outside the connector files folder"):
         read(1, values, ReadScope((FILE_TYPE,), file_path="../escape.csv"), files_root=tmp_path)
 
+
+
+def test_the_reading_thread_takes_no_object_while_its_caller_asks_it_to_wait(tmp_path):
+    (tmp_path / "many.csv").write_text("id,name,groups,age\n" + "".join(f"{n},P{n},,1\n" for n in range(2000)))
+    settings = Settings({101: "many.csv", 102: ","}, (), tmp_path)
+    may_read, taken = threading.Event(), []
+    objects = runner.read_objects(CONNECTORS[1], settings, ReadScope((FILE_TYPE,)), 10, may_read)
+    consumer = threading.Thread(target=lambda: taken.extend(found.external_id for found in objects))
+    consumer.start()
+    time.sleep(runner.HANDOVER_SECONDS * 3)  # long enough for it to hand over a batch, were it reading
+    assert taken == []
+    may_read.set()
+    consumer.join(10)
+    assert taken == [str(n) for n in range(2000)]
 
 SCIM_TOKEN = "scim-" + secrets.token_urlsafe(24)
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
