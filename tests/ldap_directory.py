@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from servers import free_port
+from servers import free_port, stopped
 from throwaway_server import run_until_stopped
 
 SLAPD = "/usr/sbin/slapd"
@@ -309,12 +309,7 @@ def running_directory(folder: Path, tree: bool = True, certificate_names: tuple[
             directory.tool("ldapadd", tree_ldif())
         yield directory
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stopped(process)
         log.close()
 
 

@@ -29,6 +29,7 @@ import pytest
 
 from connectors.ldap.connection import VerifiedTls
 from ldap_directory import write_certificates
+from servers import stopped
 from throwaway_server import run_until_stopped
 
 SAMBA, SAMBA_TOOL, LDBADD = "/usr/sbin/samba", "/usr/bin/samba-tool", "/usr/bin/ldbadd"
@@ -307,12 +308,7 @@ def running_domain_controller(folder: Path):
         wait_until_listening(process, address, dc / "log" / "stdout.log")
         yield DomainController(address, dc, ca_pem)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stopped(process)
         log.close()
 
 

@@ -8,7 +8,7 @@ import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from servers import free_port
+from servers import free_port, stopped
 
 COMMAND = Path(sys.executable).with_name("scim2-server")
 
@@ -34,12 +34,7 @@ def scim_provider(bearer_token: str, folder: Path | None = None, schemas: list |
         wait_until_serving(base, process)
         yield base
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stopped(process)
 
 
 def wait_until_serving(base: str, process: subprocess.Popen, seconds: float = 30):

@@ -12,6 +12,17 @@ from pathlib import Path
 PROJECT = Path(__file__).resolve().parent.parent
 
 
+def stopped(process: subprocess.Popen, seconds: float = 10):
+    """The process ended: asked to (SIGTERM), then killed if it has not within ``seconds``."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=seconds)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -68,12 +79,7 @@ def gunicorn_server(database_url: str, encryption_key: str, *args: str, env: dic
         wait_until_live(base, process)
         yield Server(base, process)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stopped(process, 30)
         if log_path:
             log.close()
 

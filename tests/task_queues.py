@@ -50,13 +50,3 @@ def worker_process(app_config: dict, log_path, **environment) -> subprocess.Pope
     with open(log_path, "wb") as log:
         return subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "worker"], cwd=PROJECT,
                                 env=variables, stdout=log, stderr=subprocess.STDOUT)
-
-
-def stopped(process: subprocess.Popen):
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()

@@ -15,7 +15,8 @@ from importing import imported, new_system, run_queued, select_type, set_values
 from ldap_directory import ADMIN_DN, SERVICE_DN, SERVICE_PASSWORD, SUFFIX, person
 from database import db
 from full_import import BATCH_OBJECTS
-from task_queues import redis_queue_url, stopped, worker_process
+from servers import stopped
+from task_queues import redis_queue_url, worker_process
 
 PEOPLE = f"ou=People,{SUFFIX}"
 ACTIVITIES = "/api/v1/activities"

@@ -13,9 +13,9 @@ import redis
 
 from conftest import REDIS_URL, TEST_ENCRYPTION_KEY, redis_or_skip
 from importing import run_queued
-from servers import PROJECT, free_port
+from servers import PROJECT, free_port, stopped
 from silent import silent_server
-from task_queues import redis_queue_url, stopped, worker_process
+from task_queues import redis_queue_url, worker_process
 from test_full_import import ACTIVITIES, PEOPLE_CSV, csv_system, execute, objects
 
 
