@@ -29,6 +29,7 @@ REDIS_TIMEOUT_SECONDS = 5
 # from 29 ms to 21 with this (bench/full_import.py). On PostgreSQL, whose writers lock only their rows, it only
 # cost the web workers CPU (their 99th percentile, 13 ms, became 16).
 SWITCH_INTERVAL_SECONDS = 0.0002
+REDIS_SCHEMES = ("redis://", "rediss://", "unix://")  # as redis-py's from_url reads them
 NOT_QUEUED = "The task queue cannot be reached, so the run was not queued; try again shortly."
 
 
@@ -39,11 +40,15 @@ def queue_for(url: str):
     from huey import RedisHuey, SqliteHuey  # noqa: PLC0415
     from redis import ConnectionPool  # noqa: PLC0415
 
-    if url.startswith(("redis://", "rediss://", "unix://")):
+    if url.startswith(REDIS_SCHEMES):
         pool = ConnectionPool.from_url(url, socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
                                        socket_timeout=REDIS_TIMEOUT_SECONDS)
         return RedisHuey(QUEUE_NAME, connection_pool=pool, results=False)
-    return SqliteHuey(QUEUE_NAME, filename=url.removeprefix("sqlite:///"), results=False)
+    return SqliteHuey(QUEUE_NAME, filename=sqlite_file(url), results=False)
+
+
+def sqlite_file(url: str) -> str:
+    return url.removeprefix("sqlite:///")
 
 
 def init_app(app):
@@ -88,10 +93,10 @@ def queue_errors() -> tuple:
 
 def location(url: str) -> str:
     """Where the queue is, for an operator: Redis's host and port (never its password), or SQLite's file."""
+    if not url.startswith(REDIS_SCHEMES):
+        return sqlite_file(url)
     parts = urlsplit(url)
-    if parts.scheme.startswith("redis"):
-        return f"{parts.hostname}:{parts.port or 6379}"
-    return url.removeprefix("sqlite:///")
+    return f"{parts.hostname}:{parts.port or 6379}" if parts.hostname else parts.path
 
 
 def enqueue(activity_id: str, task_id: str):

@@ -83,12 +83,15 @@ def test_a_run_whose_task_the_queue_lost_fails_when_the_system_is_executed_again
     assert done["status"] == "Complete" and done["totalAdded"] == 3
 
 
-@pytest.fixture(params=["refused", "silent", "wrong password"])
-def unreachable_queue(request):
-    """A Redis URL nobody answers on: a port that refuses, a server that accepts and never replies, or the
-    machine's Redis, which asks for no password, given one (refused: never shown)."""
+@pytest.fixture(params=["refused", "silent", "wrong password", "no socket"])
+def unreachable_queue(request, tmp_path):
+    """A Redis URL nobody answers on: a port that refuses, a server that accepts and never replies, the
+    machine's Redis, which asks for no password, given one (refused: never shown), or a Unix socket that is
+    not there."""
     if request.param == "refused":
         yield f"redis://127.0.0.1:{free_port()}/0"
+    elif request.param == "no socket":
+        yield f"unix://{tmp_path / 'redis.sock'}?db=0"
     elif request.param == "wrong password":
         redis_or_skip()
         yield f"redis://jim:{QUEUE_PASSWORD}@{urlsplit(REDIS_URL).netloc.rpartition('@')[2]}/0"
@@ -127,5 +130,6 @@ def test_a_worker_whose_queue_cannot_be_reached_says_so_and_stops(unreachable_qu
     assert ended.returncode != 0
     said = ended.stdout + ended.stderr
     where = urlsplit(unreachable_queue)
-    assert f"The task queue at {where.hostname}:{where.port} cannot be reached" in said
+    shown = f"{where.hostname}:{where.port}" if where.hostname else where.path
+    assert f"The task queue at {shown} cannot be reached" in said
     assert QUEUE_PASSWORD[-8:] not in said
