@@ -63,9 +63,9 @@ def scrub(message: str, secrets: tuple[str, ...]) -> str:
 
     A secret shorter than the run is hidden where it stands whole, not inside a longer word of letters and
     digits: hidden everywhere, a one-letter password would mask that letter in every word of the message, and
-    a word that merely holds it does not tell it.
+    a word that merely holds it does not tell it. An empty secret has nothing to hide.
     """
-    for secret in secrets:
+    for secret in filter(None, secrets):
         for form in {secret, json.dumps(secret)[1:-1], quote(secret, safe="")}:
             if len(form) < SECRET_RUN:
                 message = re.sub(rf"(?<!\w){re.escape(form)}(?!\w)", HIDDEN, message)

@@ -153,6 +153,19 @@ def test_sql_mariadb_reads_its_booleans_as_booleans():
     ]
 
 
+@pytest.mark.parametrize("database_type", ["PostgreSQL", "MySQL"])
+@pytest.mark.parametrize("gone", ["table", "column"])
+def test_sql_a_table_or_column_dropped_since_the_schema_import_asks_for_it_again(database_type, gone):
+    made = ("CREATE TABLE accounts (id integer PRIMARY KEY, login text)" if gone == "column"
+            else "CREATE TABLE others (id integer PRIMARY KEY)")
+    databases, server = ((postgres_database, POSTGRES) if database_type == "PostgreSQL"
+                         else (mariadb_database, MARIADB))
+    kind = ObjectTypeScope("accounts", ACCOUNT_TYPE.attributes[:3], "id")  # tags: the column not there
+    with databases(made) as database, pytest.raises(Refused) as refused:  # an empty password: nothing to hide
+        read(2, sql_values(database_type, server, database), ReadScope((kind,)), secret_ids=(206,))
+    assert refused.value.message == ("The database no longer has the table or view accounts, or one of its "
+                                     "selected columns: import its schema again.")
+
 def test_sql_errors_are_scrubbed_of_the_password():
     password = "Pw-" + secrets.token_hex(12)
     # The server quotes the database it refuses: here, one named as the password is.

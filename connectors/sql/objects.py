@@ -6,7 +6,7 @@ PyMySQL's read timeout: a step never waits longer than the Connection Timeout.
 """
 from collections.abc import Iterator
 
-from sqlalchemy import column, select, table
+from sqlalchemy import column, exc, select, table
 
 from connectors.interface import Deadline, ImportedObject, ReadScope, Refused, Settings
 from connectors.sql import DATABASE_TYPE, SCHEMA
@@ -14,6 +14,9 @@ from connectors.sql.discovery import DRIVERS, driver_errors, engine_for
 from connectors.values import from_native, imported
 
 FETCH_ROWS = 1000
+# The SQLSTATEs of a table and of a column that are not there, PostgreSQL's and MySQL's: the database changed
+# since its schema was imported, and running again will not mend that.
+NOT_THERE = {"42P01", "42703", "42S02", "42S22"}
 
 
 def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> Iterator[ImportedObject]:
@@ -30,7 +33,14 @@ def read_objects(settings: Settings, scope: ReadScope, deadline: Deadline) -> It
                 rows = table(object_type.name, *(column(name) for name in names), schema=schema)
                 statement = select(*rows.c).order_by(rows.c[object_type.external_id])
                 deadline.restart()
-                result = connection.execution_options(stream_results=True, yield_per=FETCH_ROWS).execute(statement)
+                try:
+                    result = connection.execution_options(stream_results=True,
+                                                          yield_per=FETCH_ROWS).execute(statement)
+                except exc.DBAPIError as error:
+                    if getattr(error.orig, "sqlstate", None) in NOT_THERE:
+                        raise Refused(f"The database no longer has the table or view {object_type.name}, or one of "
+                                      f"its selected columns: import its schema again.") from None
+                    raise
                 for fetched in result.partitions():
                     for row in fetched:
                         by_name = dict(zip(names, row))
