@@ -1,12 +1,15 @@
-"""A Redis database of the test's own for the task queue, and a real worker process consuming it.
+"""A Redis database of the test's own for the task queue, a Redis server of its own, and a real worker process
+consuming it.
 
 Redis is shared with other checkouts and runs, and Huey's queue has one name in every database: a test claims
 one of databases 1 to 15 (a key in database 0 says whose it is, for as long as the test runs), flushes it before
 and after, and gives it back.
 """
 import os
+import shutil
 import subprocess
 import sys
+import time
 import uuid
 from contextlib import contextmanager
 
@@ -14,7 +17,7 @@ import pytest
 import redis
 
 from conftest import REDIS_URL, TEST_ENCRYPTION_KEY, redis_or_skip
-from servers import PROJECT
+from servers import PROJECT, stopped
 
 CLAIM_SECONDS = 900  # a claim left by a run that was killed lapses
 
@@ -39,6 +42,34 @@ def redis_queue_url():
             own.close()
             if claims.get(f"jim-test-queue-db-{number}") == claim.encode():
                 claims.delete(f"jim-test-queue-db-{number}")
+
+
+@contextmanager
+def redis_server(port: int, folder):
+    """A Redis of the test's own on ``port``, keeping nothing on disk: one that a test may stop and start."""
+    found = shutil.which("redis-server")
+    if found is None:
+        message = "redis-server is not installed (Debian's package redis-server)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message} (CI needs it)", pytrace=False)
+        pytest.skip(message)
+    process = subprocess.Popen([found, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly",
+                                "no", "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with redis.Redis.from_url(url, socket_connect_timeout=1) as client:
+                    client.ping()
+                break
+            except redis.ConnectionError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"redis-server did not start on port {port}") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        stopped(process)
 
 
 def worker_process(app_config: dict, log_path, **environment) -> subprocess.Popen:

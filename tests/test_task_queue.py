@@ -15,7 +15,7 @@ from conftest import REDIS_URL, TEST_ENCRYPTION_KEY, redis_or_skip
 from importing import run_queued
 from servers import PROJECT, free_port, stopped
 from silent import silent_server
-from task_queues import redis_queue_url, worker_process
+from task_queues import redis_queue_url, redis_server, worker_process
 from test_full_import import ACTIVITIES, PEOPLE_CSV, csv_system, execute, objects
 
 
@@ -62,6 +62,30 @@ def test_a_worker_on_redis_runs_what_execute_queued(client, admin, app, app_conf
         stopped(worker)
     assert "RedisHuey" in log_path.read_text()
 
+
+def test_a_worker_whose_redis_went_away_takes_the_next_run_once_it_is_back(request, store, tmp_path):
+    port, log_path, worker = free_port(), tmp_path / "worker.log", None
+    try:
+        with redis_server(port, tmp_path) as url:
+            config = request.getfixturevalue("app_config")
+            config["JIM_TASK_QUEUE_URL"] = url
+            app = request.getfixturevalue("app")
+            client, admin = app.test_client(), request.getfixturevalue("admin")
+            system_id, _, profile_id = csv_system(client, admin, app, PEOPLE_CSV)
+            worker = worker_process(config, log_path)
+            first = execute(client, admin, system_id, profile_id)
+            assert progress_until_finished(client, admin, first.json["activityId"], worker, log_path)["status"] \
+                == "Complete"
+        time.sleep(2)  # its Redis gone, the worker fails to read its queue for a while
+        assert worker.poll() is None, log_path.read_text()
+        with redis_server(port, tmp_path):  # back, empty
+            again = execute(client, admin, system_id, profile_id)
+            assert again.status_code == 202, again.json
+            done = progress_until_finished(client, admin, again.json["activityId"], worker, log_path)
+        assert done["status"] == "Complete" and done["objectsProcessed"] == 3, done
+    finally:
+        if worker is not None:
+            stopped(worker)
 
 QUEUE_PASSWORD = "Queue-pw-" + secrets.token_hex(8)
 
