@@ -13,6 +13,7 @@ import redis
 from flask_migrate import upgrade
 from sqlalchemy import inspect, text
 
+from absent import absent
 from app import create_app
 from auth import create_key
 from config import Config
@@ -39,10 +40,7 @@ def postgres_url():
             connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE} WITH (FORCE)")
             connection.execute(f"CREATE DATABASE {POSTGRES_DATABASE}")
     except psycopg.OperationalError as error:
-        message = f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI needs it)", pytrace=False)
-        pytest.skip(message)
+        absent(f"PostgreSQL is not reachable at {POSTGRES_SERVER}: {error}")
     yield f"{POSTGRES_SERVER}/{POSTGRES_DATABASE}"
     with postgres_admin() as connection:
         connection.execute(f"DROP DATABASE IF EXISTS {POSTGRES_DATABASE} WITH (FORCE)")
@@ -188,10 +186,7 @@ def redis_or_skip():
         with redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2) as client:
             client.ping()
     except redis.RedisError as error:
-        message = f"Redis is not reachable at {REDIS_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{message} (CI needs it)", pytrace=False)
-        pytest.skip(message)
+        absent(f"Redis is not reachable at {REDIS_URL}: {error}")
 
 
 @pytest.fixture
