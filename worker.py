@@ -92,7 +92,8 @@ def queue_errors() -> tuple:
 
 
 def location(url: str) -> str:
-    """Where the queue is, for an operator: Redis's host and port (never its password), or SQLite's file."""
+    """Where the queue is, for an operator: Redis's host and port or its Unix socket's path (never its
+    password), or SQLite's file."""
     if not url.startswith(REDIS_SCHEMES):
         return sqlite_file(url)
     parts = urlsplit(url)

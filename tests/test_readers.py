@@ -166,6 +166,7 @@ def test_sql_a_table_or_column_dropped_since_the_schema_import_asks_for_it_again
     assert refused.value.message == ("The database no longer has the table or view accounts, or one of its "
                                      "selected columns: import its schema again.")
 
+
 def test_sql_errors_are_scrubbed_of_the_password():
     password = "Pw-" + secrets.token_hex(12)
     # The server quotes the database it refuses: here, one named as the password is.
@@ -200,7 +201,6 @@ def test_file_rows_are_read_one_by_one_and_the_run_may_name_its_own_file(tmp_pat
         read(1, values, ReadScope((FILE_TYPE,), file_path="../escape.csv"), files_root=tmp_path)
 
 
-
 def test_the_reading_thread_takes_no_object_while_its_caller_asks_it_to_wait(tmp_path):
     (tmp_path / "many.csv").write_text("id,name,groups,age\n" + "".join(f"{n},P{n},,1\n" for n in range(2000)))
     settings = Settings({101: "many.csv", 102: ","}, (), tmp_path)
@@ -213,6 +213,7 @@ def test_the_reading_thread_takes_no_object_while_its_caller_asks_it_to_wait(tmp
     may_read.set()
     consumer.join(10)
     assert taken == [str(n) for n in range(2000)]
+
 
 SCIM_TOKEN = "scim-" + secrets.token_urlsafe(24)
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"

@@ -87,6 +87,7 @@ def test_a_worker_whose_redis_went_away_takes_the_next_run_once_it_is_back(reque
         if worker is not None:
             stopped(worker)
 
+
 QUEUE_PASSWORD = "Queue-pw-" + secrets.token_hex(8)
 
 
