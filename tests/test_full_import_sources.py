@@ -115,6 +115,19 @@ def test_a_postgresql_table_imports_its_selected_columns_typed_and_a_re_import_c
     assert client.get(f"{SYSTEMS}/{system_id}", headers=admin).json["objectCount"] == 3
 
 
+def test_a_column_dropped_since_the_schema_import_fails_the_run_asking_for_the_schema_again(client, admin, app):
+    with postgres_database(*POSTGRES_TABLES) as database:
+        system_id, profile_id = sql_system(client, admin, "PostgreSQL", POSTGRES, database, POSTGRES["user"])
+        assert ran(client, admin, app, system_id, profile_id)["status"] == "Complete"
+        before = objects(client, admin, system_id)
+        with psycopg.connect(**POSTGRES, dbname=database, autocommit=True) as connection:
+            connection.execute("ALTER TABLE people DROP COLUMN tags")
+        failed = ran(client, admin, app, system_id, profile_id)
+    assert failed["status"] == "FailedWithError", failed
+    assert failed["errorMessage"].startswith("The database no longer has the table or view people, or one of its "
+                                             "selected columns: import its schema again.")
+    assert objects(client, admin, system_id) == before
+
 MARIADB_TABLES = (
     "CREATE TABLE departments (id int PRIMARY KEY, name varchar(50))",
     """CREATE TABLE people (id int PRIMARY KEY, login varchar(50) NOT NULL, name varchar(50), tags varchar(50),
